@@ -1,0 +1,50 @@
+"""Putting series from different calendars on one clock, without look-ahead.
+
+Backtrader already synchronises feeds by timestamp; because every bar is stamped with the
+instant its close becomes known, that synchronisation never shows a bar before its close.
+These functions build the frames for two extra views:
+
+* ``on_clock``: a crypto series on the master crypto clock, with NaN prices and
+  ``listed = 0`` on instants where the coin had no bar (before its listing, in a gap, after
+  a delisting). All basket feeds then share one index, bar for bar.
+* ``asof``: an equity series on the crypto clock: at each instant, the last close already
+  known, carried forward, and ``age_hours`` since that close.
+"""
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .layouts import PRICE_COLUMNS
+
+
+def master_clock(frames):
+    """The union of the close instants of `frames` (the crypto clock)."""
+    idx = frames[0].index
+    for f in frames[1:]:
+        idx = idx.union(f.index)
+    return pd.DatetimeIndex(idx, name="close_time")
+
+
+def on_clock(frame, clock, source="series"):
+    """`frame` reindexed onto `clock`: NaN prices and listed=0 where it has no bar."""
+    stray = frame.index.difference(clock)
+    if len(stray):
+        raise DataError(f"{source}: bar closing {stray[0].isoformat()} is not on the master clock")
+    out = frame[list(PRICE_COLUMNS)].reindex(clock)
+    out["listed"] = clock.isin(frame.index).astype("float64")
+    return out
+
+
+def asof(frame, clock):
+    """For each instant of `clock`, the last bar of `frame` that closed at or before it.
+
+    Adds ``age_hours``: hours from that bar's close to the clock instant (NaN before the first).
+    """
+    pos = np.searchsorted(frame.index.asi8, clock.asi8, side="right") - 1
+    known = pos >= 0
+    out = pd.DataFrame(np.nan, index=clock, columns=list(PRICE_COLUMNS) + ["age_hours"])
+    values = frame[list(PRICE_COLUMNS)].to_numpy()
+    out.loc[known, list(PRICE_COLUMNS)] = values[pos[known]]
+    age_ns = clock.asi8[known] - frame.index.asi8[pos[known]]
+    out.loc[known, "age_hours"] = age_ns / 3.6e12
+    return out

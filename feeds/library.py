@@ -1,0 +1,80 @@
+"""A folder of price files, looked up by symbol.
+
+The shipped folder (``canary/feeds/data``) has a ``manifest.json`` with each file's checksum,
+clock and the instant it was recorded; every load verifies the checksum. A user's folder
+(``--data DIR``) needs no manifest: each ``<SYMBOL>.csv`` under it is found by name and its
+clock is inferred (a manifest of the same shape, if present, is honoured).
+"""
+import hashlib
+import json
+from pathlib import Path
+
+from .errors import DataError, suggest
+from .loading import load_csv
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "data"
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class DataLibrary:
+    """Price files of one folder; `load(symbol)` returns a validated PriceSeries (memoised)."""
+
+    def __init__(self, folder=None, recorded_at=None):
+        self.folder = Path(folder) if folder is not None else SHIPPED_DIR
+        if not self.folder.is_dir():
+            raise DataError(f"data folder {self.folder} does not exist")
+        self.recorded_at = recorded_at
+        manifest = self.folder / "manifest.json"
+        self.entries = {}
+        if manifest.exists():
+            try:
+                self.entries = json.loads(manifest.read_text())["files"]
+            except (ValueError, KeyError) as exc:
+                raise DataError(f"{manifest}: unreadable manifest ({exc})") from None
+        for path in sorted(self.folder.rglob("*.csv")):
+            rel = str(path.relative_to(self.folder))
+            if not any(e["path"] == rel for e in self.entries.values()):
+                self.entries.setdefault(path.stem, {"path": rel})
+        self._loaded = {}
+
+    @property
+    def shipped(self):
+        return self.folder == SHIPPED_DIR
+
+    def symbols(self):
+        return sorted(self.entries)
+
+    def path(self, symbol):
+        if symbol not in self.entries:
+            raise DataError(f"no price file for symbol '{symbol}' in {self.folder}{suggest(symbol, self.entries)}")
+        return self.folder / self.entries[symbol]["path"]
+
+    def verify(self, symbol):
+        """None if the file matches its manifest checksum (or has none), else the problem."""
+        expected = self.entries[symbol].get("sha256")
+        path = self.path(symbol)
+        if not path.exists():
+            return f"{path}: missing"
+        if expected and sha256(path) != expected:
+            return f"{path}: checksum mismatch: the file changed since it was recorded"
+        return None
+
+    def load(self, symbol):
+        if symbol not in self._loaded:
+            problem = self.verify(symbol) if symbol in self.entries else None
+            if problem:
+                raise DataError(problem)
+            entry = self.entries.get(symbol, {})
+            self._loaded[symbol] = load_csv(
+                self.path(symbol), symbol=symbol, clock=entry.get("clock"), interval=entry.get("interval"),
+                exchange=entry.get("exchange") or "XNYS",
+                recorded_at=self.recorded_at or entry.get("recorded_at"),
+            )
+        return self._loaded[symbol]

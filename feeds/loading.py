@@ -1,0 +1,88 @@
+"""From a price file to a normalised frame.
+
+The normalised frame is the one shape every later layer sees: a tz-aware UTC
+``DatetimeIndex`` named ``close_time`` holding each bar's *close instant*, and float
+columns ``open, high, low, close, volume``; sorted, unique, validated.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .clocks import (CLOCKS, DEFAULT_EXCHANGE, expected_session_dates, infer_clock,
+                     infer_interval, interval_close_instants, session_close_instants)
+from .errors import DataError
+from .layouts import PRICE_COLUMNS, read_raw
+from .validation import LoadReport, check_rows, drop_open_bars, find_gaps
+
+
+@dataclass
+class PriceSeries:
+    """One symbol's validated bars and how they were read."""
+
+    symbol: str
+    frame: pd.DataFrame
+    report: LoadReport
+    clock: str
+    interval: pd.Timedelta | None = None
+    exchange: str | None = None
+    path: Path | None = None
+
+    @property
+    def first(self):
+        return self.frame.index[0]
+
+    @property
+    def last(self):
+        return self.frame.index[-1]
+
+
+def utc_instant(value, what="instant"):
+    """`value` (str, datetime or Timestamp) as a tz-aware UTC Timestamp; naive means UTC."""
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise DataError(f"{what} '{value}' is not a date or time") from None
+    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+
+
+def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_EXCHANGE, recorded_at=None, symbol=None):
+    """Validate a raw frame (``label`` + prices + ``line``) and stamp each bar with its close instant."""
+    report = LoadReport(source)
+    if raw.attrs.get("blank_lines"):
+        report.dropped.append(f"{raw.attrs['blank_lines']} blank line(s) skipped")
+    if raw.empty:
+        raise DataError(f"{source}: no price rows")
+    raw = check_rows(raw, source, report)
+    labels = pd.DatetimeIndex(raw["label"])
+    clock = clock or infer_clock(labels)
+    if clock not in CLOCKS:
+        raise DataError(f"{source}: unknown clock '{clock}' (choose {' or '.join(CLOCKS)})")
+    if clock == "session":
+        if (labels != labels.normalize()).any():
+            raise DataError(f"{source}: session bars must be labelled by date, found a time of day")
+        closes = session_close_instants(labels, exchange, source, raw["line"].to_numpy())
+        expected = expected_session_dates(labels[0], labels[-1], exchange)
+        interval = None
+    else:
+        interval = pd.Timedelta(interval) if interval is not None else infer_interval(labels, source)
+        closes = interval_close_instants(labels, interval)
+        expected = pd.date_range(labels[0], labels[-1], freq=interval)
+        exchange = None
+    frame = pd.DataFrame({c: raw[c].to_numpy(dtype="float64") for c in PRICE_COLUMNS},
+                         index=pd.DatetimeIndex(closes, name="close_time"))
+    report.gaps = find_gaps(labels, expected)
+    when = utc_instant(recorded_at if recorded_at is not None else pd.Timestamp.now(tz="UTC"), "recorded_at")
+    frame = drop_open_bars(frame, when, report)
+    if frame.empty:
+        raise DataError(f"{source}: no closed bars left after validation")
+    return PriceSeries(symbol or source, frame, report, clock, interval, exchange)
+
+
+def load_csv(path, symbol=None, clock=None, interval=None, exchange=DEFAULT_EXCHANGE, recorded_at=None):
+    """Read, validate and normalise the daily (or intraday) OHLCV CSV at `path`."""
+    path = Path(path)
+    series = normalise(read_raw(path), path.name, clock, interval, exchange, recorded_at,
+                       symbol or path.stem)
+    series.path = path
+    return series
