@@ -1,1 +1,13 @@
-"""strategies"""
+"""Backtrader strategies: the small-cap rotation and the benchmarks it is judged against."""
+from .benchmarks import BtcEthMonthly, BuyAndHold, EqualWeightBasket
+from .costs import SpotCryptoCommission, configure_broker
+from .engine import ROLES, BacktestResult, Costs, run_backtest
+from .portfolio import TargetWeightStrategy
+from .recorder import PortfolioRecorder
+from .rotation import BASKET_WEIGHTINGS, SmallCapRotation
+
+__all__ = [
+    "BASKET_WEIGHTINGS", "BacktestResult", "BtcEthMonthly", "BuyAndHold", "Costs", "EqualWeightBasket",
+    "PortfolioRecorder", "ROLES", "SmallCapRotation", "SpotCryptoCommission", "TargetWeightStrategy",
+    "configure_broker", "run_backtest",
+]

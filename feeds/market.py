@@ -1,0 +1,72 @@
+"""The market a backtest sees: every series of a universe, loaded, cut and on its clock."""
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .alignment import master_clock, on_clock
+from .errors import DataError
+from .loading import utc_instant
+
+
+@dataclass(frozen=True)
+class Universe:
+    """Roles mapped to symbols: which file is BTC, ETH, the altcoins, and the two indices."""
+
+    btc: str = "BTC-USDT"
+    eth: str = "ETH-USDT"
+    alts: tuple = ()
+    small_cap: str = "RUT"
+    large_cap: str = "SPX"
+
+    @property
+    def crypto(self):
+        return (self.btc, self.eth, *self.alts)
+
+    @property
+    def symbols(self):
+        return (*self.crypto, self.small_cap, self.large_cap)
+
+
+@dataclass
+class Market:
+    """Validated frames of a universe up to `end`: crypto on one master clock, equity on its own.
+
+    ``start`` is the first instant at which a strategy may trade; bars before it are warm-up.
+    """
+
+    universe: Universe
+    crypto: dict            # symbol -> frame on the master clock (NaN + listed=0 where no bar)
+    equity: dict            # symbol -> normalised frame on its session clock
+    clock: pd.DatetimeIndex
+    start: pd.Timestamp
+    series: dict = field(default_factory=dict)   # symbol -> PriceSeries (reports, paths)
+
+    @property
+    def end(self):
+        return self.clock[-1]
+
+
+def load_market(library, universe, start=None, end=None):
+    """Load `universe` from `library` (a DataLibrary), cut at `end`, trading from `start`."""
+    series = {s: library.load(s) for s in universe.symbols}
+    end_ts = utc_instant(end, "end") if end is not None else None
+    start_ts = utc_instant(start, "start") if start is not None else None
+    if start_ts is not None and end_ts is not None and start_ts >= end_ts:
+        raise DataError(f"start {start_ts.date()} is not before end {end_ts.date()}")
+
+    def cut(frame):
+        return frame[frame.index <= end_ts] if end_ts is not None else frame
+
+    frames = {s: cut(series[s].frame) for s in universe.symbols}
+    for s, f in frames.items():
+        if f.empty:
+            raise DataError(f"{s}: no bars on or before the end {end_ts.date()}")
+    clock = master_clock([frames[s] for s in universe.crypto])
+    clock = clock[clock >= frames[universe.btc].index[0]]
+    crypto = {s: on_clock(frames[s][frames[s].index >= clock[0]], clock, s) for s in universe.crypto}
+    start_ts = start_ts if start_ts is not None else clock[0]
+    if start_ts > clock[-1]:
+        raise DataError(f"start {start_ts.date()} is after the last crypto bar {clock[-1].date()}")
+    # Equity bars after the last crypto close can inform no decision.
+    equity = {s: frames[s][frames[s].index <= clock[-1]] for s in (universe.small_cap, universe.large_cap)}
+    return Market(universe, crypto, equity, clock, start_ts, series)

@@ -1,0 +1,57 @@
+"""The benchmarks the rotation is judged against, run through the same engine and costs."""
+from .portfolio import TargetWeightStrategy
+
+
+class BuyAndHold(TargetWeightStrategy):
+    """Buy one coin (``symbol``, by feed name; the first coin if empty) at the first bar and hold it."""
+
+    params = (("symbol", ""),)
+
+    def __init__(self):
+        super().__init__()
+        named = [c for c in self.coins if c._name == self.p.symbol]
+        self.asset = named[0] if named else self.coins[0]
+        self.bought = False
+
+    def rebalance_due(self):
+        due = not self.bought and self.tradable(self.asset)
+        self.bought = self.bought or due
+        return due
+
+    def target_weights(self):
+        return {self.asset: 1.0}
+
+
+class EqualWeightBasket(TargetWeightStrategy):
+    """Equal weights in the altcoins listed at the first bar, then held (delisted coins are
+    sold into cash; coins listed later are not added). Feeds: BTC first, then the altcoins."""
+
+    def __init__(self):
+        super().__init__()
+        self.bought = False
+
+    def rebalance_due(self):
+        due, self.bought = not self.bought, True
+        return due
+
+    def target_weights(self):
+        coins = [c for c in self.coins[1:] if self.tradable(c)]
+        return {c: 1.0 / len(coins) for c in coins}
+
+
+class BtcEthMonthly(TargetWeightStrategy):
+    """BTC/ETH 50/50, rebalanced at the first bar of each month. Feeds: BTC, ETH."""
+
+    params = (("drift_band", 0.0),)
+
+    def __init__(self):
+        super().__init__()
+        self.month = None
+
+    def rebalance_due(self):
+        month = self.clock.datetime.date(0).month
+        due, self.month = month != self.month, month
+        return due
+
+    def target_weights(self):
+        return {self.coins[0]: 0.5, self.coins[1]: 0.5}

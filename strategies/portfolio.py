@@ -1,0 +1,108 @@
+"""Target-weight portfolio mechanics shared by the rotation strategy and the benchmarks."""
+import math
+
+import backtrader as bt
+
+from canary.feeds.btfeeds import ListedData
+from canary.indicators.params import StrictStrategyMeta
+
+
+class TargetWeightStrategy(bt.Strategy, metaclass=StrictStrategyMeta):
+    """Holds coins at target weights of the portfolio, deciding at each crypto bar close.
+
+    Subclasses say *what* to hold (`target_weights`) and *when* to trade (`rebalance_due`).
+    This class does the rest the same way for every strategy:
+
+    * decisions only on crypto bar closes (an equity-only step of Backtrader is skipped) and
+      not before ``trade_from`` (bars before it are indicator warm-up);
+    * market orders, sells before buys, filled by the broker after the decision (the next
+      bar's open by default); buys are scaled so that they never exceed the cash the sells
+      will bring, less costs, and ``cash_buffer`` of the portfolio stays in cash to absorb
+      the move from close to the next open;
+    * a position whose weight is within ``drift_band`` of its target is left alone;
+    * a coin with a delisting notice is sold (at the open of its last bar) and never bought.
+
+    Feeds: the ``ListedData`` coins (the first is the crypto clock, BTC) and any others.
+    ``self.rejected`` counts orders the broker refused (margin, rejected, cancelled).
+    """
+
+    params = (
+        ("trade_from", None),       # datetime (UTC, naive): first bar at which to trade
+        ("cash_buffer", 0.005),
+        ("drift_band", 0.02),
+        ("costs", 0.0015),          # fee + slippage fraction, to size buys within the cash
+    )
+
+    def __init__(self):
+        self.coins = [d for d in self.datas if isinstance(d, ListedData)]
+        self.clock = self.coins[0]
+        self.rejected = 0
+        self.bars_since_trade = math.inf
+        self._seen = 0
+
+    # -- what subclasses provide -------------------------------------------------------
+    def target_weights(self):
+        """{coin feed: weight} summing to at most 1; the rest is cash."""
+        raise NotImplementedError
+
+    def rebalance_due(self):
+        """True when the strategy wants to trade at this bar."""
+        raise NotImplementedError
+
+    # -- the decision loop --------------------------------------------------------------
+    def prenext(self):
+        self.next()
+
+    def next(self):
+        if len(self.clock) == self._seen:
+            return  # an equity close, not a crypto bar close
+        self._seen = len(self.clock)
+        self.bars_since_trade += 1
+        self.exit_delisted()
+        if self.p.trade_from is not None and self.clock.datetime.datetime(0) < self.p.trade_from:
+            return
+        if self.rebalance_due():
+            self.rebalance(self.target_weights())
+
+    def tradable(self, coin):
+        """Listed at this bar, with a price, and no delisting notice."""
+        return coin.listed[0] == 1.0 and coin.delisting[0] == 0.0 and not math.isnan(coin.close[0])
+
+    def exit_delisted(self):
+        for coin in self.coins:
+            if coin.delisting[0] == 1.0 and self.getposition(coin).size:
+                self.close(data=coin)
+
+    def rebalance(self, targets):
+        value = self.broker.getvalue()
+        scale = 1.0 - self.p.cash_buffer
+        sells, buys = [], []
+        for coin in self.coins:
+            price = coin.close[0]
+            held = self.getposition(coin).size
+            if math.isnan(price) or (not held and coin not in targets):
+                continue
+            weight = targets.get(coin, 0.0) * scale
+            delta = weight * value - held * price
+            if weight and held and abs(delta) < self.p.drift_band * value:
+                continue
+            if weight == 0.0 and held:
+                sells.append((coin, None))
+            elif delta < 0:
+                sells.append((coin, -delta / price))
+            elif delta > 0 and self.tradable(coin):
+                buys.append((coin, delta / price))
+        budget = self.broker.getcash() + sum(
+            (self.getposition(c).size if s is None else s) * c.close[0] for c, s in sells) * (1 - self.p.costs)
+        need = sum(size * c.close[0] for c, size in buys) * (1 + self.p.costs)
+        shrink = min(1.0, budget * scale / need) if need > 0 else 1.0
+        for coin, size in sells:
+            self.close(data=coin) if size is None else self.sell(data=coin, size=size)
+        for coin, size in buys:
+            self.buy(data=coin, size=size * shrink)
+        if sells or buys:
+            self.bars_since_trade = 0
+
+    def notify_order(self, order):
+        if order.status in (order.Margin, order.Rejected, order.Canceled):
+            self.rejected += 1

@@ -1,0 +1,109 @@
+"""The rotation strategy of the research note."""
+import math
+
+import numpy as np
+
+from canary.indicators.regime import ALTS, BTC, ETH, RISK_OFF, RiskRegime
+
+from .portfolio import TargetWeightStrategy
+
+BASKET_WEIGHTINGS = ("equal", "inverse_vol", "momentum")
+
+
+class SmallCapRotation(TargetWeightStrategy):
+    """Rotate BTC -> ETH -> altcoins as small caps break out and crypto confirms.
+
+    Feeds, in order: BTC, ETH, the small-cap index, the large-cap index, then the altcoins
+    (see `RiskRegime`). At each crypto bar close the regime sets the target:
+
+    * risk-off: cash, or BTC with ``defensive='btc'``;
+    * btc: all BTC;
+    * eth: ``eth_weight`` in ETH, the rest in BTC (1.0: all ETH);
+    * alts: ``alt_core`` in a BTC/ETH 50/50 core, the rest in the altcoin basket.
+
+    The basket holds the altcoins listed at that bar with ``min_history`` bars behind them
+    and no delisting notice, weighted ``equal``, by ``inverse_vol`` (over ``vol_window``
+    bars), or the top ``top_k`` by ``momentum_window``-bar return, equally.
+    It trades on a regime change held for ``min_hold`` bars since the last trade, and every
+    ``rebalance_every`` bars (0: never) when a weight drifted beyond ``drift_band``.
+    Parameters named in `RiskRegime` are passed to it with ``regime_params``.
+    """
+
+    params = (
+        ("defensive", "cash"),
+        ("eth_weight", 1.0),
+        ("alt_core", 0.0),
+        ("weighting", "equal"),
+        ("top_k", 5),
+        ("min_history", 30),
+        ("vol_window", 30),
+        ("momentum_window", 30),
+        ("min_hold", 1),
+        ("rebalance_every", 7),
+        ("regime_params", None),
+    )
+
+    def __init__(self):
+        super().__init__()
+        btc, eth, small, large, *alts = self.datas
+        self.btc, self.eth, self.alts = btc, eth, alts
+        self.regime = RiskRegime(btc, eth, small, large, *alts, **(self.p.regime_params or {}))
+        self.held_regime = None
+
+    def current_regime(self):
+        return int(self.regime.regime[0])
+
+    def rebalance_due(self):
+        regime = self.current_regime()
+        if regime != self.held_regime and self.bars_since_trade >= self.p.min_hold:
+            self.held_regime = regime
+            return True
+        return bool(self.p.rebalance_every) and self.bars_since_trade >= self.p.rebalance_every
+
+    def target_weights(self):
+        regime = self.held_regime
+        if regime == RISK_OFF:
+            return {self.btc: 1.0} if self.p.defensive == "btc" else {}
+        if regime == BTC:
+            return {self.btc: 1.0}
+        if regime == ETH:
+            return {self.eth: self.p.eth_weight, self.btc: 1.0 - self.p.eth_weight}
+        basket = self.basket_weights()
+        core = self.p.alt_core if basket else 1.0
+        weights = {coin: w * (1.0 - core) for coin, w in basket.items()}
+        weights[self.btc] = weights.get(self.btc, 0.0) + core / 2
+        weights[self.eth] = weights.get(self.eth, 0.0) + core / 2
+        return weights
+
+    def eligible_alts(self):
+        out = []
+        for coin in self.alts:
+            if not self.tradable(coin) or len(coin) < self.p.min_history:
+                continue
+            history = np.asarray(coin.close.get(size=self.p.min_history))
+            if np.isfinite(history).all():
+                out.append(coin)
+        return out
+
+    def basket_weights(self):
+        coins = self.eligible_alts()
+        if not coins:
+            return {}
+        if self.p.weighting == "equal":
+            return {c: 1.0 / len(coins) for c in coins}
+        if self.p.weighting == "inverse_vol":
+            inv = {}
+            for c in coins:
+                closes = np.asarray(c.close.get(size=self.p.vol_window + 1))
+                vol = np.nanstd(np.diff(np.log(closes)))
+                if np.isfinite(vol) and vol > 0:
+                    inv[c] = 1.0 / vol
+            total = sum(inv.values())
+            return {c: v / total for c, v in inv.items()}
+        scores = {}
+        for c in coins:
+            past = c.close[-self.p.momentum_window] if len(c) > self.p.momentum_window else math.nan
+            if math.isfinite(past):
+                scores[c] = c.close[0] / past - 1.0
+        top = sorted(scores, key=scores.get, reverse=True)[: self.p.top_k]
+        return {c: 1.0 / len(top) for c in top}
