@@ -6,7 +6,8 @@ These functions build the frames for two extra views:
 
 * ``on_clock``: a crypto series on the master crypto clock, with NaN prices and
   ``listed = 0`` on instants where the coin had no bar (before its listing, in a gap, after
-  a delisting). All basket feeds then share one index, bar for bar.
+  a delisting), and ``delisting = 1`` on the last two bars of a series that stops before
+  the clock does. All basket feeds then share one index, bar for bar.
 * ``asof``: an equity series on the crypto clock: at each instant, the last close already
   known, carried forward, and ``age_hours`` since that close.
 """
@@ -32,6 +33,12 @@ def on_clock(frame, clock, source="series"):
         raise DataError(f"{source}: bar closing {stray[0].isoformat()} is not on the master clock")
     out = frame[list(PRICE_COLUMNS)].reindex(clock)
     out["listed"] = clock.isin(frame.index).astype("float64")
+    # A series that stops before the clock does was delisted (or migrated): exchanges announce
+    # this ahead, so the notice is visible from the bar before the last one.
+    out["delisting"] = 0.0
+    if len(frame) and frame.index[-1] < clock[-1]:
+        last = clock.get_loc(frame.index[-1])
+        out.iloc[max(last - 1, 0):last + 1, out.columns.get_loc("delisting")] = 1.0
     return out
 
 
@@ -40,11 +47,14 @@ def asof(frame, clock):
 
     Adds ``age_hours``: hours from that bar's close to the clock instant (NaN before the first).
     """
-    pos = np.searchsorted(frame.index.asi8, clock.asi8, side="right") - 1
+    # Compare in one unit: pandas 3 indexes may hold ns, us or s ticks.
+    closes = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
+    instants = pd.DatetimeIndex(clock).as_unit("ns").asi8
+    pos = np.searchsorted(closes, instants, side="right") - 1
     known = pos >= 0
     out = pd.DataFrame(np.nan, index=clock, columns=list(PRICE_COLUMNS) + ["age_hours"])
-    values = frame[list(PRICE_COLUMNS)].to_numpy()
+    values = frame[list(PRICE_COLUMNS)].to_numpy(dtype="float64")
     out.loc[known, list(PRICE_COLUMNS)] = values[pos[known]]
-    age_ns = clock.asi8[known] - frame.index.asi8[pos[known]]
+    age_ns = instants[known] - closes[pos[known]]
     out.loc[known, "age_hours"] = age_ns / 3.6e12
     return out

@@ -17,7 +17,7 @@ _EPOCH_ORDINAL = 719163.0  # bt.date2num(datetime(1970, 1, 1))
 
 def bt_datetimes(index):
     """Backtrader float day numbers of a UTC DatetimeIndex."""
-    return _EPOCH_ORDINAL + index.asi8 / 86_400e9
+    return _EPOCH_ORDINAL + pd.DatetimeIndex(index).as_unit("ns").asi8 / 86_400e9
 
 
 def bt_timeframe(interval):
@@ -68,10 +68,12 @@ class ListedData(CloseInstantData):
     """A coin on the master crypto clock: NaN prices and ``listed`` 0 where it had no bar.
 
     Every basket feed then has the same bars as BTC, so multi-coin indicators line up bar
-    for bar, and a coin listed later simply is not in the basket yet.
+    for bar, and a coin listed later simply is not in the basket yet. ``delisting`` is 1 on
+    the last two bars of a coin whose series stops early (a delisting or a token migration,
+    announced ahead by the exchange), so a strategy can sell it at its last bar.
     """
 
-    lines = ("listed",)
+    lines = ("listed", "delisting")
 
     @classmethod
     def on_clock(cls, frame, clock, **kwargs):
