@@ -1,1 +1,1 @@
-"""runs"""
+"""The command line, run configurations and reports."""

@@ -1,0 +1,165 @@
+"""A configured backtest, from a validated configuration to a folder of outputs."""
+import datetime
+import importlib.metadata
+import math
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from canary import __version__
+from canary.feeds.errors import ConfigError
+from canary.feeds.library import DataLibrary, sha256
+from canary.feeds.market import Universe, load_market
+from canary.indicators.regime import REGIME_NAMES
+from canary.strategies import (BtcEthMonthly, BuyAndHold, Costs, EqualWeightBasket, SmallCapRotation,
+                               run_backtest)
+
+from . import report
+from .config import rotation_params
+from .metrics import performance, time_in_regime
+
+PACKAGES = ("backtrader", "pandas", "numpy", "matplotlib", "quantstats", "exchange-calendars", "yfinance", "ccxt")
+
+
+@dataclass
+class Plan:
+    """One configured comparison: which strategies run on which market with which costs."""
+
+    config: dict
+    library: DataLibrary
+    universe: Universe
+    costs: Costs
+
+
+def plan(config):
+    """Check the configuration against the data (symbols exist) before any work."""
+    data = config["data"]
+    if data["folder"] and not Path(data["folder"]).is_dir():
+        raise ConfigError(f"data.folder: {data['folder']} is not a folder")
+    library = DataLibrary(data["folder"] or None, recorded_at=data["recorded_at"] or None)
+    u = config["universe"]
+    for key in ("btc", "eth", "small_cap", "large_cap"):
+        if u[key] not in library.entries:
+            raise ConfigError(f"universe.{key}: no data for symbol '{u[key]}' in {library.folder}"
+                              f"{_suggest(u[key], library)}")
+    for symbol in u["alts"]:
+        if symbol not in library.entries:
+            raise ConfigError(f"universe.alts: no data for symbol '{symbol}' in {library.folder}"
+                              f"{_suggest(symbol, library)}")
+    universe = Universe(u["btc"], u["eth"], tuple(u["alts"]), u["small_cap"], u["large_cap"])
+    return Plan(config, library, universe, Costs(**config["costs"]))
+
+
+def _suggest(symbol, library):
+    from canary.feeds.errors import suggest
+
+    return suggest(symbol, library.entries)
+
+
+def strategies(p, benchmarks="btc"):
+    """(label, class, params) of the rotation and its benchmarks ('btc' or 'all')."""
+    s = p.config["strategy"]
+    engine = {"cash_buffer": s["cash_buffer"], "drift_band": s["drift_band"]}
+    rot = {k: v for k, v in rotation_params(p.config).items() if k not in ("cash_buffer", "drift_band")}
+    runs = [("rotation", SmallCapRotation, dict(rot, **engine)),
+            ("btc_buy_hold", BuyAndHold, {"symbol": p.universe.btc, "cash_buffer": s["cash_buffer"]})]
+    if benchmarks == "all":
+        runs += [("eth_buy_hold", BuyAndHold, {"symbol": p.universe.eth, "cash_buffer": s["cash_buffer"]}),
+                 ("alt_basket_buy_hold", EqualWeightBasket, {"cash_buffer": s["cash_buffer"]}),
+                 ("btc_eth_50_50_monthly", BtcEthMonthly, {"cash_buffer": s["cash_buffer"]})]
+    return runs
+
+
+def execute(p, benchmarks="btc", progress=None):
+    """Load the market and run every strategy; returns (market, {label: BacktestResult})."""
+    data = p.config["data"]
+    market = load_market(p.library, p.universe, data["start"] or None, data["end"] or None)
+    results = {}
+    for label, cls, params in strategies(p, benchmarks):
+        if progress:
+            progress(label)
+        results[label] = run_backtest(market, cls, params, p.costs, name=label)
+    return market, results
+
+
+def figures(results):
+    return {label: performance(r) for label, r in results.items()}
+
+
+def git_revision():
+    here = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10)
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain"], capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+        return (out.stdout.strip() + ("+dirty" if dirty else "")) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def manifest(p, market, metrics, started, finished):
+    files = {}
+    for symbol in p.universe.symbols:
+        s = market.series[symbol]
+        files[symbol] = {"path": str(s.path), "sha256": sha256(s.path), "first": s.first.isoformat(),
+                         "last": s.last.isoformat(), "rows": len(s.frame), "dropped": s.report.dropped,
+                         "gaps": s.report.gaps}
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"smallcap_canary": __version__, "git_revision": git_revision(), "config": p.config,
+            "data": files, "packages": versions, "started": started.isoformat(), "finished": finished.isoformat(),
+            "metrics": metrics}
+
+
+def new_run_folder(parent, name=None, overwrite=False):
+    parent = Path(parent)
+    base = name or datetime.datetime.now(datetime.UTC).strftime("run-%Y%m%d-%H%M%S")
+    folder = parent / base
+    n = 1
+    while folder.exists() and not overwrite:
+        if name:
+            raise ConfigError(f"--name {name}: {folder} exists; use --overwrite to replace it")
+        n += 1
+        folder = parent / f"{base}-{n}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def write_outputs(folder, p, market, results, started, tearsheet=True):
+    """Every file of a run into `folder`; returns the metrics written."""
+    strategy, bench = results["rotation"], results["btc_buy_hold"]
+    metrics = figures(results)
+    regimes = strategy.regimes
+    period = f"{strategy.equity.index[0].date()} to {strategy.equity.index[-1].date()}"
+    report.write_equity_csv(folder / "equity.csv", strategy.equity, bench.equity)
+    report.write_trades_csv(folder / "trades.csv", strategy.fills)
+    report.write_regimes_csv(folder / "regimes.csv", regimes)
+    extra = {"period": period, "annualisation_days": 365, "quote_currency": "USDT",
+             "time_in_regime": time_in_regime(regimes, REGIME_NAMES),
+             "rejected_orders": {k: r.rejected for k, r in results.items()}}
+    report.write_json(folder / "metrics.json", dict(metrics, **extra))
+    curves = {label: r.equity for label, r in results.items()}
+    report.plot_equity(folder / "equity.png", curves, regimes, f"Small-cap rotation vs benchmarks, {period} (USDT)")
+    if tearsheet:
+        report.write_tearsheet(folder / "tearsheet.html", strategy.equity, bench.equity,
+                               f"Small-cap rotation vs BTC buy-and-hold, {period}")
+    finished = datetime.datetime.now(datetime.UTC)
+    report.write_json(folder / "manifest.json", manifest(p, market, metrics, started, finished))
+    return metrics
+
+
+def same_figures(a, b, rel=1e-9):
+    """Names of the figures that differ between two metric dicts (per run label)."""
+    diffs = []
+    for label, figs in a.items():
+        for key, value in figs.items():
+            other = b.get(label, {}).get(key)
+            if other is None or not (value == other or (isinstance(value, float) and math.isclose(
+                    value, other, rel_tol=rel, abs_tol=1e-12)) or (value != value and other != other)):
+                diffs.append(f"{label}.{key}: {other} -> {value}")
+    return diffs

@@ -1,0 +1,214 @@
+"""The `canary` command line: run and compare backtests, look after the data.
+
+Exit status: 0 success, 1 a data problem, 2 a usage or configuration mistake. A user's
+mistake is one line on stderr, never a traceback.
+"""
+import argparse
+import datetime
+import json
+import sys
+from pathlib import Path
+
+from canary import __version__
+from canary.feeds.errors import CanaryError, ConfigError
+
+from . import backtest
+from .config import load_config, validate
+from .metrics import table
+
+
+def _status(args):
+    """A status printer for long steps, quiet when stderr is not a terminal or with --quiet."""
+    live = sys.stderr.isatty() and not args.quiet
+
+    def say(text):
+        if live:
+            print(f"... {text}", file=sys.stderr, flush=True)
+    return say
+
+
+def _config(args):
+    overrides = list(args.set or [])
+    for flag, key in (("start", "data.start"), ("end", "data.end"), ("data", "data.folder")):
+        value = getattr(args, flag)
+        if value is not None:
+            overrides.append(f'{key}="{value}"')
+    return load_config(args.config, overrides)
+
+
+def _backtest(args, config, benchmarks):
+    say = _status(args)
+    started = datetime.datetime.now(datetime.UTC)
+    p = backtest.plan(config)
+    say("loading data")
+    progress = None
+    if benchmarks == "all" and sys.stderr.isatty() and not args.quiet:
+        from tqdm import tqdm
+        bar = tqdm(total=len(backtest.strategies(p, benchmarks)), desc="backtests", unit="run", file=sys.stderr)
+
+        def progress(label):
+            bar.set_postfix_str(label)
+            bar.update(1 if bar.n or label != "rotation" else 0)
+    else:
+        def progress(label):
+            say(f"running {label}")
+    market, results = backtest.execute(p, benchmarks, progress)
+    folder = backtest.new_run_folder(args.out, args.name, args.overwrite)
+    say("writing outputs" + ("" if args.no_report else " and the tear sheet"))
+    metrics = backtest.write_outputs(folder, p, market, results, started, tearsheet=not args.no_report)
+    if benchmarks == "all":
+        import pandas as pd
+        curves = pd.DataFrame({k: r.equity for k, r in results.items()})
+        curves.index = [t.date().isoformat() for t in curves.index]
+        curves.rename_axis("date").to_csv(folder / "comparison.csv", float_format="%.10g")
+    return folder, metrics
+
+
+def cmd_run(args):
+    if args.replay:
+        return cmd_replay(args)
+    folder, metrics = _backtest(args, _config(args), "btc")
+    print(table(metrics))
+    print(f"\noutputs: {folder}")
+    return 0
+
+
+def cmd_compare(args):
+    folder, metrics = _backtest(args, _config(args), "all")
+    print(table(metrics))
+    print(f"\noutputs: {folder}")
+    return 0
+
+
+def cmd_replay(args):
+    path = Path(args.replay)
+    try:
+        recorded = json.loads(path.read_text())
+        config, old = recorded["config"], recorded["metrics"]
+    except FileNotFoundError:
+        raise ConfigError(f"--replay {path}: file not found") from None
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError(f"--replay {path}: not a run manifest (no config/metrics)") from None
+    config = validate(config, str(path))
+    benchmarks = "all" if len(old) > 2 else "btc"
+    folder, metrics = _backtest(args, config, benchmarks)
+    print(table(metrics))
+    diffs = backtest.same_figures(metrics, old)
+    changed = [s for s, e in recorded.get("data", {}).items()
+               if (Path(e["path"]).exists() and backtest.sha256(e["path"]) != e["sha256"])]
+    if changed:
+        print(f"replay: data changed since the recorded run: {', '.join(changed)}")
+    if diffs:
+        print(f"replay: {len(diffs)} figure(s) differ from {path}:")
+        for d in diffs:
+            print(f"  {d}")
+        return 1
+    print(f"\nreplay: all {sum(len(v) for v in old.values())} figures match {path}\noutputs: {folder}")
+    return 0
+
+
+def cmd_data_list(args):
+    from canary.feeds.library import DataLibrary
+
+    lib = DataLibrary(args.data)
+    rows = [("symbol", "source", "first bar close", "last bar close", "rows", "gaps")]
+    for symbol in lib.symbols():
+        s = lib.load(symbol)
+        source = lib.entries[symbol].get("source", "file")
+        rows.append((symbol, f"{'shipped' if lib.shipped else 'folder'}:{source}", s.first.isoformat(),
+                     s.last.isoformat(), str(len(s.frame)), str(s.report.missing_bars)))
+    rows += _cache_rows(args)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+    return 0
+
+
+def _cache_rows(args):
+    """Rows for the local cache of fetched data (see `canary data fetch`)."""
+    from canary.feeds import fetch
+
+    rows = []
+    for entry in fetch.list_cache(args.cache_dir):
+        rows.append((entry["symbol"], f"cache:{entry['source']}", entry["first"], entry["last"],
+                     str(entry["rows"]), str(entry.get("gaps", ""))))
+    return rows
+
+
+def cmd_data_verify(args):
+    from canary.feeds.library import DataLibrary
+
+    lib = DataLibrary(args.data)
+    bad = 0
+    for symbol in lib.symbols():
+        problem = lib.verify(symbol)
+        checked = "sha256" in lib.entries[symbol]
+        print(f"{symbol:12s} {'FAILED: ' + problem if problem else ('ok' if checked else 'no checksum recorded')}")
+        bad += bool(problem)
+    print(f"{len(lib.symbols()) - bad} of {len(lib.symbols())} files verified in {lib.folder}")
+    return 1 if bad else 0
+
+
+def parser():
+    top = argparse.ArgumentParser(
+        prog="canary", description="Backtest the small-cap risk-on rotation between BTC, ETH and altcoins.")
+    top.add_argument("--version", action="version", version=f"smallcap-canary {__version__}")
+    top.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def backtest_options(p):
+        p.add_argument("config", nargs="?", help="TOML configuration (default: the shipped runs/default.toml)")
+        p.add_argument("--start", help="first trading date, YYYY-MM-DD (data.start)")
+        p.add_argument("--end", help="last date used, YYYY-MM-DD (data.end)")
+        p.add_argument("--data", metavar="DIR", help="folder of <SYMBOL>.csv price files instead of the shipped set")
+        p.add_argument("--out", metavar="DIR", default="canary-runs",
+                       help="parent folder of run folders (default: ./canary-runs)")
+        p.add_argument("--name", help="run folder name (default: run-<UTC time>)")
+        p.add_argument("--overwrite", action="store_true", help="replace an existing run folder of that --name")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="override a configuration key, e.g. --set filter.confirm=5 (repeatable)")
+        p.add_argument("--no-report", action="store_true", help="skip the QuantStats tear sheet")
+        p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+
+    run = sub.add_parser("run", help="one backtest: the rotation against BTC buy-and-hold",
+                         description="Run the rotation strategy and BTC buy-and-hold; print their metrics; "
+                                     "write equity.csv, trades.csv, regimes.csv, metrics.json, equity.png, "
+                                     "tearsheet.html and manifest.json into a new run folder.")
+    backtest_options(run)
+    run.add_argument("--replay", metavar="MANIFEST",
+                     help="rerun the backtest recorded in a run's manifest.json and check the figures match")
+    run.set_defaults(func=cmd_run)
+
+    compare = sub.add_parser("compare", help="the rotation against every benchmark, in one table and picture",
+                             description="Run the rotation, BTC and ETH buy-and-hold, the equal-weight altcoin "
+                                         "basket and BTC/ETH 50/50 monthly; print and save one table and one "
+                                         "equity picture (plus the files of `canary run`).")
+    backtest_options(compare)
+    compare.set_defaults(func=cmd_compare, replay=None)
+
+    data = sub.add_parser("data", help="list, verify or fetch price data")
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    for name, func, text in (("list", cmd_data_list, "symbols, sources, first and last bars, rows, gaps"),
+                             ("verify", cmd_data_verify, "check every file against its recorded checksum")):
+        p = dsub.add_parser(name, help=text, description=text)
+        p.add_argument("--data", metavar="DIR", help="a folder of price files (default: the shipped data)")
+        p.add_argument("--cache-dir", metavar="DIR", help="the cache of fetched data (default: the user cache)")
+        p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+        p.set_defaults(func=func)
+    return top
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CanaryError as exc:
+        print(f"canary: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("canary: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

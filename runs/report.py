@@ -1,0 +1,96 @@
+"""The files of a run: CSVs, metrics, the equity picture and the QuantStats tear sheet."""
+import json
+import logging
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from canary.indicators.regime import REGIME_NAMES  # noqa: E402
+
+REGIME_COLOURS = {"risk-off": "#d9d9d9", "btc": "#f7c873", "eth": "#9fb8f0", "alts": "#a8dba8"}
+
+
+def _dates(index):
+    return [t.date().isoformat() for t in index]
+
+
+def write_equity_csv(path, strategy, benchmark):
+    frame = pd.DataFrame({"date": _dates(strategy.index), "strategy": strategy.to_numpy(),
+                          "benchmark": benchmark.reindex(strategy.index).to_numpy()})
+    frame.to_csv(path, index=False, float_format="%.10g")
+
+
+def write_trades_csv(path, fills):
+    out = fills.copy()
+    out["date"] = [t.isoformat() for t in out["date"]]
+    out["decided"] = [t.isoformat() for t in out["decided"]]
+    out[["date", "symbol", "side", "size", "price", "fee", "value", "decided"]].to_csv(
+        path, index=False, float_format="%.10g")
+
+
+def regime_names(regimes):
+    return regimes.map(lambda v: REGIME_NAMES.get(int(v), "unknown") if np.isfinite(v) else "unknown")
+
+
+def write_regimes_csv(path, regimes):
+    pd.DataFrame({"date": _dates(regimes.index), "regime": regime_names(regimes).to_numpy()}).to_csv(
+        path, index=False)
+
+
+def write_json(path, payload):
+    path.write_text(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def plot_equity(path, curves, regimes=None, title=""):
+    """Equity curves (log scale) over a drawdown panel, with the regimes shaded."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, height_ratios=[3, 1])
+    if regimes is not None and len(regimes):
+        names = regime_names(regimes)
+        change = names.ne(names.shift()).cumsum()
+        for _, block in names.groupby(change):
+            colour = REGIME_COLOURS.get(block.iloc[0])
+            if colour:
+                top.axvspan(block.index[0], block.index[-1], color=colour, alpha=0.5, lw=0)
+        for name, colour in REGIME_COLOURS.items():
+            top.fill_between([], [], color=colour, label=f"regime: {name}")
+    for name, equity in curves.items():
+        top.plot(equity.index, equity.to_numpy(), lw=1.2, label=name)
+        bottom.plot(equity.index, (equity / equity.cummax() - 1.0).to_numpy() * 100, lw=0.9, label=name)
+    top.set_yscale("log")
+    top.set_ylabel("portfolio value (log)")
+    top.set_title(title)
+    top.legend(loc="upper left", fontsize=8, ncol=2)
+    bottom.set_ylabel("drawdown %")
+    bottom.tick_params(axis="x", labelbottom=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_tearsheet(path, strategy, benchmark, title):
+    """QuantStats full tear sheet of `strategy` against `benchmark`, annualised over 365 days.
+
+    Both curves are on the same crypto clock already, so QuantStats' own benchmark
+    alignment (back-filling onto a daily range) has nothing to invent.
+    """
+    import quantstats as qs
+
+    def returns(equity):
+        r = equity.pct_change().iloc[1:]
+        r.index = pd.DatetimeIndex(r.index).tz_localize(None).normalize()
+        return r
+
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module="quantstats")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="quantstats")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="quantstats")
+        warnings.filterwarnings("ignore", message="set_ticklabels", category=UserWarning)
+        qs.reports.html(returns(strategy), benchmark=returns(benchmark).rename("BTC buy-and-hold"),
+                        periods_per_year=365, output=str(path), title=title, download_filename=path.name)
+    plt.close("all")
