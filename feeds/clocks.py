@@ -24,10 +24,16 @@ DEFAULT_EXCHANGE = "XNYS"
 @lru_cache(maxsize=8)
 def exchange_calendar(name=DEFAULT_EXCHANGE):
     """The exchange_calendars calendar `name`, covering 1990 to a year from now."""
+    import warnings
+
     import exchange_calendars as xcals
 
     try:
-        return xcals.get_calendar(name, start="1990-01-02")
+        with warnings.catch_warnings():
+            # exchange_calendars 4.13 trips pandas 3.1 deprecations while building a calendar
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            return xcals.get_calendar(name, start="1990-01-02")
     except Exception as exc:  # InvalidCalendarName and friends
         raise DataError(f"unknown exchange calendar '{name}': {exc}") from None
 
@@ -67,7 +73,7 @@ def infer_clock(labels):
     if labels.tz is not None:
         return "interval"
     has_time = bool((labels != labels.normalize()).any())
-    has_weekend = bool((labels.dayofweek >= 5).any())
+    has_weekend = bool((labels.day_of_week >= 5).any())
     return "interval" if (has_time or has_weekend) else "session"
 
 
@@ -76,7 +82,7 @@ def infer_interval(open_instants, source=""):
     idx = pd.DatetimeIndex(open_instants)
     if len(idx) < 2:
         raise DataError(f"{source}: cannot tell the bar interval from fewer than two bars; give it explicitly")
-    steps = pd.Series(np.diff(idx.asi8)).mode()
+    steps = pd.Series(np.diff(idx.as_unit("ns").asi8)).mode()
     return pd.Timedelta(int(steps.iloc[0]), unit="ns")
 
 

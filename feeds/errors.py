@@ -28,5 +28,12 @@ def suggest(name, choices):
     """' (did you mean 'x'?)' for the closest of `choices` to a misspelt `name`, or ''."""
     import difflib
 
-    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    # Compared without regard to case ('btc-usdt', 'rut'); a bare base ('xmr') finds 'XMR-USDT'.
+    by_lower = {}
+    for c in choices:
+        by_lower.setdefault(str(c).lower(), str(c))
+    key = str(name).strip().lower()
+    close = difflib.get_close_matches(key, list(by_lower), n=1, cutoff=0.6)
+    if not close:
+        close = [c for c in by_lower if key and c.split("-")[0] == key][:1]
+    return f" (did you mean '{by_lower[close[0]]}'?)" if close else ""

@@ -69,12 +69,14 @@ def read_raw(path):
         raise DataError(f"{path}: malformed CSV: {str(exc).splitlines()[0]}") from None
     table["line"] = np.arange(len(table)) + header_lines + 1
     blank = (table[[date_col, *PRICE_COLUMNS]].apply(lambda s: s.str.strip()) == "").all(axis=1)
+    blank_lines = table.loc[blank, "line"]
     table = table[~blank]
     raw = pd.DataFrame({"label": _parse_labels(table[date_col], table["line"], path)}, index=table.index)
     for col in PRICE_COLUMNS:
         raw[col] = _parse_numbers(table[col], table["line"], path, col)
     raw["line"] = table["line"].to_numpy()
     raw.attrs["blank_lines"] = int(blank.sum())
+    raw.attrs["blank_line_numbers"] = [int(n) for n in blank_lines]
     return raw.reset_index(drop=True)
 
 
@@ -93,8 +95,7 @@ def _parse_labels(values, lines, path):
     text = values.str.strip()
     numeric = pd.to_numeric(text, errors="coerce")
     if numeric.notna().all() and len(text):
-        unit = "ms" if numeric.abs().max() > 1e11 else "s"
-        parsed = pd.to_datetime(numeric, unit=unit, utc=True)
+        parsed = _parse_numeric_labels(text, numeric)
     else:
         parsed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
         offset = text.str.contains(_OFFSET, regex=True)
@@ -109,3 +110,26 @@ def _parse_labels(values, lines, path):
         i = np.flatnonzero(bad.to_numpy())[0]
         raise DataError(f"{path} line {lines.iloc[i]}: date '{text.iloc[i]}' cannot be parsed")
     return pd.DatetimeIndex(parsed).tz_localize(None).as_unit("ns")
+
+
+# Epoch magnitudes: seconds below 1e11 (year 5138), then ms, us (Binance spot dumps since
+# 2025), ns. Each value is read by its own magnitude, so a file that switched unit still reads.
+_EPOCH_UNITS = ((1e17, "ns"), (1e14, "us"), (1e11, "ms"), (-1.0, "s"))
+
+
+def _parse_numeric_labels(text, numeric):
+    """Labels written as numbers: YYYYMMDD dates, or epoch times in s, ms, us or ns."""
+    if text.str.fullmatch(r"(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])").all():
+        return pd.to_datetime(text, format="%Y%m%d", errors="coerce", utc=True)
+    mag = numeric.abs().to_numpy(dtype="float64")
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    done = np.zeros(len(mag), dtype=bool)
+    for floor, unit in _EPOCH_UNITS:
+        pick = (mag > floor) & ~done
+        if pick.any():
+            try:
+                parsed[pick] = pd.to_datetime(numeric[pick], unit=unit, utc=True).dt.as_unit("ns")
+            except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+                pass  # left NaT: reported as an unparseable date
+            done |= pick
+    return parsed

@@ -50,10 +50,14 @@ def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_EXCHANGE,
     """Validate a raw frame (``label`` + prices + ``line``) and stamp each bar with its close instant."""
     report = LoadReport(source)
     if raw.attrs.get("blank_lines"):
-        report.dropped.append(f"{raw.attrs['blank_lines']} blank line(s) skipped")
+        where = raw.attrs.get("blank_line_numbers")
+        where = f" (line {', '.join(str(n) for n in where)})" if where else ""
+        report.dropped.append(f"{raw.attrs['blank_lines']} blank line(s) skipped{where}")
     if raw.empty:
         raise DataError(f"{source}: no price rows")
     raw = check_rows(raw, source, report)
+    if raw.empty:
+        raise DataError(f"{source}: no price rows (every row is empty)")
     labels = pd.DatetimeIndex(raw["label"])
     clock = clock or infer_clock(labels)
     if clock not in CLOCKS:

@@ -85,11 +85,15 @@ def check_rows(raw, source, report):
     body_top = np.maximum(raw["open"], raw["close"])
     body_low = np.minimum(raw["open"], raw["close"])
     # Adjusted prices (yfinance auto_adjust) carry float rounding: a high 1e-15 below the close.
-    rounding = ((raw["high"] < body_top) & (raw["high"] >= body_top * (1 - ROUNDING))) | (
-        (raw["low"] > body_low) & (raw["low"] <= body_low * (1 + ROUNDING)))
+    # Only those bars are clipped: a high or low off by more is refused below.
+    high_off = (raw["high"] < body_top) & (raw["high"] >= body_top * (1 - ROUNDING))
+    low_off = (raw["low"] > body_low) & (raw["low"] <= body_low * (1 + ROUNDING))
+    rounding = high_off | low_off
     if rounding.any():
-        raw = raw.assign(high=np.maximum(raw["high"], body_top), low=np.minimum(raw["low"], body_low))
-        report.dropped.append(f"{int(rounding.sum())} bar(s) with high/low off by float rounding: clipped to the body")
+        raw = raw.assign(high=raw["high"].where(~high_off, body_top), low=raw["low"].where(~low_off, body_low))
+        lines = ", ".join(str(n) for n in raw.loc[rounding, "line"])
+        report.dropped.append(
+            f"{int(rounding.sum())} bar(s) with high/low off by float rounding: clipped to the body (line {lines})")
     if (raw["high"] < body_top).any():
         _refuse(source, raw, raw["high"] < body_top,
                 lambda r: f"high {r['high']:g} is below max(open, close) {max(r['open'], r['close']):g}")
@@ -120,8 +124,12 @@ def find_gaps(present, expected):
     breaks = np.flatnonzero(np.diff(pos) != 1)
     starts = np.r_[0, breaks + 1]
     ends = np.r_[breaks, len(pos) - 1]
-    return [(missing[a].date().isoformat(), missing[b].date().isoformat(), int(b - a + 1))
-            for a, b in zip(starts, ends)]
+    daily = bool((expected == expected.normalize()).all())
+
+    def label(ts):  # dates for daily bars, the open instant for intraday ones
+        return ts.date().isoformat() if daily else ts.isoformat()
+
+    return [(label(missing[a]), label(missing[b]), int(b - a + 1)) for a, b in zip(starts, ends)]
 
 
 def check_normalised(frame, source="frame"):
