@@ -1,14 +1,24 @@
 """The benchmarks the rotation is judged against, run through the same engine and costs."""
+from canary.feeds.errors import ConfigError, suggest
+
 from .portfolio import TargetWeightStrategy
 
 
 class BuyAndHold(TargetWeightStrategy):
-    """Buy one coin (``symbol``, by feed name; the first coin if empty) at the first bar and hold it."""
+    """Buy one coin (``symbol``, by feed name; the first coin if empty) at the first bar and hold it.
+
+    A ``symbol`` that is not one of the coin feeds is refused (`ConfigError`, with the closest
+    name), rather than silently buying the first coin.
+    """
 
     params = (("symbol", ""),)
 
     def __init__(self):
         super().__init__()
+        names = [c._name for c in self.coins]
+        if self.p.symbol and self.p.symbol not in names:
+            raise ConfigError(f"BuyAndHold: symbol '{self.p.symbol}' is not one of the feeds "
+                              f"({', '.join(names)}){suggest(self.p.symbol, names)}")
         named = [c for c in self.coins if c._name == self.p.symbol]
         self.asset = named[0] if named else self.coins[0]
         self.bought = False

@@ -73,12 +73,23 @@ def _feeds(market, roles):
                 yield ListedData(dataname=market.crypto[s], name=s, timeframe=tf, compression=comp)
 
 
+def roles_of(strategy):
+    """The roles `strategy` is fed: those of the first class of its MRO listed in ROLES, so a
+    subclass of the rotation or of a benchmark runs on the same feeds."""
+    for cls in getattr(strategy, "__mro__", ()):
+        if cls in ROLES:
+            return ROLES[cls]
+    raise TypeError(f"{getattr(strategy, '__name__', strategy)!r} is not a strategy of canary.strategies.ROLES "
+                    f"or a subclass of one")
+
+
 def run_backtest(market, strategy, params=None, costs=None, name=None, runonce=True):
-    """Run `strategy` (a class of ROLES) on `market`; returns a BacktestResult."""
+    """Run `strategy` (a class of ROLES, or a subclass of one) on `market`; returns a BacktestResult."""
     costs = costs or Costs()
     params = dict(params or {})
+    roles = roles_of(strategy)
     cerebro = bt.Cerebro(stdstats=False, runonce=runonce, preload=True, quicknotify=True)
-    for feed in _feeds(market, ROLES[strategy]):
+    for feed in _feeds(market, roles):
         cerebro.adddata(feed)
     configure_broker(cerebro.broker, costs.cash, costs.fee_bp, costs.slippage_bp, costs.fill)
     trade_from = market.start.tz_convert("UTC").tz_localize(None).to_pydatetime()
