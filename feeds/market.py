@@ -58,8 +58,9 @@ def load_market(library, universe, start=None, end=None):
         return frame[frame.index <= end_ts] if end_ts is not None else frame
 
     frames = {s: cut(series[s].frame) for s in universe.symbols}
-    for s, f in frames.items():
-        if f.empty:
+    # An altcoin with no bar yet is simply not listed; the clock and the indices must have bars.
+    for s in (universe.btc, universe.eth, universe.small_cap, universe.large_cap):
+        if frames[s].empty:
             raise DataError(f"{s}: no bars on or before the end {end_ts.date()}")
     clock = master_clock([frames[s] for s in universe.crypto])
     clock = clock[clock >= frames[universe.btc].index[0]]

@@ -116,7 +116,11 @@ def manifest(p, market, metrics, started, finished):
             "metrics": metrics}
 
 
-def new_run_folder(parent, name=None, overwrite=False):
+def run_folder(parent, name=None, overwrite=False):
+    """The folder for a new run under `parent`; never an earlier run's unless `overwrite`.
+
+    Checked before any work; created by `write_outputs`.
+    """
     parent = Path(parent)
     base = name or datetime.datetime.now(datetime.UTC).strftime("run-%Y%m%d-%H%M%S")
     folder = parent / base
@@ -126,12 +130,12 @@ def new_run_folder(parent, name=None, overwrite=False):
             raise ConfigError(f"--name {name}: {folder} exists; use --overwrite to replace it")
         n += 1
         folder = parent / f"{base}-{n}"
-    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
 def write_outputs(folder, p, market, results, started, tearsheet=True):
     """Every file of a run into `folder`; returns the metrics written."""
+    folder.mkdir(parents=True, exist_ok=True)
     strategy, bench = results["rotation"], results["btc_buy_hold"]
     metrics = figures(results)
     regimes = strategy.regimes

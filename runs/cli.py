@@ -40,6 +40,7 @@ def _backtest(args, config, benchmarks):
     say = _status(args)
     started = datetime.datetime.now(datetime.UTC)
     p = backtest.plan(config)
+    folder = backtest.run_folder(args.out, args.name, args.overwrite)
     say("loading data")
     progress = None
     if benchmarks == "all" and sys.stderr.isatty() and not args.quiet:
@@ -53,7 +54,6 @@ def _backtest(args, config, benchmarks):
         def progress(label):
             say(f"running {label}")
     market, results = backtest.execute(p, benchmarks, progress)
-    folder = backtest.new_run_folder(args.out, args.name, args.overwrite)
     say("writing outputs" + ("" if args.no_report else " and the tear sheet"))
     metrics = backtest.write_outputs(folder, p, market, results, started, tearsheet=not args.no_report)
     if benchmarks == "all":

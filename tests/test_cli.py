@@ -1,0 +1,278 @@
+"""End-to-end tests of the `canary` console script, run in a subprocess as a user would."""
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from canary.feeds import SHIPPED_DIR
+
+CANARY = str(Path(sys.executable).with_name("canary"))
+# A three-coin universe on the shipped data: for tests about the command line, not the strategy.
+SMALL = ["--set", 'universe.alts=["BNB-USDT", "SOL-USDT"]', "--start", "2024-01-01"]
+
+
+def canary(*args, cwd=None):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    return subprocess.run([CANARY, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+
+
+def assert_user_error(proc, status, *words):
+    """A user's mistake: the given exit status and one line on stderr, no traceback."""
+    assert proc.returncode == status, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    proc = canary("run", "--out", str(out), "--name", "default")
+    assert proc.returncode == 0, proc.stderr
+    return proc, out / "default"
+
+
+def test_run_writes_every_output(default_run):
+    proc, folder = default_run
+    for name in ("equity.csv", "trades.csv", "regimes.csv", "metrics.json", "equity.png", "tearsheet.html",
+                 "manifest.json"):
+        assert (folder / name).stat().st_size > 0, name
+    assert "rotation" in proc.stdout and "btc_buy_hold" in proc.stdout and "sharpe" in proc.stdout
+    equity = pd.read_csv(folder / "equity.csv")
+    assert list(equity.columns) == ["date", "strategy", "benchmark"]
+    assert equity["date"].iloc[0] == "2018-01-01"
+    trades = pd.read_csv(folder / "trades.csv")
+    assert {"date", "symbol", "side", "size", "price", "fee"} <= set(trades.columns)
+    assert (trades["fee"] > 0).all()
+    regimes = pd.read_csv(folder / "regimes.csv")
+    assert set(regimes["regime"]) <= {"risk-off", "btc", "eth", "alts"}
+    assert len(regimes) == len(equity)
+    assert (folder / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_tearsheet_renders_with_pictures(default_run):
+    _, folder = default_run
+    html = (folder / "tearsheet.html").read_text()
+    assert "Small-cap rotation vs BTC buy-and-hold" in html
+    assert html.count("<svg") >= 5  # the charts are inline
+    assert "BTC buy-and-hold" in html
+
+
+def test_manifest_records_enough_to_rerun(default_run):
+    _, folder = default_run
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["config"]["filter"]["mode"] == "ma"
+    assert manifest["data"]["BTC-USDT"]["sha256"] == json.loads(
+        (SHIPPED_DIR / "manifest.json").read_text())["files"]["BTC-USDT"]["sha256"]
+    assert manifest["packages"]["backtrader"] == "1.9.78.123"
+    assert manifest["started"] <= manifest["finished"]
+    assert "git_revision" in manifest
+    assert manifest["metrics"] == {k: v for k, v in json.loads((folder / "metrics.json").read_text()).items()
+                                   if k in ("rotation", "btc_buy_hold")}
+
+
+def test_printed_metrics_agree_with_quantstats(default_run):
+    import quantstats as qs
+
+    _, folder = default_run
+    metrics = json.loads((folder / "metrics.json").read_text())
+    equity = pd.read_csv(folder / "equity.csv", index_col="date", parse_dates=True)
+    for column, label in (("strategy", "rotation"), ("benchmark", "btc_buy_hold")):
+        r = equity[column].pct_change().iloc[1:]
+        m = metrics[label]
+        assert m["sharpe"] == pytest.approx(qs.stats.sharpe(r, periods=365), rel=1e-9)
+        assert m["sortino"] == pytest.approx(qs.stats.sortino(r, periods=365), rel=1e-9)
+        assert m["cagr"] == pytest.approx(qs.stats.cagr(r, periods=365), rel=1e-6)
+        assert m["volatility"] == pytest.approx(qs.stats.volatility(r, periods=365), rel=1e-9)
+        assert m["max_drawdown"] == pytest.approx(qs.stats.max_drawdown(equity[column]), rel=1e-9)
+
+
+def test_cagr_and_drawdown_agree_with_an_independent_computation(default_run):
+    _, folder = default_run
+    metrics = json.loads((folder / "metrics.json").read_text())
+    equity = pd.read_csv(folder / "equity.csv", parse_dates=["date"])
+    for column, label in (("strategy", "rotation"), ("benchmark", "btc_buy_hold")):
+        v = equity[column].to_numpy()
+        days = (equity["date"].iloc[-1] - equity["date"].iloc[0]).days
+        cagr = (v[-1] / v[0]) ** (365.0 / days) - 1
+        peak = np.maximum.accumulate(v)
+        assert metrics[label]["cagr"] == pytest.approx(cagr, rel=1e-6)
+        assert metrics[label]["max_drawdown"] == pytest.approx((v / peak - 1).min(), rel=1e-9)
+        assert metrics[label]["final_value"] == pytest.approx(v[-1], rel=1e-9)
+
+
+def test_replay_reproduces_the_figures(default_run, tmp_path):
+    _, folder = default_run
+    proc = canary("run", "--replay", str(folder / "manifest.json"), "--out", str(tmp_path), "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    assert "figures match" in proc.stdout
+
+
+def test_replay_reports_a_difference(tmp_path):
+    assert canary("run", *SMALL, "--out", str(tmp_path), "--name", "r", "--no-report", "-q").returncode == 0
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    manifest["metrics"]["rotation"]["final_value"] *= 1.01
+    doctored = tmp_path / "manifest.json"
+    doctored.write_text(json.dumps(manifest))
+    proc = canary("run", "--replay", str(doctored), "--out", str(tmp_path), "--no-report")
+    assert proc.returncode == 1
+    assert "rotation.final_value" in proc.stdout
+
+
+def test_override_reaches_the_run(tmp_path):
+    proc = canary("run", *SMALL, "--set", "filter.confirm=9", "--set", "strategy.defensive=btc",
+                  "--out", str(tmp_path), "--name", "o", "--no-report", "-q")
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["config"]["filter"]["confirm"] == 9
+    assert manifest["config"]["data"]["start"] == "2024-01-01"
+    assert not (tmp_path / "o" / "tearsheet.html").exists()
+    regimes = pd.read_csv(tmp_path / "o" / "regimes.csv")
+    weights_btc = pd.read_csv(tmp_path / "o" / "trades.csv")
+    assert regimes["date"].iloc[0] == "2024-01-01"
+    # defensive = btc: the strategy is never all cash after its first fill
+    assert (weights_btc["symbol"] == "BTC-USDT").any()
+
+
+def test_runs_never_overwrite(tmp_path):
+    args = ("run", *SMALL, "--out", str(tmp_path), "--no-report", "-q")
+    assert canary(*args).returncode == 0
+    assert canary(*args).returncode == 0
+    assert len(list(tmp_path.iterdir())) == 2
+    named = ("run", *SMALL, "--out", str(tmp_path), "--name", "same", "--no-report", "-q")
+    assert canary(*named).returncode == 0
+    assert_user_error(canary(*named), 2, "--overwrite")
+    assert canary(*named, "--overwrite").returncode == 0
+
+
+def test_compare_writes_one_table_and_picture(tmp_path):
+    proc = canary("compare", *SMALL, "--out", str(tmp_path), "--name", "c", "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    labels = ("rotation", "btc_buy_hold", "eth_buy_hold", "alt_basket_buy_hold", "btc_eth_50_50_monthly")
+    for label in labels:
+        assert label in proc.stdout
+    metrics = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    for label in labels:
+        assert {"cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar", "exposure", "turnover",
+                "trades", "fees"} <= set(metrics[label])
+    curves = pd.read_csv(tmp_path / "c" / "comparison.csv")
+    assert list(curves.columns) == ["date", *labels]
+    assert (tmp_path / "c" / "equity.png").stat().st_size > 10_000
+
+
+def test_data_list_and_verify():
+    listing = canary("data", "list")
+    assert listing.returncode == 0, listing.stderr
+    for symbol in ("BTC-USDT", "SHIB-USDT", "RUT", "IWM"):
+        assert symbol in listing.stdout
+    verify = canary("data", "verify")
+    assert verify.returncode == 0
+    assert "26 of 26 files verified" in verify.stdout
+
+
+def test_data_verify_catches_a_changed_file(tmp_path):
+    folder = tmp_path / "data"
+    shutil.copytree(SHIPPED_DIR, folder)
+    with open(folder / "crypto" / "ETH-USDT.csv", "a") as fh:
+        fh.write("2026-01-07,1,1,1,1,1\n")
+    proc = canary("data", "verify", "--data", str(folder))
+    assert proc.returncode == 1
+    assert "ETH-USDT" in proc.stdout and "checksum mismatch" in proc.stdout
+
+
+@pytest.fixture()
+def user_data(tmp_path):
+    """A user's folder of price files (no manifest), with a small universe."""
+    folder = tmp_path / "prices"
+    folder.mkdir()
+    for rel in ("crypto/BTC-USDT.csv", "crypto/ETH-USDT.csv", "crypto/BNB-USDT.csv", "equity/RUT.csv",
+                "equity/SPX.csv"):
+        shutil.copy(SHIPPED_DIR / rel, folder)
+    return folder
+
+
+SMALL_UNIVERSE = ("--set", 'universe.alts=["BNB-USDT"]')
+
+
+def test_run_on_a_user_data_folder(user_data, tmp_path):
+    proc = canary("run", "--data", str(user_data), *SMALL_UNIVERSE, "--set", "data.recorded_at=2026-01-06",
+                  "--start", "2021-01-01", "--out", str(tmp_path), "--name", "u", "--no-report", "-q")
+    assert proc.returncode == 0, proc.stderr
+    equity = pd.read_csv(tmp_path / "u" / "equity.csv")
+    assert equity["date"].iloc[-1] == "2026-01-06"  # the open bar of 2026-01-06 (closing 01-07) dropped
+
+
+def test_malformed_csv_is_one_line_data_error(user_data, tmp_path):
+    path = user_data / "BTC-USDT.csv"
+    lines = path.read_text().splitlines()
+    lines[4] = "2017-08-21,4016.0,4016.0,3900.0,not-a-price,1.0"
+    path.write_text("\n".join(lines) + "\n")
+    proc = canary("run", "--data", str(user_data), *SMALL_UNIVERSE, "--out", str(tmp_path), "--no-report")
+    assert_user_error(proc, 1, "BTC-USDT.csv", "line 5", "close")
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--set", "filter.confrim=3"), ("filter.confrim", "confirm")),
+    (("--set", "filter.confirm=abc"), ("filter.confirm",)),
+    (("--set", "costs.fee_bp=-5"), ("costs.fee_bp",)),
+    (("--set", "filter.breakout_window=0"), ("filter.breakout_window",)),
+    (("--start", "2025-01-01", "--end", "2024-01-01"), ("data.start",)),
+    (("--set", "universe.eth=ETH-USD"), ("universe.eth", "ETH-USDT")),
+    (("--set", "strategy.weighting=best"), ("strategy.weighting",)),
+    (("--data", "/no/such/folder"), ("data.folder",)),
+    (("--set", "nonsense"), ("section.key=value",)),
+])
+def test_configuration_mistakes_stop_before_any_work(args, words, tmp_path):
+    proc = canary("run", *args, "--out", str(tmp_path / "out"))
+    assert_user_error(proc, 2, *words)
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_configuration_files(tmp_path):
+    assert_user_error(canary("run", str(tmp_path / "missing.toml")), 2, "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[filter\nconfirm = 3\n")
+    assert_user_error(canary("run", str(bad)), 2, "bad.toml", "TOML")
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("[filtre]\nconfirm = 3\n")
+    assert_user_error(canary("run", str(unknown)), 2, "filtre", "filter")
+
+
+def test_a_partial_configuration_file_changes_only_its_keys(tmp_path):
+    cfg = tmp_path / "mine.toml"
+    cfg.write_text('[data]\nstart = 2024-06-01\n\n[universe]\nalts = ["BNB-USDT"]\n\n[costs]\nfee_bp = 20\n')
+    proc = canary("run", str(cfg), "--out", str(tmp_path), "--name", "p", "--no-report", "-q")
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads((tmp_path / "p" / "manifest.json").read_text())["config"]
+    assert config["costs"]["fee_bp"] == 20.0 and config["costs"]["slippage_bp"] == 5.0
+    trades = pd.read_csv(tmp_path / "p" / "trades.csv")
+    assert trades["fee"].to_numpy() == pytest.approx(trades["value"].to_numpy() * 20e-4, rel=1e-9)
+
+
+def test_help_explains_every_option():
+    for command, options in ((("run",), ("--start", "--end", "--data", "--out", "--set", "--no-report", "--replay")),
+                             (("compare",), ("--start", "--end", "--data", "--out", "--set", "--no-report")),
+                             (("data", "list"), ("--data",)), (("data", "verify"), ("--data",))):
+        proc = canary(*command, "--help")
+        assert proc.returncode == 0
+        for option in options:
+            assert option in proc.stdout, (command, option)
+    version = canary("--version")
+    assert version.returncode == 0 and "smallcap-canary" in version.stdout
+
+
+def test_quiet_when_not_a_terminal(tmp_path):
+    proc = canary("run", *SMALL, "--out", str(tmp_path), "--no-report")
+    assert proc.returncode == 0
+    assert proc.stderr == ""
+    assert not math.isnan(json.loads(next(tmp_path.iterdir()).joinpath("metrics.json").read_text())
+                          ["rotation"]["sharpe"])
