@@ -1,0 +1,205 @@
+"""A local cache of fetched bars: one Parquet file per (feed, symbol, interval).
+
+Where: the ``cache_dir`` argument, else ``$CANARY_CACHE_DIR``, else
+``$XDG_CACHE_HOME/smallcap-canary``, else ``~/.cache/smallcap-canary``. Inside it each file is
+``<feed>/<interval>/<symbol>.parquet``, the feed being ``yahoo`` or ``ccxt/<exchange id>`` and
+the symbol percent-encoded (``BTC%2FUSDT``, ``^RUT``).
+
+What a file holds: only bars that had closed when they were fetched, labelled as the source
+labels them (``label``: the session date, or the UTC open instant) with their open, high, low,
+close and volume; and, in the Parquet metadata, how to turn the labels into close instants
+(clock, bar length, exchange calendar) and the instant the bars were recorded. Reading a file
+runs the same validation as loading a CSV.
+
+Safety: a write goes to a temporary file in the same folder, is flushed to disk, then renamed
+over the old file, so a fetch that fails or is killed leaves the previous file byte for byte.
+A file that cannot be read or fails validation is reported and left where it is, never deleted.
+"""
+import json
+import os
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .clocks import interval_close_instants, session_close_instants
+from .errors import DataError
+from .layouts import PRICE_COLUMNS
+from .loading import normalise, utc_instant
+
+FORMAT = 1
+META_KEY = b"canary.bars"
+SUFFIX = ".parquet"
+
+
+def default_dir():
+    """The cache folder when none is given (see the module docstring)."""
+    if os.environ.get("CANARY_CACHE_DIR"):
+        return Path(os.environ["CANARY_CACHE_DIR"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "smallcap-canary"
+
+
+def path_for(cache_dir, feed, symbol, interval):
+    """The cache file of `symbol` at `interval` from `feed` under `cache_dir` (default: default_dir())."""
+    root = Path(cache_dir) if cache_dir is not None else default_dir()
+    return root / feed / quote(interval, safe="") / (quote(symbol, safe="^=.-_+") + SUFFIX)
+
+
+@dataclass
+class RawBars:
+    """One symbol's bars as a source labels them, and how to read those labels.
+
+    ``raw`` has ``label`` (tz-naive: the exchange-local session date at midnight on the
+    ``session`` clock, the UTC open instant on the ``interval`` clock) and the five price
+    columns. ``bar`` is the bar length on the interval clock, ``calendar`` the exchange
+    calendar on the session clock. Bars closing after ``recorded_at`` were still open.
+    """
+
+    feed: str
+    symbol: str
+    interval: str
+    clock: str
+    bar: pd.Timedelta | None
+    calendar: str | None
+    recorded_at: pd.Timestamp
+    raw: pd.DataFrame
+
+    def series(self, source):
+        """The validated PriceSeries of these bars; `source` names them in error messages."""
+        raw = self.raw.assign(line=np.arange(1, len(self.raw) + 1))
+        return normalise(raw, source, clock=self.clock, interval=self.bar, exchange=self.calendar,
+                         recorded_at=self.recorded_at, symbol=self.symbol)
+
+    def close_instants(self):
+        """The UTC instant each bar's close becomes known."""
+        if self.clock == "session":
+            return session_close_instants(self.raw["label"], self.calendar, self.symbol)
+        return interval_close_instants(self.raw["label"], self.bar)
+
+    def closed(self):
+        """These bars without the ones still open at ``recorded_at``."""
+        done = np.asarray(self.close_instants() <= self.recorded_at)
+        return replace(self, raw=self.raw[done].reset_index(drop=True))
+
+    @property
+    def labels(self):
+        return pd.DatetimeIndex(self.raw["label"])
+
+    def metadata(self):
+        return {
+            "format": FORMAT, "feed": self.feed, "symbol": self.symbol, "interval": self.interval,
+            "clock": self.clock, "bar": None if self.bar is None else self.bar.isoformat(),
+            "calendar": self.calendar, "recorded_at": self.recorded_at.isoformat(),
+        }
+
+
+def merge(old, new):
+    """`new` laid over `old`: old bars labelled before new's first bar, then all of new.
+
+    The first new bar normally repeats the last cached one (the fetch overlaps by one bar), so
+    a bar revised since it was cached is replaced, never duplicated.
+    """
+    if old is None or new.raw.empty:
+        return new if old is None else replace(old, recorded_at=max(old.recorded_at, new.recorded_at))
+    for field in ("clock", "bar", "calendar"):
+        if getattr(old, field) != getattr(new, field):
+            raise DataError(
+                f"{old.symbol}: the cached bars have {field} {getattr(old, field)} but the source now gives "
+                f"{getattr(new, field)}; move the cache file away to fetch afresh"
+            )
+    keep = old.raw[old.raw["label"] < new.raw["label"].iloc[0]]
+    return replace(new, raw=pd.concat([keep, new.raw], ignore_index=True))
+
+
+def store(path, bars):
+    """Validate `bars`, keep the closed ones and write them to `path` atomically.
+
+    Returns (RawBars, PriceSeries) of what was written. Nothing is written if validation fails.
+    """
+    series = bars.series(f"{bars.feed} {bars.symbol}")
+    bars = bars.closed()
+    table = pa.Table.from_pandas(bars.raw[["label", *PRICE_COLUMNS]], preserve_index=False)
+    table = table.replace_schema_metadata({META_KEY: json.dumps(bars.metadata())})
+    _write_atomically(path, table)
+    series.path = Path(path)
+    return bars, series
+
+
+def _write_atomically(path, table):
+    path, tmp = Path(path), None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pq.write_table(table, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        tmp = None
+        # The rename itself is only durable once the folder's entry is on disk.
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write the cache file ({exc.strerror or exc}); "
+                        "any previous file is unchanged: check the cache folder (or set CANARY_CACHE_DIR)") from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def read(path):
+    """(RawBars, PriceSeries) of the cache file at `path`, validated.
+
+    A file that cannot be read or fails validation raises a DataError naming it; the file is
+    left untouched so that it can be inspected.
+    """
+    path = Path(path)
+    try:
+        table = pq.read_table(path)
+        if META_KEY not in (table.schema.metadata or {}):
+            raise ValueError("no smallcap-canary metadata")
+        meta = json.loads(table.schema.metadata[META_KEY])
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"format {meta.get('format')!r}, expected {FORMAT}")
+        frame = table.to_pandas()
+        missing = [c for c in ("label", *PRICE_COLUMNS) if c not in frame.columns]
+        if missing:
+            raise ValueError(f"missing column(s) {', '.join(missing)}")
+        raw = pd.DataFrame({"label": pd.DatetimeIndex(frame["label"]).as_unit("ns")})
+        for col in PRICE_COLUMNS:
+            raw[col] = frame[col].to_numpy(dtype="float64")
+        bars = RawBars(
+            feed=meta["feed"], symbol=meta["symbol"], interval=meta["interval"], clock=meta["clock"],
+            bar=None if meta["bar"] is None else pd.Timedelta(meta["bar"]), calendar=meta["calendar"],
+            recorded_at=utc_instant(meta["recorded_at"], "recorded_at"), raw=raw,
+        )
+        series = bars.series(str(path))
+    except DataError as exc:
+        raise DataError(_unusable(path, str(exc).removeprefix(f"{path}").lstrip(": "))) from None
+    except (OSError, pa.ArrowException, KeyError, TypeError, ValueError) as exc:
+        first_line = (str(exc).splitlines() or [""])[0]
+        raise DataError(_unusable(path, f"{type(exc).__name__}: {first_line}")) from None
+    series.path = path
+    return bars, series
+
+
+def _unusable(path, reason):
+    return (f"{path}: unusable cache file ({reason}); it was left in place: "
+            "move it away (or delete it) and fetch the symbol again")
+
+
+def files(cache_dir=None):
+    """Paths of the cache files under `cache_dir` (default: default_dir()), sorted."""
+    root = Path(cache_dir) if cache_dir is not None else default_dir()
+    if not root.is_dir():
+        return []
+    return sorted(root.rglob(f"*{SUFFIX}"))  # temporary files end in .tmp
