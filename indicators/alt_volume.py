@@ -1,7 +1,6 @@
 """Does altcoin volume hold up while BTC goes nowhere? The third confirmation."""
 import math
 
-import backtrader as bt
 import numpy as np
 
 from .params import Indicator
@@ -18,8 +17,14 @@ def basket_relative_volume(volumes):
     with np.errstate(invalid="ignore", divide="ignore"):
         usual = np.median(volumes[:-1], axis=0)
         ratio = volumes[-1] / usual
-    ok = np.isfinite(ratio) & (usual > 0) & np.all(np.isfinite(volumes), axis=0)
+        ok = np.all(np.isfinite(volumes) & (volumes > 0), axis=0)
     return (float(np.median(ratio[ok])) if ok.any() else math.nan,)
+
+
+def sideways_mean(values, sideways):
+    """Mean of `values` over the bars flagged `sideways` whose value is known; NaN if none."""
+    use = (sideways > 0.5) & np.isfinite(values)
+    return (float(np.mean(values[use])) if use.any() else math.nan,)
 
 
 class BasketRelativeVolume(WindowIndicator):
@@ -36,6 +41,20 @@ class BasketRelativeVolume(WindowIndicator):
         return basket_relative_volume(block)
 
 
+class SidewaysMean(WindowIndicator):
+    """Per bar: the mean of data0 (a line) over the last ``window`` bars where data1 (a 1/0
+    line) is set and data0 is known (see `sideways_mean`)."""
+
+    lines = ("mean",)
+    params = (("window", 30),)
+
+    def __init__(self):
+        self.setup([self.data0.lines[0], self.data1.lines[0]], self.p.window)
+
+    def compute(self, block):
+        return sideways_mean(block[:, 0], block[:, 1])
+
+
 class AltVolumeHold(Indicator):
     """Altcoin volume on the bars where BTC moves sideways.
 
@@ -43,8 +62,9 @@ class AltVolumeHold(Indicator):
     a bar when ``|close / close(-sideways_period) - 1| < sideways_band``. ``ratio`` is the
     basket's median relative volume (each coin against its median of the previous
     ``lookback`` bars). ``hold`` is the mean of ``ratio`` over the sideways bars among the
-    last ``window`` bars (NaN if there were none): above 1, altcoin activity stays up while
-    BTC rests, the note's sign of money rotating down the risk curve.
+    last ``window`` bars whose ratio is known (NaN if there were none; a bar with no basket
+    ratio yet, say before the altcoins list, is skipped, not a hole): above 1, altcoin
+    activity stays up while BTC rests, the note's sign of money rotating down the risk curve.
     Lines: ``sideways`` (1/0), ``ratio``, ``hold``.
     """
 
@@ -53,8 +73,9 @@ class AltVolumeHold(Indicator):
 
     def __init__(self):
         btc = self.data0.close
-        self.lines.sideways = abs(btc / btc(-self.p.sideways_period) - 1.0) < self.p.sideways_band
-        self.lines.ratio = BasketRelativeVolume(*self.datas[1:], lookback=self.p.lookback).ratio
-        on_sideways = bt.ind.SumN(self.lines.ratio * self.lines.sideways, period=self.p.window)
-        count = bt.ind.SumN(self.lines.sideways, period=self.p.window)
-        self.lines.hold = bt.DivByZero(on_sideways, count, zero=math.nan)
+        sideways = abs(btc / btc(-self.p.sideways_period) - 1.0) < self.p.sideways_band
+        ratio = BasketRelativeVolume(*self.datas[1:], lookback=self.p.lookback).ratio
+        self.lines.sideways = sideways
+        self.lines.ratio = ratio
+        # A NaN ratio must not poison the window (NaN * 0 is NaN): average in numpy.
+        self.lines.hold = SidewaysMean(ratio, sideways, window=self.p.window).mean
