@@ -10,6 +10,7 @@ from canary import __version__
 from canary.feeds.errors import ConfigError
 from canary.feeds.library import DataLibrary, sha256
 from canary.feeds.market import Universe, load_market
+from canary.feeds.sources import SourcedLibrary
 from canary.indicators.regime import REGIME_NAMES
 from canary.strategies import (BtcEthMonthly, BuyAndHold, Costs, EqualWeightBasket, SmallCapRotation,
                                run_backtest)
@@ -36,7 +37,8 @@ def plan(config):
     data = config["data"]
     if data["folder"] and not Path(data["folder"]).is_dir():
         raise ConfigError(f"data.folder: {data['folder']} is not a folder")
-    library = DataLibrary(data["folder"] or None, recorded_at=data["recorded_at"] or None)
+    library = SourcedLibrary(DataLibrary(data["folder"] or None, recorded_at=data["recorded_at"] or None),
+                             config["sources"], data["cache_dir"] or None)
     u = config["universe"]
     for key in ("btc", "eth", "small_cap", "large_cap"):
         if u[key] not in library.entries:

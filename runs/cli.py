@@ -126,13 +126,27 @@ def cmd_data_list(args):
 
 def _cache_rows(args):
     """Rows for the local cache of fetched data (see `canary data fetch`)."""
-    from canary.feeds import fetch
+    from canary.feeds.fetch import list_cache
 
     rows = []
-    for entry in fetch.list_cache(args.cache_dir):
-        rows.append((entry["symbol"], f"cache:{entry['source']}", entry["first"], entry["last"],
-                     str(entry["rows"]), str(entry.get("gaps", ""))))
+    for e in list_cache(args.cache_dir):
+        if e.problem:
+            rows.append((e.path.name, "cache", f"UNUSABLE: {e.problem}", "", "", ""))
+        else:
+            rows.append((e.symbol, f"cache:{e.feed}:{e.interval}", e.first.isoformat(), e.last.isoformat(),
+                         str(e.bars), ""))
     return rows
+
+
+def cmd_data_fetch(args):
+    from canary.feeds.fetch import fetch
+
+    source = "yahoo" if args.source in ("yfinance", "yahoo") else "ccxt"
+    results = fetch(args.symbols, source, exchange=args.exchange, interval=args.interval, since=args.since,
+                    cache_dir=args.cache_dir, progress=not args.quiet)
+    for r in results:
+        print(r.line())
+    return 0 if all(r.ok for r in results) else 1
 
 
 def cmd_data_verify(args):
@@ -195,6 +209,20 @@ def parser():
         p.add_argument("--cache-dir", metavar="DIR", help="the cache of fetched data (default: the user cache)")
         p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
         p.set_defaults(func=func)
+    fetch = dsub.add_parser("fetch", help="download daily or intraday bars into the local cache",
+                            description="Fetch bars from Yahoo Finance (yfinance) or an exchange (ccxt) into the "
+                                        "local Parquet cache, only what is newer than the cache. Needs a network.")
+    fetch.add_argument("symbols", nargs="+", metavar="SYMBOL",
+                       help="Yahoo symbols (^RUT, IWM, BTC-USD) or exchange pairs (BTC/USDT)")
+    fetch.add_argument("--source", required=True, choices=("yfinance", "yahoo", "ccxt"),
+                       help="yfinance (Yahoo Finance) or ccxt (a crypto exchange)")
+    fetch.add_argument("--exchange", help="ccxt exchange id (default: binance)")
+    fetch.add_argument("--interval", default="1d", help="bar interval, e.g. 1d, 4h, 1h (default: 1d)")
+    fetch.add_argument("--since", help="first date wanted when nothing is cached yet, YYYY-MM-DD")
+    fetch.add_argument("--cache-dir", metavar="DIR",
+                       help="cache folder (default: $CANARY_CACHE_DIR or ~/.cache/smallcap-canary)")
+    fetch.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    fetch.set_defaults(func=cmd_data_fetch)
     return top
 
 

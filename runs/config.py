@@ -49,7 +49,11 @@ SCHEMA = {
         "start": (STR, _date_or_empty, "a date (YYYY-MM-DD) or empty"),
         "end": (STR, _date_or_empty, "a date (YYYY-MM-DD) or empty"),
         "recorded_at": (STR, _date_or_empty, "an instant or empty"),
+        "cache_dir": (STR, None, ""),
     },
+    # symbol -> where its bars come from: "shipped" (the data folder), "yfinance", "ccxt",
+    # "ccxt:<exchange>" (from the cache of `canary data fetch`). Keys are symbols, not fixed.
+    "sources": {},
     "universe": {
         "btc": (STR, bool, "a symbol"),
         "eth": (STR, bool, "a symbol"),
@@ -122,6 +126,18 @@ def _check_value(key, kind, rule, says, value):
     return value
 
 
+def _check_source(symbol, value):
+    from canary.feeds.sources import parse_source
+
+    if not isinstance(value, str):
+        raise ConfigError(f"sources.{symbol}: expected str, got {type(value).__name__} {value!r}")
+    try:
+        parse_source(value)
+    except ConfigError as exc:
+        raise ConfigError(f"sources.{symbol}: {exc}") from None
+    return value
+
+
 def validate(config, source="configuration"):
     """A checked copy of `config` (a dict of sections), or a ConfigError naming the key."""
     out = validate_partial(config, source)
@@ -151,6 +167,7 @@ def parse_override(text):
         raise ConfigError(f"--set {text}: expected section.key=value, e.g. filter.confirm=5")
     dotted, raw = text.split("=", 1)
     section, key = dotted.strip().split(".", 1)
+    key = key.strip().strip('"')  # sources."^RUT"=... quotes a symbol as TOML would
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
@@ -190,6 +207,9 @@ def validate_partial(config, source):
             raise ConfigError(f"{source}: [{section}] must be a table")
         out[section] = {}
         for key, value in values.items():
+            if section == "sources":
+                out[section][key] = _check_source(key, value)
+                continue
             if key not in SCHEMA[section]:
                 raise ConfigError(f"{section}.{key}: unknown key{suggest(key, SCHEMA[section])}")
             out[section][key] = _check_value(f"{section}.{key}", *SCHEMA[section][key], value)

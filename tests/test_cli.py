@@ -276,3 +276,45 @@ def test_quiet_when_not_a_terminal(tmp_path):
     assert proc.stderr == ""
     assert not math.isnan(json.loads(next(tmp_path.iterdir()).joinpath("metrics.json").read_text())
                           ["rotation"]["sharpe"])
+
+
+@pytest.fixture()
+def cached_rut(tmp_path):
+    """A cache holding ^RUT daily bars, as `canary data fetch ^RUT --source yfinance` would leave it
+    (its bars are the shipped Russell 2000 file's)."""
+    from canary.feeds import cache
+    from canary.feeds.layouts import read_raw
+
+    raw = read_raw(SHIPPED_DIR / "equity" / "RUT.csv").drop(columns="line")
+    bars = cache.RawBars("yahoo", "^RUT", "1d", "session", None, "XNYS",
+                         pd.Timestamp("2026-08-21T21:24Z"), raw)
+    cache.store(cache.path_for(tmp_path / "cache", "yahoo", "^RUT", "1d"), bars)
+    return tmp_path / "cache"
+
+
+def test_data_list_shows_cached_and_shipped_side_by_side(cached_rut):
+    proc = canary("data", "list", "--cache-dir", str(cached_rut))
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split()[0]: line for line in proc.stdout.splitlines()[1:]}
+    assert "shipped" in rows["RUT"] and "cache:yahoo" in rows["^RUT"]
+    assert rows["^RUT"].split()[4] == rows["RUT"].split()[4]  # the same number of bars
+
+
+def test_a_configuration_can_take_a_symbol_from_the_cache(cached_rut, tmp_path):
+    common = ("--out", str(tmp_path), "--no-report", "-q", *SMALL)
+    from_cache = canary("run", "--set", 'universe.small_cap="^RUT"', "--set", 'sources."^RUT"="yfinance"',
+                        "--set", f'data.cache_dir="{cached_rut}"', "--name", "cached", *common)
+    assert from_cache.returncode == 0, from_cache.stderr
+    shipped = canary("run", "--name", "shipped", *common)
+    assert shipped.returncode == 0
+    a = pd.read_csv(tmp_path / "cached" / "equity.csv")
+    b = pd.read_csv(tmp_path / "shipped" / "equity.csv")
+    pd.testing.assert_frame_equal(a, b)  # same bars, whatever their source
+    manifest = json.loads((tmp_path / "cached" / "manifest.json").read_text())
+    assert manifest["data"]["^RUT"]["path"].endswith(".parquet")
+
+
+def test_offline_with_no_cache_says_how_to_get_the_symbol(tmp_path):
+    proc = canary("run", "--set", 'sources.RUT="yfinance"', "--set", f'data.cache_dir="{tmp_path}"',
+                  "--out", str(tmp_path / "out"), "-q")
+    assert_user_error(proc, 1, "RUT", "canary data fetch")
