@@ -1,14 +1,27 @@
-"""Loading, validation, calendar alignment and Backtrader feeds of price data."""
-from .alignment import asof, master_clock, on_clock
-from .btfeeds import AsOfData, CloseInstantData, ListedData, bt_timeframe
-from .errors import CanaryError, ConfigError, DataError
-from .library import SHIPPED_DIR, DataLibrary
-from .loading import PriceSeries, load_csv, normalise, utc_instant
-from .market import Market, Universe, load_market
-from .sources import SourcedLibrary
+"""Loading, validation, calendar alignment and Backtrader feeds of price data.
 
-__all__ = [
-    "AsOfData", "CanaryError", "CloseInstantData", "ConfigError", "DataError", "DataLibrary",
-    "ListedData", "Market", "PriceSeries", "SHIPPED_DIR", "SourcedLibrary", "Universe", "asof",
-    "bt_timeframe", "load_csv", "load_market", "master_clock", "normalise", "on_clock", "utc_instant",
-]
+The names below are imported on first use, so that `canary --help` or a configuration
+mistake does not wait for pandas, Backtrader and the exchange calendars to load.
+"""
+import importlib
+
+_EXPORTS = {
+    "asof": "alignment", "master_clock": "alignment", "on_clock": "alignment",
+    "AsOfData": "btfeeds", "CloseInstantData": "btfeeds", "ListedData": "btfeeds", "bt_timeframe": "btfeeds",
+    "CanaryError": "errors", "ConfigError": "errors", "DataError": "errors",
+    "SHIPPED_DIR": "library", "DataLibrary": "library",
+    "PriceSeries": "loading", "load_csv": "loading", "normalise": "loading", "utc_instant": "loading",
+    "Market": "market", "Universe": "market", "load_market": "market",
+    "SourcedLibrary": "sources",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'canary.feeds' has no attribute '{name}'")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+
+
+def __dir__():
+    return __all__

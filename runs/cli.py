@@ -12,9 +12,6 @@ from pathlib import Path
 from canary import __version__
 from canary.feeds.errors import CanaryError, ConfigError
 
-from . import backtest
-from .config import load_config, validate
-from .metrics import table
 
 
 def _status(args):
@@ -28,6 +25,8 @@ def _status(args):
 
 
 def _config(args):
+    from .config import load_config
+
     overrides = list(args.set or [])
     for flag, key in (("start", "data.start"), ("end", "data.end"), ("data", "data.folder")):
         value = getattr(args, flag)
@@ -37,6 +36,8 @@ def _config(args):
 
 
 def _backtest(args, config, benchmarks):
+    from . import backtest
+
     say = _status(args)
     started = datetime.datetime.now(datetime.UTC)
     p = backtest.plan(config)
@@ -65,6 +66,8 @@ def _backtest(args, config, benchmarks):
 
 
 def cmd_run(args):
+    from .metrics import table
+
     if args.replay:
         return cmd_replay(args)
     folder, metrics = _backtest(args, _config(args), "btc")
@@ -74,6 +77,8 @@ def cmd_run(args):
 
 
 def cmd_compare(args):
+    from .metrics import table
+
     folder, metrics = _backtest(args, _config(args), "all")
     print(table(metrics))
     print(f"\noutputs: {folder}")
@@ -81,6 +86,10 @@ def cmd_compare(args):
 
 
 def cmd_replay(args):
+    from . import backtest
+    from .config import validate
+    from .metrics import table
+
     path = Path(args.replay)
     try:
         recorded = json.loads(path.read_text())
