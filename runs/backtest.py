@@ -73,14 +73,19 @@ def strategies(p, benchmarks="btc"):
 
 
 def execute(p, benchmarks="btc", progress=None):
-    """Load the market and run every strategy; returns (market, {label: BacktestResult})."""
+    """Load the market and run every strategy; returns (market, {label: BacktestResult}).
+
+    `progress(label, done)` is told when each run starts (done False) and ends (done True).
+    """
     data = p.config["data"]
     market = load_market(p.library, p.universe, data["start"] or None, data["end"] or None)
     results = {}
     for label, cls, params in strategies(p, benchmarks):
         if progress:
-            progress(label)
+            progress(label, False)
         results[label] = run_backtest(market, cls, params, p.costs, name=label)
+        if progress:
+            progress(label, True)
     return market, results
 
 

@@ -14,14 +14,36 @@ from canary.feeds.errors import CanaryError, ConfigError
 
 
 
-def _status(args):
-    """A status printer for long steps, quiet when stderr is not a terminal or with --quiet."""
-    live = sys.stderr.isatty() and not args.quiet
+class Progress:
+    """Progress on stderr: a status line for each long step and a bar over the backtests;
+    silent when stderr is not a terminal or with --quiet."""
 
-    def say(text):
-        if live:
+    def __init__(self, quiet):
+        self.live = sys.stderr.isatty() and not quiet
+        self.bar = None
+
+    def say(self, text):
+        if self.live:
             print(f"... {text}", file=sys.stderr, flush=True)
-    return say
+
+    def start_runs(self, total):
+        if self.live:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="backtests", unit="run", file=sys.stderr)
+
+    def __call__(self, label, done):
+        if self.bar is None:
+            return
+        if done:
+            self.bar.update(1)
+        else:
+            self.bar.set_postfix_str(label)
+
+    def end_runs(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _config(args):
@@ -38,24 +60,15 @@ def _config(args):
 def _backtest(args, config, benchmarks):
     from . import backtest
 
-    say = _status(args)
+    progress = Progress(args.quiet)
     started = datetime.datetime.now(datetime.UTC)
     p = backtest.plan(config)
     folder = backtest.run_folder(args.out, args.name, args.overwrite)
-    say("loading data")
-    progress = None
-    if benchmarks == "all" and sys.stderr.isatty() and not args.quiet:
-        from tqdm import tqdm
-        bar = tqdm(total=len(backtest.strategies(p, benchmarks)), desc="backtests", unit="run", file=sys.stderr)
-
-        def progress(label):
-            bar.set_postfix_str(label)
-            bar.update(1 if bar.n or label != "rotation" else 0)
-    else:
-        def progress(label):
-            say(f"running {label}")
+    progress.say("loading data")
+    progress.start_runs(len(backtest.strategies(p, benchmarks)))
     market, results = backtest.execute(p, benchmarks, progress)
-    say("writing outputs" + ("" if args.no_report else " and the tear sheet"))
+    progress.end_runs()
+    progress.say("writing outputs" + ("" if args.no_report else " and the tear sheet"))
     metrics = backtest.write_outputs(folder, p, market, results, started, tearsheet=not args.no_report)
     if benchmarks == "all":
         import pandas as pd

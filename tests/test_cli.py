@@ -318,3 +318,39 @@ def test_offline_with_no_cache_says_how_to_get_the_symbol(tmp_path):
     proc = canary("run", "--set", 'sources.RUT="yfinance"', "--set", f'data.cache_dir="{tmp_path}"',
                   "--out", str(tmp_path / "out"), "-q")
     assert_user_error(proc, 1, "RUT", "canary data fetch")
+
+
+def _on_a_terminal(*args):
+    """Run canary with its stderr on a pseudo-terminal; returns (exit status, what stderr showed)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100-column terminal
+    proc = subprocess.Popen([CANARY, *args], stdout=subprocess.PIPE, stderr=slave, text=True,
+                            env=dict(os.environ, MPLBACKEND="Agg"))
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    proc.communicate(timeout=600)
+    os.close(master)
+    return proc.returncode, shown.decode(errors="replace")
+
+
+def test_progress_shows_on_a_terminal_unless_quiet(tmp_path):
+    status, shown = _on_a_terminal("compare", *SMALL, "--out", str(tmp_path), "--no-report")
+    assert status == 0
+    assert "loading data" in shown and "backtests" in shown and "5/5" in shown
+    status, shown = _on_a_terminal("run", *SMALL, "--out", str(tmp_path), "--no-report")
+    assert status == 0 and "2/2" in shown and "writing outputs and the tear sheet" not in shown
+    status, shown = _on_a_terminal("run", *SMALL, "--out", str(tmp_path), "--no-report", "--quiet")
+    assert status == 0 and shown == ""
