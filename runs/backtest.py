@@ -150,6 +150,8 @@ def write_outputs(folder, p, market, results, started, tearsheet=True):
     report.write_equity_csv(folder / "equity.csv", strategy.equity, bench.equity)
     report.write_trades_csv(folder / "trades.csv", strategy.fills)
     report.write_regimes_csv(folder / "regimes.csv", regimes)
+    report.write_weights_csv(folder / "weights.csv", strategy)
+    report.write_orders_csv(folder / "orders.csv", strategy.orders)
     extra = {"period": period, "annualisation_days": 365, "quote_currency": "USDT",
              "time_in_regime": time_in_regime(regimes, REGIME_NAMES),
              "rejected_orders": {k: r.rejected for k, r in results.items()}}

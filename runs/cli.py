@@ -85,6 +85,7 @@ def cmd_run(args):
         return cmd_replay(args)
     folder, metrics = _backtest(args, _config(args), "btc")
     print(table(metrics))
+    _print_refused(folder)
     print(f"\noutputs: {folder}")
     return 0
 
@@ -94,8 +95,14 @@ def cmd_compare(args):
 
     folder, metrics = _backtest(args, _config(args), "all")
     print(table(metrics))
+    _print_refused(folder)
     print(f"\noutputs: {folder}")
     return 0
+
+
+def _print_refused(folder):
+    refused = json.loads((folder / "metrics.json").read_text())["rejected_orders"]
+    print("orders refused by the broker: " + ", ".join(f"{k} {v}" for k, v in refused.items()))
 
 
 def cmd_replay(args):

@@ -33,6 +33,20 @@ def write_trades_csv(path, fills):
         path, index=False, float_format="%.10g")
 
 
+def write_weights_csv(path, result):
+    """Each position's weight of the portfolio, and the cash weight, at each crypto bar close."""
+    weights = result.weights()
+    weights.insert(0, "cash", result.portfolio["cash"] / result.portfolio["value"])
+    weights.insert(0, "date", _dates(weights.index))
+    weights.to_csv(path, index=False, float_format="%.10g")
+
+
+def write_orders_csv(path, orders):
+    out = orders.copy()
+    out["decided"] = [t.isoformat() for t in out["decided"]]
+    out.to_csv(path, index=False, float_format="%.10g")
+
+
 def regime_names(regimes):
     return regimes.map(lambda v: REGIME_NAMES.get(int(v), "unknown") if np.isfinite(v) else "unknown")
 

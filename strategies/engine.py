@@ -26,13 +26,15 @@ class Costs:
 @dataclass
 class BacktestResult:
     """A run's records: ``portfolio`` (per crypto bar close: value, cash, each position's
-    value, the regime), ``fills`` (every fill with its fee), orders refused."""
+    value, the regime), ``fills`` (every fill with its fee), ``orders`` (every order and its
+    final status), and the count of orders the broker refused."""
 
     name: str
     portfolio: pd.DataFrame
     fills: pd.DataFrame
     rejected: int
     params: dict = field(default_factory=dict)
+    orders: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def equity(self):
@@ -99,4 +101,5 @@ def run_backtest(market, strategy, params=None, costs=None, name=None, runonce=T
     cerebro.addanalyzer(PortfolioRecorder, _name="recorder", fill_delay=interval)
     strat = cerebro.run()[0]
     records = strat.analyzers.recorder.get_analysis()
-    return BacktestResult(name or strategy.__name__, records["portfolio"], records["fills"], strat.rejected, params)
+    return BacktestResult(name or strategy.__name__, records["portfolio"], records["fills"], strat.rejected, params,
+                          records["orders"])

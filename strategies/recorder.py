@@ -9,7 +9,8 @@ def _utc(num):
 
 class PortfolioRecorder(bt.Analyzer):
     """At each crypto bar close from the first tradable bar: portfolio value, cash, the value
-    of each position and the regime (when the strategy has one); and every fill with its fee.
+    of each position and the regime (when the strategy has one); every order with its final
+    status (Completed, Margin, Rejected, Canceled); and every fill with its fee.
 
     ``fill_delay``: time from the bar's close instant back to the fill (the bar interval for
     next-open fills; 0 for close fills), so fills are stamped with the instant they happened.
@@ -18,7 +19,7 @@ class PortfolioRecorder(bt.Analyzer):
     params = (("fill_delay", pd.Timedelta(days=1)),)
 
     def start(self):
-        self.rows, self.fills = [], []
+        self.rows, self.fills, self.orders = [], [], []
         self._seen = 0
 
     def next(self):
@@ -40,6 +41,11 @@ class PortfolioRecorder(bt.Analyzer):
         self.rows.append(row)
 
     def notify_order(self, order):
+        if order.alive():
+            return
+        self.orders.append({"decided": _utc(order.created.dt), "symbol": order.data._name,
+                            "side": "buy" if order.isbuy() else "sell", "size": abs(order.created.size),
+                            "status": order.getstatusname()})
         if order.status != order.Completed:
             return
         ex = order.executed
@@ -57,4 +63,5 @@ class PortfolioRecorder(bt.Analyzer):
         if not frame.empty:
             frame = frame.set_index("close_time")
         fills = pd.DataFrame(self.fills, columns=["date", "symbol", "side", "size", "price", "value", "fee", "decided"])
-        return {"portfolio": frame, "fills": fills}
+        orders = pd.DataFrame(self.orders, columns=["decided", "symbol", "side", "size", "status"])
+        return {"portfolio": frame, "fills": fills, "orders": orders}

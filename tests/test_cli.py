@@ -43,8 +43,8 @@ def default_run(tmp_path_factory):
 
 def test_run_writes_every_output(default_run):
     proc, folder = default_run
-    for name in ("equity.csv", "trades.csv", "regimes.csv", "metrics.json", "equity.png", "tearsheet.html",
-                 "manifest.json"):
+    for name in ("equity.csv", "trades.csv", "regimes.csv", "weights.csv", "orders.csv", "metrics.json",
+                 "equity.png", "tearsheet.html", "manifest.json"):
         assert (folder / name).stat().st_size > 0, name
     assert "rotation" in proc.stdout and "btc_buy_hold" in proc.stdout and "sharpe" in proc.stdout
     equity = pd.read_csv(folder / "equity.csv")
@@ -56,6 +56,12 @@ def test_run_writes_every_output(default_run):
     regimes = pd.read_csv(folder / "regimes.csv")
     assert set(regimes["regime"]) <= {"risk-off", "btc", "eth", "alts"}
     assert len(regimes) == len(equity)
+    weights = pd.read_csv(folder / "weights.csv")
+    assert len(weights) == len(equity) and weights.columns[:2].tolist() == ["date", "cash"]
+    assert weights.drop(columns="date").sum(axis=1).to_numpy() == pytest.approx(1.0, abs=1e-8)
+    orders = pd.read_csv(folder / "orders.csv")
+    assert (orders["status"] == "Completed").sum() == len(trades)
+    assert "orders refused by the broker: rotation 0, btc_buy_hold 0" in proc.stdout
     assert (folder / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
