@@ -56,3 +56,36 @@ def test_sizing_in_whole_units_is_the_default_trap():
     price, cash = 30_000.0, 1_000.0
     assert bt.CommInfoBase(stocklike=True).getsize(price, cash) == 0  # whole units: no BTC at all
     assert SpotCryptoCommission().getsize(price, cash) == cash / price
+
+
+def test_indicators_plot_headless(tmp_path):
+    """cerebro.plot() works without a screen once Agg is chosen and pyplot imported before
+    Backtrader's plotting module (which would otherwise switch to TkAgg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+
+    from canary.feeds import CloseInstantData
+    from canary.indicators import SmallCapBreakout
+
+    closes = 100 + np.sin(np.arange(60) / 5.0) * 10
+    idx = pd.bdate_range("2024-01-02", periods=60).tz_localize("UTC") + pd.Timedelta(hours=21)
+    frame = pd.DataFrame({"open": closes, "high": closes + 1, "low": closes - 1, "close": closes, "volume": 1.0},
+                         index=pd.DatetimeIndex(idx, name="close_time"))
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(CloseInstantData(dataname=frame, name="RUT"))
+
+    class Holder(bt.Strategy):
+        def __init__(self):
+            self.breakout = SmallCapBreakout(self.data, mode="ma", period=10, confirm=2)
+
+    cerebro.addstrategy(Holder)
+    cerebro.run()
+    figure = cerebro.plot(iplot=False)[0][0]
+    assert matplotlib.get_backend().lower() == "agg"
+    figure.savefig(tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
+    legends = [ax.get_legend() for ax in figure.axes if ax.get_legend() is not None]
+    labels = " ".join(t.get_text() for legend in legends for t in legend.get_texts())
+    assert "SmallCapBreakout" in labels and "risk_on" in labels
