@@ -224,3 +224,21 @@ def test_once_the_exchange_is_unreachable_the_other_symbols_are_not_tried(mock, 
     assert first.error.startswith("binance BTC/USDT: NetworkError after 5 tries")
     assert second.error.startswith("binance ETH/USDT: not tried, the exchange was unreachable for BTC/USDT")
     assert len(server.starts) == exchange.RETRIES + 1
+
+
+def test_the_data_fetch_command_fills_the_cache(mock, client, tmp_path, monkeypatch, capsys):
+    from canary.runs.cli import main
+
+    fake = FakeBinance(mock, now="2030-01-01")
+    monkeypatch.setattr(exchange, "connect", lambda *args, **kwargs: client)
+    status = main(["data", "fetch", "BTC/USDT", "--source", "ccxt", "--cache-dir", str(tmp_path), "-q"])
+    assert status == 0
+    assert "BTC/USDT (ccxt/binance, 1d): created" in capsys.readouterr().out
+    cached = cached_series("ccxt", "BTC/USDT", cache_dir=tmp_path, exchange="binance")
+    assert len(cached.frame) == len(fake.klines)
+
+    before = cache.path_for(tmp_path, "ccxt/binance", "BTC/USDT", "1d").read_bytes()
+    status = main(["data", "fetch", "BTC/USTD", "--source", "ccxt", "--cache-dir", str(tmp_path), "-q"])
+    assert status == 1
+    assert "BTC/USTD" in capsys.readouterr().out
+    assert cache.path_for(tmp_path, "ccxt/binance", "BTC/USDT", "1d").read_bytes() == before
