@@ -61,9 +61,7 @@ def _suggest(symbol, library):
 def strategies(p, benchmarks="btc"):
     """(label, class, params) of the rotation and its benchmarks ('btc' or 'all')."""
     s = p.config["strategy"]
-    engine = {"cash_buffer": s["cash_buffer"], "drift_band": s["drift_band"]}
-    rot = {k: v for k, v in rotation_params(p.config).items() if k not in ("cash_buffer", "drift_band")}
-    runs = [("rotation", SmallCapRotation, dict(rot, **engine)),
+    runs = [("rotation", SmallCapRotation, rotation_params(p.config)),
             ("btc_buy_hold", BuyAndHold, {"symbol": p.universe.btc, "cash_buffer": s["cash_buffer"]})]
     if benchmarks == "all":
         runs += [("eth_buy_hold", BuyAndHold, {"symbol": p.universe.eth, "cash_buffer": s["cash_buffer"]}),

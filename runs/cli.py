@@ -6,6 +6,7 @@ mistake is one line on stderr, never a traceback.
 import argparse
 import datetime
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -96,6 +97,35 @@ def cmd_compare(args):
     folder, metrics = _backtest(args, _config(args), "all")
     print(table(metrics))
     _print_refused(folder)
+    print(f"\noutputs: {folder}")
+    return 0
+
+
+def cmd_tune(args):
+    from . import backtest
+    from .tuning import parse_grid, tune
+
+    config = _config(args)
+    grid = parse_grid(args.grid)
+    p = backtest.plan(config)
+    folder = backtest.run_folder(args.out, args.name, args.overwrite)
+    progress = Progress(args.quiet)
+    progress.say("loading data")
+    total = 2 * math.prod(len(v) for v in grid.values()) + 2
+    progress.start_runs(total)
+    table, summary = tune(p, grid, args.split, args.metric, args.jobs,
+                          (lambda: progress.bar.update(1)) if progress.bar is not None else None)
+    progress.end_runs()
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_csv(folder / "tuning.csv", index=False, float_format="%.10g")
+    (folder / "tuning.json").write_text(json.dumps(dict(summary, config=config), indent=2, default=str) + "\n")
+    m = args.metric
+    shown = table[list(grid) + [f"in_{m}", f"out_{m}"]].head(args.top)
+    print(f"{m}: in sample {summary['in_sample']}, out of sample {summary['out_of_sample']}")
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"\nbest in sample: {summary['best']}: {m} {summary['best_in']:.3f} in, {summary['best_out']:.3f} out")
+    print(f"BTC buy-and-hold: {m} {summary['btc_buy_hold_in']:.3f} in, {summary['btc_buy_hold_out']:.3f} out")
+    print(f"rank correlation of in- and out-of-sample {m} across the grid: {summary['rank_correlation_in_out']:.2f}")
     print(f"\noutputs: {folder}")
     return 0
 
@@ -228,6 +258,22 @@ def parser():
                                          "equity picture (plus the files of `canary run`).")
     backtest_options(compare)
     compare.set_defaults(func=cmd_compare, replay=None)
+
+    tune = sub.add_parser("tune", help="tune thresholds on a grid, checked out of sample",
+                          description="Run the rotation for every combination of --grid values in sample "
+                                      "(data up to --split) and out of sample (trading from --split, fresh "
+                                      "cash), rank by --metric in sample, and show how the pick did out of "
+                                      "sample; writes tuning.csv and tuning.json.")
+    backtest_options(tune)
+    tune.add_argument("--grid", action="append", required=True, metavar="KEY=V1,V2,...",
+                      help="configuration values to try, e.g. --grid filter.confirm=3,5,10 (repeatable)")
+    tune.add_argument("--split", required=True, metavar="DATE",
+                      help="first date of the out-of-sample period, YYYY-MM-DD")
+    tune.add_argument("--metric", default="sharpe", help="figure ranked in sample (sharpe, sortino, cagr, "
+                                                          "calmar, total_return; default sharpe)")
+    tune.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
+    tune.add_argument("--top", type=int, default=10, help="rows of the printed table (default 10)")
+    tune.set_defaults(func=cmd_tune)
 
     data = sub.add_parser("data", help="list, verify or fetch price data")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
