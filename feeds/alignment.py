@@ -6,8 +6,9 @@ These functions build the frames for two extra views:
 
 * ``on_clock``: a crypto series on the master crypto clock, with NaN prices and
   ``listed = 0`` on instants where the coin had no bar (before its listing, in a gap, after
-  a delisting), and ``delisting = 1`` on the last two bars of a series that stops before
-  the clock does. All basket feeds then share one index, bar for bar.
+  a delisting), ``mark`` (the last traded close, carried through a gap) and ``delisting = 1``
+  on the last two bars of a series that stops before the clock does. All basket feeds then
+  share one index, bar for bar.
 * ``asof``: an equity series on the crypto clock: at each instant, the last close already
   known, carried forward, and ``age_hours`` since that close.
 """
@@ -33,6 +34,11 @@ def on_clock(frame, clock, source="series"):
         raise DataError(f"{source}: bar closing {stray[0].isoformat()} is not on the master clock")
     out = frame[list(PRICE_COLUMNS)].reindex(clock)
     out["listed"] = clock.isin(frame.index).astype("float64")
+    # The last traded close, carried through a gap in the coin's history (never before its
+    # first bar or after its last): what a position is worth on a bar without a trade.
+    out["mark"] = out["close"].ffill()
+    if len(frame):
+        out.loc[(clock < frame.index[0]) | (clock > frame.index[-1]), "mark"] = float("nan")
     # A series that stops before the clock does was delisted (or migrated): exchanges announce
     # this ahead, so the notice is visible from the bar before the last one.
     out["delisting"] = 0.0

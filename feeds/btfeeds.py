@@ -70,10 +70,12 @@ class ListedData(CloseInstantData):
     Every basket feed then has the same bars as BTC, so multi-coin indicators line up bar
     for bar, and a coin listed later simply is not in the basket yet. ``delisting`` is 1 on
     the last two bars of a coin whose series stops early (a delisting or a token migration,
-    announced ahead by the exchange), so a strategy can sell it at its last bar.
+    announced ahead by the exchange), so a strategy can sell it at its last bar. ``mark`` is
+    the last traded close, carried through a gap in the coin's history, to value a position
+    on a bar where the coin did not trade.
     """
 
-    lines = ("listed", "delisting")
+    lines = ("listed", "delisting", "mark")
 
     @classmethod
     def on_clock(cls, frame, clock, **kwargs):

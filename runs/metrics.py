@@ -1,21 +1,33 @@
 """Performance figures of a run, annualised over 365 days (crypto trades every day).
 
-Returns are the day-to-day changes of the portfolio value at each crypto bar close. The
-definitions follow QuantStats' (a test checks they agree): Sharpe and Sortino with a zero
-risk-free rate; CAGR over the number of daily returns / 365.
+Returns are the day-to-day changes of the portfolio value at each daily close (for bars
+shorter than a day, the last bar close of each UTC day; for longer bars, each bar, annualised
+by how many of them make 365 days). The definitions follow QuantStats' (a test checks they
+agree): Sharpe and Sortino with a zero risk-free rate; CAGR over the number of returns per
+year. Turnover is one-sided: half of everything bought and sold, over the average portfolio
+value, per year.
 """
 import math
 
 import numpy as np
 import pandas as pd
 
-PERIODS_PER_YEAR = 365
+DAYS_PER_YEAR = 365
 
 COLUMNS = ("final_value", "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
            "calmar", "exposure", "turnover", "trades", "fees")
 
 
-def daily_returns(equity):
+def per_day(equity):
+    """(the curve at its daily closes, how many of its points make a year of 365 days)."""
+    step = pd.Series(equity.index).diff().median() if len(equity) > 1 else pd.Timedelta(days=1)
+    if step < pd.Timedelta(days=1):
+        # a bar closing at 00:00 UTC ends the day before: ceil keeps it in that day
+        return equity.groupby(equity.index.ceil("D")).last(), float(DAYS_PER_YEAR)
+    return equity, DAYS_PER_YEAR / (step / pd.Timedelta(days=1))
+
+
+def returns_of(equity):
     return equity.pct_change().iloc[1:]
 
 
@@ -23,18 +35,17 @@ def max_drawdown(equity):
     return float((equity / equity.cummax() - 1.0).min())
 
 
-def performance(result, periods=PERIODS_PER_YEAR):
+def performance(result):
     """The figures of the printed table for one BacktestResult, as a dict of floats."""
-    equity = result.equity
-    r = daily_returns(equity)
+    equity, periods = per_day(result.equity)
+    r = returns_of(equity)
     n = r.count()
     total = equity.iloc[-1] / equity.iloc[0]
     cagr = total ** (periods / n) - 1.0 if n else math.nan
     std = r.std(ddof=1)
     downside = math.sqrt((r[r < 0] ** 2).sum() / n) if n else math.nan
-    mdd = max_drawdown(equity)
-    weights = result.weights()
-    invested = weights.abs().sum(axis=1) > 0.01
+    mdd = max_drawdown(result.equity)
+    invested = result.weights().abs().sum(axis=1) > 0.01
     traded = float(result.fills["value"].sum()) if len(result.fills) else 0.0
     years = n / periods
     return {
@@ -47,7 +58,7 @@ def performance(result, periods=PERIODS_PER_YEAR):
         "max_drawdown": mdd,
         "calmar": float(cagr / abs(mdd)) if mdd else math.nan,
         "exposure": float(invested.mean()),
-        "turnover": float(traded / equity.mean() / years) if years else math.nan,
+        "turnover": float(traded / 2 / result.equity.mean() / years) if years else math.nan,
         "trades": int(len(result.fills)),
         "fees": float(result.fees),
     }

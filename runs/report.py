@@ -12,6 +12,8 @@ import pandas as pd  # noqa: E402
 
 from canary.indicators.regime import REGIME_NAMES  # noqa: E402
 
+from .metrics import per_day, returns_of  # noqa: E402
+
 REGIME_COLOURS = {"risk-off": "#d9d9d9", "btc": "#f7c873", "eth": "#9fb8f0", "alts": "#a8dba8"}
 
 
@@ -95,8 +97,10 @@ def write_tearsheet(path, strategy, benchmark, title):
     import quantstats as qs
 
     def returns(equity):
-        r = equity.pct_change().iloc[1:]
-        r.index = pd.DatetimeIndex(r.index).tz_localize(None).normalize()
+        # QuantStats wants one return per tz-naive day: label each with the UTC day it was
+        # earned in (a daily bar closing at 00:00 UTC belongs to the day before).
+        r = returns_of(per_day(equity)[0])
+        r.index = (pd.DatetimeIndex(r.index) - pd.Timedelta(1, "ns")).tz_localize(None).normalize()
         return r
 
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
@@ -106,5 +110,6 @@ def write_tearsheet(path, strategy, benchmark, title):
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="quantstats")
         warnings.filterwarnings("ignore", message="set_ticklabels", category=UserWarning)
         qs.reports.html(returns(strategy), benchmark=returns(benchmark).rename("BTC buy-and-hold"),
-                        periods_per_year=365, output=str(path), title=title, download_filename=path.name)
+                        periods_per_year=round(per_day(strategy)[1]), output=str(path), title=title,
+                        download_filename=path.name)
     plt.close("all")

@@ -1,6 +1,6 @@
 """Backtrader strategies: the small-cap rotation and the benchmarks it is judged against."""
 from .benchmarks import BtcEthMonthly, BuyAndHold, EqualWeightBasket
-from .costs import SpotCryptoCommission, configure_broker
+from .costs import SpotBroker, SpotCryptoCommission, configure_broker
 from .engine import ROLES, BacktestResult, Costs, run_backtest
 from .portfolio import TargetWeightStrategy
 from .recorder import PortfolioRecorder
@@ -8,6 +8,6 @@ from .rotation import BASKET_WEIGHTINGS, SmallCapRotation
 
 __all__ = [
     "BASKET_WEIGHTINGS", "BacktestResult", "BtcEthMonthly", "BuyAndHold", "Costs", "EqualWeightBasket",
-    "PortfolioRecorder", "ROLES", "SmallCapRotation", "SpotCryptoCommission", "TargetWeightStrategy",
+    "PortfolioRecorder", "ROLES", "SmallCapRotation", "SpotBroker", "SpotCryptoCommission", "TargetWeightStrategy",
     "configure_broker", "run_backtest",
 ]

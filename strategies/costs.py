@@ -1,4 +1,6 @@
-"""Trading costs and sizing for spot crypto in Backtrader."""
+"""Trading costs, sizing and execution for spot crypto in Backtrader."""
+import math
+
 import backtrader as bt
 
 
@@ -6,25 +8,47 @@ class SpotCryptoCommission(bt.CommInfoBase):
     """Spot crypto: a fee as a fraction of traded notional, fractional sizes, no leverage.
 
     Backtrader sizes in whole units by default; coins trade in fractions. A coin not listed
-    yet has a NaN price: a zero position in it is worth 0, not NaN.
+    yet has a NaN price: a zero position in it is worth 0, not NaN. Given its feed's ``mark``
+    line, a position is valued at the last traded close on a bar where the coin has no price.
     """
 
     params = (("commission", 0.001), ("stocklike", True), ("commtype", bt.CommInfoBase.COMM_PERC),
-              ("percabs", True))
+              ("percabs", True), ("mark", None))
 
     def getsize(self, price, cash):
         return self.p.leverage * (cash / price)
 
+    def _marked(self, price):
+        if math.isnan(price) and self.p.mark is not None:
+            return self.p.mark[0]  # no trade on this bar: the last traded close
+        return price
+
     def getvaluesize(self, size, price):
-        return size * price if size else 0.0
+        return size * self._marked(price) if size else 0.0
 
     def getvalue(self, position, price):
-        return position.size * price if position.size else 0.0
+        return self.getvaluesize(position.size, price)
+
+    def profitandloss(self, size, price, newprice):
+        return super().profitandloss(size, price, self._marked(newprice)) if size else 0.0
 
 
-def configure_broker(broker, cash, fee_bp, slippage_bp, fill="open"):
+class SpotBroker(bt.brokers.BackBroker):
+    """Backtrader's broker, except that an order waits while its coin has no bar (a gap in
+    its history, a ``ListedData`` bar with ``listed`` 0): it fills at the next traded bar,
+    never at a missing price."""
+
+    def _try_exec(self, order):
+        listed = getattr(order.data, "listed", None)
+        if listed is not None and listed[0] != 1.0:
+            return
+        super()._try_exec(order)
+
+
+def configure_broker(broker, cash, fee_bp, slippage_bp, fill="open", coins=()):
     """Cash, fee and slippage in basis points, and the fill rule ('open': the next bar's open;
-    'close': the decision bar's close, an optimistic comparison).
+    'close': the decision bar's close, an optimistic comparison). `coins`: the ListedData
+    feeds, whose positions are marked at their last traded close through gaps.
 
     Slippage moves the price against the order. With next-open fills the slipped price is
     capped to the fill bar's [low, high]. With close fills it is not capped: Backtrader would
@@ -37,6 +61,8 @@ def configure_broker(broker, cash, fee_bp, slippage_bp, fill="open"):
         raise ConfigError(f"fill '{fill}' is not 'open' or 'close'{suggest(fill, ('open', 'close'))}")
     broker.setcash(cash)
     broker.addcommissioninfo(SpotCryptoCommission(commission=fee_bp / 1e4))
+    for coin in coins:
+        broker.addcommissioninfo(SpotCryptoCommission(commission=fee_bp / 1e4, mark=coin.mark), name=coin._name)
     broker.set_slippage_perc(slippage_bp / 1e4, slip_open=True, slip_limit=True, slip_match=True,
                              slip_out=fill == "close")
     broker.set_coc(fill == "close")

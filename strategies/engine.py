@@ -7,7 +7,7 @@ import pandas as pd
 from canary.feeds.btfeeds import CloseInstantData, ListedData, bt_timeframe
 
 from .benchmarks import BtcEthMonthly, BuyAndHold, EqualWeightBasket
-from .costs import configure_broker
+from .costs import SpotBroker, configure_broker
 from .recorder import PortfolioRecorder
 from .rotation import SmallCapRotation
 
@@ -91,9 +91,12 @@ def run_backtest(market, strategy, params=None, costs=None, name=None, runonce=T
     params = dict(params or {})
     roles = roles_of(strategy)
     cerebro = bt.Cerebro(stdstats=False, runonce=runonce, preload=True, quicknotify=True)
-    for feed in _feeds(market, roles):
+    feeds = list(_feeds(market, roles))
+    for feed in feeds:
         cerebro.adddata(feed)
-    configure_broker(cerebro.broker, costs.cash, costs.fee_bp, costs.slippage_bp, costs.fill)
+    cerebro.broker = SpotBroker()
+    configure_broker(cerebro.broker, costs.cash, costs.fee_bp, costs.slippage_bp, costs.fill,
+                     [f for f in feeds if isinstance(f, ListedData)])
     trade_from = market.start.tz_convert("UTC").tz_localize(None).to_pydatetime()
     interval = market.clock[1] - market.clock[0] if len(market.clock) > 1 else pd.Timedelta(days=1)
     cerebro.addstrategy(strategy, trade_from=trade_from,

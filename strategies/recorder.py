@@ -35,7 +35,7 @@ class PortfolioRecorder(bt.Analyzer):
                "cash": strat.broker.getcash()}
         for coin in strat.coins:
             size = strat.getposition(coin).size
-            row[coin._name] = size * coin.close[0] if size else 0.0
+            row[coin._name] = size * coin.mark[0] if size else 0.0
         if hasattr(strat, "regime"):
             row["regime"] = strat.regime.regime[0]
         self.rows.append(row)
