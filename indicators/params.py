@@ -21,11 +21,5 @@ class StrictIndicatorMeta(type(bt.Indicator)):
         return super().donew(*args, **kwargs)
 
 
-class StrictStrategyMeta(type(bt.Strategy)):
-    def donew(cls, *args, **kwargs):
-        check_params(cls, kwargs)
-        return super().donew(*args, **kwargs)
-
-
 class Indicator(bt.Indicator, metaclass=StrictIndicatorMeta):
     """A Backtrader indicator that refuses unknown parameters (with a suggestion)."""

@@ -3,6 +3,8 @@ import math
 
 import backtrader as bt
 
+from canary.feeds.errors import ConfigError, suggest
+
 from .params import Indicator
 
 MODES = ("absolute", "channel", "ma")
@@ -55,8 +57,6 @@ class SmallCapBreakout(Indicator):
     plotlines = dict(trigger=dict(_plotskip=True))
 
     def __init__(self):
-        from canary.feeds.errors import ConfigError, suggest
-
         if self.p.mode not in MODES:
             raise ConfigError(f"SmallCapBreakout: mode '{self.p.mode}' is not one of {', '.join(MODES)}"
                               f"{suggest(self.p.mode, MODES)}")

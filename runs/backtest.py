@@ -2,16 +2,16 @@
 import datetime
 import importlib.metadata
 import math
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from canary import __version__
-from canary.feeds.errors import ConfigError
+from canary.feeds.errors import ConfigError, suggest
 from canary.feeds.library import DataLibrary, sha256
 from canary.feeds.market import Universe, load_market
 from canary.feeds.sources import SourcedLibrary
-from canary.indicators.regime import REGIME_NAMES
 from canary.strategies import (BtcEthMonthly, BuyAndHold, Costs, EqualWeightBasket, SmallCapRotation,
                                run_backtest)
 
@@ -40,22 +40,26 @@ def plan(config):
     library = SourcedLibrary(DataLibrary(data["folder"] or None, recorded_at=data["recorded_at"] or None),
                              config["sources"], data["cache_dir"] or None)
     u = config["universe"]
-    for key in ("btc", "eth", "small_cap", "large_cap"):
-        if u[key] not in library.entries:
-            raise ConfigError(f"universe.{key}: no data for symbol '{u[key]}' in {library.folder}"
-                              f"{_suggest(u[key], library)}")
-    for symbol in u["alts"]:
+    roles = [(f"universe.{key}", u[key]) for key in ("btc", "eth", "small_cap", "large_cap")]
+    for key, symbol in roles + [("universe.alts", s) for s in u["alts"]]:
         if symbol not in library.entries:
-            raise ConfigError(f"universe.alts: no data for symbol '{symbol}' in {library.folder}"
-                              f"{_suggest(symbol, library)}")
+            raise ConfigError(f"{key}: no data for symbol '{symbol}' in {library.folder}"
+                              f"{suggest(symbol, library.entries)}")
     universe = Universe(u["btc"], u["eth"], tuple(u["alts"]), u["small_cap"], u["large_cap"])
     return Plan(config, library, universe, Costs(**config["costs"]))
 
 
-def _suggest(symbol, library):
-    from canary.feeds.errors import suggest
-
-    return suggest(symbol, library.entries)
+def data_notes(market):
+    """What loading the market's files repaired or noticed, one line each (gaps in full)."""
+    notes, still_open = [], []
+    for symbol, series in market.series.items():
+        report = series.report
+        still_open += [symbol for d in report.dropped if "still open" in d]
+        notes += [line for line in report.lines() if "still open" not in line]
+    if still_open:
+        notes.insert(0, f"{len(still_open)} bar(s) still open when recorded were dropped "
+                        f"({', '.join(sorted(set(still_open))[:3])}{', ...' if len(set(still_open)) > 3 else ''})")
+    return notes
 
 
 def strategies(p, benchmarks="btc"):
@@ -124,9 +128,16 @@ def manifest(p, market, metrics, started, finished):
 def run_folder(parent, name=None, overwrite=False):
     """The folder for a new run under `parent`; never an earlier run's unless `overwrite`.
 
-    Checked before any work; created by `write_outputs`.
+    Checked before any work (the parent is created and must be writable); the run folder
+    itself is created by `write_outputs`.
     """
     parent = Path(parent)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {parent}: cannot create it ({exc.strerror or exc})") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {parent}: not writable")
     base = name or datetime.datetime.now(datetime.UTC).strftime("run-%Y%m%d-%H%M%S")
     folder = parent / base
     n = 1
@@ -151,7 +162,7 @@ def write_outputs(folder, p, market, results, started, tearsheet=True):
     report.write_weights_csv(folder / "weights.csv", strategy)
     report.write_orders_csv(folder / "orders.csv", strategy.orders)
     extra = {"period": period, "annualisation_days": 365, "quote_currency": "USDT",
-             "time_in_regime": time_in_regime(regimes, REGIME_NAMES),
+             "time_in_regime": time_in_regime(regimes),
              "rejected_orders": {k: r.rejected for k, r in results.items()}}
     report.write_json(folder / "metrics.json", dict(metrics, **extra))
     curves = {label: r.equity for label, r in results.items()}

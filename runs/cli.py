@@ -14,7 +14,6 @@ from canary import __version__
 from canary.feeds.errors import CanaryError, ConfigError
 
 
-
 class Progress:
     """Progress on stderr: a status line for each long step and a bar over the backtests;
     silent when stderr is not a terminal or with --quiet."""
@@ -48,17 +47,16 @@ class Progress:
 
 
 def _config(args):
+    """The configuration: the file given (or the default), --set overrides, then the flags."""
     from .config import load_config
 
-    overrides = list(args.set or [])
-    for flag, key in (("start", "data.start"), ("end", "data.end"), ("data", "data.folder")):
-        value = getattr(args, flag)
-        if value is not None:
-            overrides.append(f'{key}="{value}"')
-    return load_config(args.config, overrides)
+    flags = [("data", key, getattr(args, flag)) for flag, key in
+             (("start", "start"), ("end", "end"), ("data", "folder")) if getattr(args, flag) is not None]
+    return load_config(args.config, args.set or (), flags)
 
 
 def _backtest(args, config, benchmarks):
+    """Run the rotation and its benchmarks, write every output; returns (folder, metrics, notes)."""
     from . import backtest
 
     progress = Progress(args.quiet)
@@ -73,31 +71,34 @@ def _backtest(args, config, benchmarks):
     metrics = backtest.write_outputs(folder, p, market, results, started, tearsheet=not args.no_report)
     if benchmarks == "all":
         import pandas as pd
+
         curves = pd.DataFrame({k: r.equity for k, r in results.items()})
         curves.index = [t.date().isoformat() for t in curves.index]
         curves.rename_axis("date").to_csv(folder / "comparison.csv", float_format="%.10g")
-    return folder, metrics
+    return folder, metrics, backtest.data_notes(market)
+
+
+def _summary(folder, metrics, notes):
+    """The metrics table, refused orders, what the data loads repaired or noticed, the folder."""
+    from .metrics import table
+
+    print(table(metrics))
+    refused = json.loads((folder / "metrics.json").read_text())["rejected_orders"]
+    print("orders refused by the broker: " + ", ".join(f"{k} {v}" for k, v in refused.items()))
+    for line in notes:
+        print(f"data: {line}")
+    print(f"\noutputs: {folder}")
 
 
 def cmd_run(args):
-    from .metrics import table
-
     if args.replay:
         return cmd_replay(args)
-    folder, metrics = _backtest(args, _config(args), "btc")
-    print(table(metrics))
-    _print_refused(folder)
-    print(f"\noutputs: {folder}")
+    _summary(*_backtest(args, _config(args), "btc"))
     return 0
 
 
 def cmd_compare(args):
-    from .metrics import table
-
-    folder, metrics = _backtest(args, _config(args), "all")
-    print(table(metrics))
-    _print_refused(folder)
-    print(f"\noutputs: {folder}")
+    _summary(*_backtest(args, _config(args), "all"))
     return 0
 
 
@@ -111,10 +112,8 @@ def cmd_tune(args):
     folder = backtest.run_folder(args.out, args.name, args.overwrite)
     progress = Progress(args.quiet)
     progress.say("loading data")
-    total = 2 * math.prod(len(v) for v in grid.values()) + 2
-    progress.start_runs(total)
-    table, summary = tune(p, grid, args.split, args.metric, args.jobs,
-                          (lambda: progress.bar.update(1)) if progress.bar is not None else None)
+    progress.start_runs(2 * math.prod(len(v) for v in grid.values()) + 2)
+    table, summary = tune(p, grid, args.split, args.metric, args.jobs, lambda: progress("", True))
     progress.end_runs()
     folder.mkdir(parents=True, exist_ok=True)
     table.to_csv(folder / "tuning.csv", index=False, float_format="%.10g")
@@ -130,16 +129,13 @@ def cmd_tune(args):
     return 0
 
 
-def _print_refused(folder):
-    refused = json.loads((folder / "metrics.json").read_text())["rejected_orders"]
-    print("orders refused by the broker: " + ", ".join(f"{k} {v}" for k, v in refused.items()))
-
-
 def cmd_replay(args):
     from . import backtest
     from .config import validate
-    from .metrics import table
 
+    given = [flag for flag in ("config", "start", "end", "data", "set") if getattr(args, flag)]
+    if given:
+        raise ConfigError(f"--replay reruns the recorded configuration: drop {', '.join('--' + g for g in given)}")
     path = Path(args.replay)
     try:
         recorded = json.loads(path.read_text())
@@ -150,36 +146,41 @@ def cmd_replay(args):
         raise ConfigError(f"--replay {path}: not a run manifest (no config/metrics)") from None
     config = validate(config, str(path))
     benchmarks = "all" if len(old) > 2 else "btc"
-    folder, metrics = _backtest(args, config, benchmarks)
-    print(table(metrics))
-    diffs = backtest.same_figures(metrics, old)
+    folder, metrics, notes = _backtest(args, config, benchmarks)
+    _summary(folder, metrics, notes)
     changed = [s for s, e in recorded.get("data", {}).items()
                if (Path(e["path"]).exists() and backtest.sha256(e["path"]) != e["sha256"])]
     if changed:
         print(f"replay: data changed since the recorded run: {', '.join(changed)}")
+    diffs = backtest.same_figures(metrics, old)
     if diffs:
         print(f"replay: {len(diffs)} figure(s) differ from {path}:")
         for d in diffs:
             print(f"  {d}")
         return 1
-    print(f"\nreplay: all {sum(len(v) for v in old.values())} figures match {path}\noutputs: {folder}")
+    print(f"replay: all {sum(len(v) for v in old.values())} figures match {path}")
     return 0
 
 
 def cmd_data_list(args):
+    from canary.feeds.errors import DataError
     from canary.feeds.library import DataLibrary
 
     lib = DataLibrary(args.data)
     rows = [("symbol", "source", "first bar close", "last bar close", "rows", "gaps")]
+    where = "shipped" if lib.shipped else "folder"
     for symbol in lib.symbols():
-        s = lib.load(symbol)
-        source = lib.entries[symbol].get("source", "file")
-        rows.append((symbol, f"{'shipped' if lib.shipped else 'folder'}:{source}", s.first.isoformat(),
+        try:
+            s = lib.load(symbol)
+        except DataError as exc:
+            rows.append((symbol, where, f"UNUSABLE: {exc}", "", "", ""))
+            continue
+        rows.append((symbol, f"{where}:{lib.entries[symbol].get('source', 'file')}", s.first.isoformat(),
                      s.last.isoformat(), str(len(s.frame)), str(s.report.missing_bars)))
     rows += _cache_rows(args)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     return 0
 
 
@@ -199,12 +200,21 @@ def _cache_rows(args):
 
 def cmd_data_fetch(args):
     from canary.feeds.fetch import fetch
+    from canary.feeds.loading import utc_instant
 
+    if args.since is not None:
+        try:
+            utc_instant(args.since, "--since")
+        except CanaryError as exc:
+            raise ConfigError(str(exc)) from None
     source = "yahoo" if args.source in ("yfinance", "yahoo") else "ccxt"
     results = fetch(args.symbols, source, exchange=args.exchange, interval=args.interval, since=args.since,
                     cache_dir=args.cache_dir, progress=not args.quiet)
     for r in results:
-        print(r.line())
+        if r.ok:
+            print(r.line())
+        else:
+            print(f"canary: error: {r.line()}", file=sys.stderr)
     return 0 if all(r.ok for r in results) else 1
 
 
@@ -212,24 +222,30 @@ def cmd_data_verify(args):
     from canary.feeds.library import DataLibrary
 
     lib = DataLibrary(args.data)
-    bad = 0
+    failed = unverifiable = 0
     for symbol in lib.symbols():
         problem = lib.verify(symbol)
-        checked = "sha256" in lib.entries[symbol]
-        print(f"{symbol:12s} {'FAILED: ' + problem if problem else ('ok' if checked else 'no checksum recorded')}")
-        bad += bool(problem)
-    print(f"{len(lib.symbols()) - bad} of {len(lib.symbols())} files verified in {lib.folder}")
-    return 1 if bad else 0
+        recorded = "sha256" in lib.entries[symbol]
+        print(f"{symbol:12s} {'FAILED: ' + problem if problem else ('ok' if recorded else 'no checksum recorded')}")
+        failed += bool(problem)
+        unverifiable += not problem and not recorded
+    verified = len(lib.symbols()) - failed - unverifiable
+    print(f"{verified} of {len(lib.symbols())} files verified in {lib.folder}"
+          + (f"; {unverifiable} have no recorded checksum" if unverifiable else ""))
+    return 1 if failed or not verified else 0
 
 
 def parser():
     top = argparse.ArgumentParser(
-        prog="canary", description="Backtest the small-cap risk-on rotation between BTC, ETH and altcoins.")
+        prog="canary", description="Backtest the small-cap risk-on rotation between BTC, ETH and altcoins.",
+        epilog="Exit status: 0 success, 1 a data problem, 2 a usage or configuration mistake.")
     top.add_argument("--version", action="version", version=f"smallcap-canary {__version__}")
     top.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    # The subcommands take --quiet too; SUPPRESS keeps `canary -q run` quiet.
+    quiet = dict(action="store_true", default=argparse.SUPPRESS, help="no progress output")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def backtest_options(p):
+    def backtest_options(p, report=True):
         p.add_argument("config", nargs="?", help="TOML configuration (default: the shipped runs/default.toml)")
         p.add_argument("--start", help="first trading date, YYYY-MM-DD (data.start)")
         p.add_argument("--end", help="last date used, YYYY-MM-DD (data.end)")
@@ -239,14 +255,17 @@ def parser():
         p.add_argument("--name", help="run folder name (default: run-<UTC time>)")
         p.add_argument("--overwrite", action="store_true", help="replace an existing run folder of that --name")
         p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                       help="override a configuration key, e.g. --set filter.confirm=5 (repeatable)")
-        p.add_argument("--no-report", action="store_true", help="skip the QuantStats tear sheet")
-        p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+                       help="override a configuration key, e.g. --set filter.confirm=5 (repeatable); keys are "
+                            "documented in runs/default.toml, values read as TOML")
+        if report:
+            p.add_argument("--no-report", action="store_true", help="skip the QuantStats tear sheet")
+        p.add_argument("--quiet", "-q", **quiet)
 
     run = sub.add_parser("run", help="one backtest: the rotation against BTC buy-and-hold",
                          description="Run the rotation strategy and BTC buy-and-hold; print their metrics; "
-                                     "write equity.csv, trades.csv, regimes.csv, metrics.json, equity.png, "
-                                     "tearsheet.html and manifest.json into a new run folder.")
+                                     "write equity.csv, trades.csv, orders.csv, weights.csv, regimes.csv, "
+                                     "metrics.json, equity.png, tearsheet.html and manifest.json into a new "
+                                     "run folder.")
     backtest_options(run)
     run.add_argument("--replay", metavar="MANIFEST",
                      help="rerun the backtest recorded in a run's manifest.json and check the figures match")
@@ -264,7 +283,7 @@ def parser():
                                       "(data up to --split) and out of sample (trading from --split, fresh "
                                       "cash), rank by --metric in sample, and show how the pick did out of "
                                       "sample; writes tuning.csv and tuning.json.")
-    backtest_options(tune)
+    backtest_options(tune, report=False)
     tune.add_argument("--grid", action="append", required=True, metavar="KEY=V1,V2,...",
                       help="configuration values to try, e.g. --grid filter.confirm=3,5,10 (repeatable)")
     tune.add_argument("--split", required=True, metavar="DATE",
@@ -275,15 +294,21 @@ def parser():
     tune.add_argument("--top", type=int, default=10, help="rows of the printed table (default 10)")
     tune.set_defaults(func=cmd_tune)
 
-    data = sub.add_parser("data", help="list, verify or fetch price data")
+    data = sub.add_parser("data", help="list, verify or fetch price data",
+                          description="The shipped price data, a folder of your own, and the cache of fetched data.")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    for name, func, text in (("list", cmd_data_list, "symbols, sources, first and last bars, rows, gaps"),
-                             ("verify", cmd_data_verify, "check every file against its recorded checksum")):
-        p = dsub.add_parser(name, help=text, description=text)
-        p.add_argument("--data", metavar="DIR", help="a folder of price files (default: the shipped data)")
-        p.add_argument("--cache-dir", metavar="DIR", help="the cache of fetched data (default: the user cache)")
-        p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
-        p.set_defaults(func=func)
+    listing = dsub.add_parser("list", help="symbols, sources, first and last bars, rows, gaps",
+                              description="Every symbol of the data folder and of the cache: source, first and "
+                                          "last bar close, rows and missing bars.")
+    listing.add_argument("--data", metavar="DIR", help="a folder of price files (default: the shipped data)")
+    listing.add_argument("--cache-dir", metavar="DIR",
+                         help="the cache of fetched data (default: $CANARY_CACHE_DIR or ~/.cache/smallcap-canary)")
+    listing.set_defaults(func=cmd_data_list)
+    verify = dsub.add_parser("verify", help="check every file against its recorded checksum",
+                             description="Check every file of the data folder against the SHA-256 its "
+                                         "manifest.json records; exit 1 if one differs or none can be checked.")
+    verify.add_argument("--data", metavar="DIR", help="a folder of price files (default: the shipped data)")
+    verify.set_defaults(func=cmd_data_verify)
     fetch = dsub.add_parser("fetch", help="download daily or intraday bars into the local cache",
                             description="Fetch bars from Yahoo Finance (yfinance) or an exchange (ccxt) into the "
                                         "local Parquet cache, only what is newer than the cache. Needs a network.")
@@ -296,7 +321,7 @@ def parser():
     fetch.add_argument("--since", help="first date wanted when nothing is cached yet, YYYY-MM-DD")
     fetch.add_argument("--cache-dir", metavar="DIR",
                        help="cache folder (default: $CANARY_CACHE_DIR or ~/.cache/smallcap-canary)")
-    fetch.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    fetch.add_argument("--quiet", "-q", **quiet)
     fetch.set_defaults(func=cmd_data_fetch)
     return top
 
@@ -311,6 +336,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("canary: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `canary data list | head`: the reader has gone, nothing to say
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

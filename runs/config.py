@@ -10,8 +10,6 @@ import math
 import tomllib
 from pathlib import Path
 
-import pandas as pd
-
 from canary.feeds.errors import ConfigError, suggest
 from canary.indicators.smallcap_breakout import MODES
 from canary.strategies.rotation import BASKET_WEIGHTINGS
@@ -35,7 +33,17 @@ def _date_or_empty(v):
     if v == "":
         return True
     try:
-        pd.Timestamp(v)
+        datetime.date.fromisoformat(v)
+        return True
+    except ValueError:
+        return False
+
+
+def _instant_or_empty(v):
+    if v == "":
+        return True
+    try:
+        datetime.datetime.fromisoformat(v.replace("Z", "+00:00"))
         return True
     except ValueError:
         return False
@@ -48,7 +56,7 @@ SCHEMA = {
         "folder": (STR, None, ""),
         "start": (STR, _date_or_empty, "a date (YYYY-MM-DD) or empty"),
         "end": (STR, _date_or_empty, "a date (YYYY-MM-DD) or empty"),
-        "recorded_at": (STR, _date_or_empty, "an instant or empty"),
+        "recorded_at": (STR, _instant_or_empty, "an ISO date or time (UTC if no offset), or empty"),
         "cache_dir": (STR, None, ""),
     },
     # symbol -> where its bars come from: "shipped" (the data folder), "yfinance", "ccxt",
@@ -145,8 +153,14 @@ def validate(config, source="configuration"):
     if missing:
         raise ConfigError(f"{source}: missing key {missing[0]}")
     data = out["data"]
-    if data["start"] and data["end"] and pd.Timestamp(data["start"]) >= pd.Timestamp(data["end"]):
-        raise ConfigError(f"data.start {data['start']} is not before data.end {data['end']}")
+    if data["start"] and data["end"] and data["start"] >= data["end"]:
+        raise ConfigError(f"data.start {data['start']} is not before data.end {data['end']} "
+                          "(give both --start and --end)")
+    u = out["universe"]
+    roles = [u["btc"], u["eth"], *u["alts"]]
+    repeated = sorted({s for s in roles if roles.count(s) > 1})
+    if repeated:
+        raise ConfigError(f"universe: {repeated[0]} appears twice among btc, eth and alts")
     return out
 
 
@@ -175,10 +189,10 @@ def parse_override(text):
     return section, key, value
 
 
-def load_config(path=None, overrides=()):
-    """The default configuration, or the file at `path` on top of it, then `overrides`; validated.
-
-    A user's file may give only the keys it changes.
+def load_config(path=None, overrides=(), settings=()):
+    """The default configuration, the file at `path` on top of it, then `overrides`
+    ('section.key=value' texts), then `settings` ((section, key, value) from command-line
+    flags); validated. A user's file may give only the keys it changes.
     """
     config = read_toml(DEFAULT_CONFIG)
     source = str(DEFAULT_CONFIG)
@@ -191,6 +205,9 @@ def load_config(path=None, overrides=()):
     for text in overrides:
         section, key, value = parse_override(text)
         validate_partial({section: {key: value}}, f"--set {text}")
+        config[section][key] = value
+    for section, key, value in settings:
+        validate_partial({section: {key: value}}, f"{section}.{key}")
         config[section][key] = value
     return validate(config, source)
 

@@ -12,6 +12,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from canary.indicators.regime import REGIME_NAMES
+
 DAYS_PER_YEAR = 365
 
 COLUMNS = ("final_value", "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
@@ -64,10 +66,15 @@ def performance(result):
     }
 
 
-def time_in_regime(regimes, names):
+def regime_names(regimes):
+    """The regime line (0-3) as names: risk-off, btc, eth, alts ('unknown' while not known)."""
+    return regimes.map(lambda v: REGIME_NAMES.get(int(v), "unknown") if np.isfinite(v) else "unknown")
+
+
+def time_in_regime(regimes):
     """Share of bars spent in each named regime."""
-    counts = regimes.map(lambda v: names.get(int(v), "unknown") if np.isfinite(v) else "unknown").value_counts()
-    return {name: float(counts.get(name, 0) / len(regimes)) for name in names.values()}
+    counts = regime_names(regimes).value_counts()
+    return {name: float(counts.get(name, 0) / len(regimes)) for name in REGIME_NAMES.values()}
 
 
 def table(figures):

@@ -7,12 +7,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from canary.indicators.regime import REGIME_NAMES  # noqa: E402
-
-from .metrics import per_day, returns_of  # noqa: E402
+from .metrics import per_day, regime_names, returns_of  # noqa: E402
 
 REGIME_COLOURS = {"risk-off": "#d9d9d9", "btc": "#f7c873", "eth": "#9fb8f0", "alts": "#a8dba8"}
 
@@ -47,10 +44,6 @@ def write_orders_csv(path, orders):
     out = orders.copy()
     out["decided"] = [t.isoformat() for t in out["decided"]]
     out.to_csv(path, index=False, float_format="%.10g")
-
-
-def regime_names(regimes):
-    return regimes.map(lambda v: REGIME_NAMES.get(int(v), "unknown") if np.isfinite(v) else "unknown")
 
 
 def write_regimes_csv(path, regimes):

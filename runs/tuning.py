@@ -7,6 +7,7 @@ combination with the best in-sample figure is the one a tuner would pick; its ou
 figure, the rank correlation of the two across the grid, and BTC buy-and-hold over the same
 two periods say whether the pick was skill or noise.
 """
+import datetime
 import itertools
 import math
 import os
@@ -24,16 +25,21 @@ from .metrics import performance
 METRICS = ("sharpe", "sortino", "cagr", "calmar", "total_return")
 
 
+TUNABLE = ("filter", "strategy")  # the thresholds; data, universe and costs stay as configured
+
+
 def parse_grid(texts):
     """['filter.confirm=3,5,10', ...] -> {'filter.confirm': [3, 5, 10], ...}."""
     grid = {}
     for text in texts:
-        if "=" not in text:
+        key, _, values = text.partition("=")
+        section = key.split(".", 1)[0].strip()
+        if "." not in key or not values:
             raise ConfigError(f"--grid {text}: expected section.key=v1,v2,..., e.g. filter.confirm=3,5,10")
-        key, values = text.split("=", 1)
+        if section not in TUNABLE:
+            raise ConfigError(f"--grid {text}: only [filter] and [strategy] keys can be tuned "
+                              "(set data, universe and costs with --set)")
         parsed = [parse_override(f"{key}={v.strip()}") for v in values.split(",") if v.strip()]
-        if not parsed:
-            raise ConfigError(f"--grid {text}: no values")
         grid[key.strip()] = [v for _, _, v in parsed]
     return grid
 
@@ -72,7 +78,10 @@ def tune(plan, grid, split, metric="sharpe", jobs=None, progress=None):
     if metric not in METRICS:
         raise ConfigError(f"--metric {metric}: choose one of {', '.join(METRICS)}")
     data = plan.config["data"]
-    split_ts = pd.Timestamp(split, tz="UTC")
+    try:
+        split_ts = pd.Timestamp(datetime.date.fromisoformat(split), tz="UTC")
+    except ValueError:
+        raise ConfigError(f"--split {split}: not a date (YYYY-MM-DD)") from None
     start = pd.Timestamp(data["start"] or "1970-01-01", tz="UTC")
     end = pd.Timestamp(data["end"], tz="UTC") if data["end"] else None
     if split_ts <= start or (end is not None and split_ts >= end):

@@ -3,6 +3,8 @@ import math
 
 import backtrader as bt
 
+from canary.feeds.errors import ConfigError, suggest
+
 
 class SpotCryptoCommission(bt.CommInfoBase):
     """Spot crypto: a fee as a fraction of traded notional, fractional sizes, no leverage.
@@ -56,8 +58,6 @@ def configure_broker(broker, cash, fee_bp, slippage_bp, fill="open", coins=()):
     order), a price the decision bar never had; the close fill is close * (1 +/- slippage).
     """
     if fill not in ("open", "close"):
-        from canary.feeds.errors import ConfigError, suggest
-
         raise ConfigError(f"fill '{fill}' is not 'open' or 'close'{suggest(fill, ('open', 'close'))}")
     broker.setcash(cash)
     broker.addcommissioninfo(SpotCryptoCommission(commission=fee_bp / 1e4))

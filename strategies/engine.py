@@ -62,10 +62,13 @@ ROLES = {
 }
 
 
+def _interval(market):
+    return market.clock[1] - market.clock[0] if len(market.clock) > 1 else pd.Timedelta(days=1)
+
+
 def _feeds(market, roles):
     u = market.universe
-    interval = market.clock[1] - market.clock[0] if len(market.clock) > 1 else pd.Timedelta(days=1)
-    tf, comp = bt_timeframe(interval)
+    tf, comp = bt_timeframe(_interval(market))
     for role in roles:
         symbols = u.alts if role == "alts" else (getattr(u, role),)
         for s in symbols:
@@ -98,10 +101,9 @@ def run_backtest(market, strategy, params=None, costs=None, name=None, runonce=T
     configure_broker(cerebro.broker, costs.cash, costs.fee_bp, costs.slippage_bp, costs.fill,
                      [f for f in feeds if isinstance(f, ListedData)])
     trade_from = market.start.tz_convert("UTC").tz_localize(None).to_pydatetime()
-    interval = market.clock[1] - market.clock[0] if len(market.clock) > 1 else pd.Timedelta(days=1)
     cerebro.addstrategy(strategy, trade_from=trade_from,
                         costs=(costs.fee_bp + costs.slippage_bp) / 1e4, **params)
-    cerebro.addanalyzer(PortfolioRecorder, _name="recorder", fill_delay=interval)
+    cerebro.addanalyzer(PortfolioRecorder, _name="recorder", fill_delay=_interval(market))
     strat = cerebro.run()[0]
     records = strat.analyzers.recorder.get_analysis()
     return BacktestResult(name or strategy.__name__, records["portfolio"], records["fills"], strat.rejected, params,

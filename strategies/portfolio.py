@@ -4,7 +4,15 @@ import math
 import backtrader as bt
 
 from canary.feeds.btfeeds import ListedData
-from canary.indicators.params import StrictStrategyMeta
+from canary.indicators.params import check_params
+
+
+class StrictStrategyMeta(type(bt.Strategy)):
+    """Strategies refuse unknown parameters, suggesting the closest (as indicators do)."""
+
+    def donew(cls, *args, **kwargs):
+        check_params(cls, kwargs)
+        return super().donew(*args, **kwargs)
 
 
 class TargetWeightStrategy(bt.Strategy, metaclass=StrictStrategyMeta):

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from canary.indicators.regime import ALTS, BTC, ETH, RISK_OFF, RiskRegime
+from canary.indicators.regime import BTC, ETH, RISK_OFF, RiskRegime
 
 from .portfolio import TargetWeightStrategy
 

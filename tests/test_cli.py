@@ -197,8 +197,9 @@ def test_data_verify_catches_a_changed_file(tmp_path):
 
 @pytest.fixture()
 def user_data(tmp_path):
-    """A user's folder of price files (no manifest), with a small universe."""
-    folder = tmp_path / "prices"
+    """A user's folder of price files (no manifest), with a small universe; its name has a
+    backslash and a quote, which must reach the program as they are."""
+    folder = tmp_path / 'my "prices\\new'  # noqa: the folder name holds a backslash
     folder.mkdir()
     for rel in ("crypto/BTC-USDT.csv", "crypto/ETH-USDT.csv", "crypto/BNB-USDT.csv", "equity/RUT.csv",
                 "equity/SPX.csv"):
@@ -215,6 +216,45 @@ def test_run_on_a_user_data_folder(user_data, tmp_path):
     assert proc.returncode == 0, proc.stderr
     equity = pd.read_csv(tmp_path / "u" / "equity.csv")
     assert equity["date"].iloc[-1] == "2026-01-06"  # the open bar of 2026-01-06 (closing 01-07) dropped
+
+
+def test_a_gap_in_a_user_file_is_reported_and_the_run_stays_priced(user_data, tmp_path):
+    path = user_data / "BTC-USDT.csv"
+    lines = path.read_text().splitlines()
+    del lines[1500:1510]  # ten days of BTC missing
+    path.write_text("\n".join(lines) + "\n")
+    proc = canary("run", "--data", str(user_data), *SMALL_UNIVERSE, "--set", "data.recorded_at=2026-01-06",
+                  "--start", "2021-01-01", "--out", str(tmp_path), "--name", "g", "--no-report", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "data: BTC-USDT.csv: gap of 10 bar(s)" in proc.stdout
+    equity = pd.read_csv(tmp_path / "g" / "equity.csv")
+    assert not equity[["strategy", "benchmark"]].isna().any().any()
+
+
+def test_a_folder_without_checksums_is_not_called_verified(user_data):
+    proc = canary("data", "verify", "--data", str(user_data))
+    assert proc.returncode == 1
+    assert "0 of 5 files verified" in proc.stdout and "5 have no recorded checksum" in proc.stdout
+
+
+def test_data_list_shows_an_unusable_file_and_goes_on(user_data):
+    (user_data / "BAD.csv").write_text("when,price\n2024-01-01,1\n")
+    proc = canary("data", "list", "--data", str(user_data), "--cache-dir", str(user_data / "nocache"))
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split()[0]: line for line in proc.stdout.splitlines()[1:]}
+    assert "UNUSABLE" in rows["BAD"] and "BTC-USDT" in rows
+
+
+def test_an_unwritable_out_folder_stops_before_any_work(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert_user_error(canary("run", "--out", str(blocker / "runs"), "--no-report"), 2, "--out")
+
+
+def test_replay_refuses_other_settings(default_run):
+    _, folder = default_run
+    proc = canary("run", "--replay", str(folder / "manifest.json"), "--set", "filter.confirm=3")
+    assert_user_error(proc, 2, "--replay", "--set")
 
 
 def test_malformed_csv_is_one_line_data_error(user_data, tmp_path):
@@ -236,6 +276,8 @@ def test_malformed_csv_is_one_line_data_error(user_data, tmp_path):
     (("--set", "strategy.weighting=best"), ("strategy.weighting",)),
     (("--data", "/no/such/folder"), ("data.folder",)),
     (("--set", "nonsense"), ("section.key=value",)),
+    (("--start", "01/02/2020"), ("data.start", "YYYY-MM-DD")),
+    (("--set", 'universe.alts=["BTC-USDT"]'), ("universe", "BTC-USDT", "twice")),
 ])
 def test_configuration_mistakes_stop_before_any_work(args, words, tmp_path):
     proc = canary("run", *args, "--out", str(tmp_path / "out"))
@@ -359,4 +401,6 @@ def test_progress_shows_on_a_terminal_unless_quiet(tmp_path):
     status, shown = _on_a_terminal("run", *SMALL, "--out", str(tmp_path), "--no-report")
     assert status == 0 and "2/2" in shown and "writing outputs and the tear sheet" not in shown
     status, shown = _on_a_terminal("run", *SMALL, "--out", str(tmp_path), "--no-report", "--quiet")
+    assert status == 0 and shown == ""
+    status, shown = _on_a_terminal("-q", "run", *SMALL, "--out", str(tmp_path), "--no-report")
     assert status == 0 and shown == ""

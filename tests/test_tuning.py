@@ -65,6 +65,12 @@ def test_tuning_mistakes_are_configuration_errors(tuned):
         tune(p, parse_grid(["filter.confirm=0,3"]), SPLIT)
     with pytest.raises(ConfigError, match="--split"):
         tune(p, parse_grid(["filter.confirm=2,3"]), "2019-01-01")
+    with pytest.raises(ConfigError, match="not a date"):
+        tune(p, parse_grid(["filter.confirm=2,3"]), "notadate")
+    with pytest.raises(ConfigError, match="only \\[filter\\] and \\[strategy\\]"):
+        parse_grid(["costs.fee_bp=0,100"])
+    with pytest.raises(ConfigError, match="expected section.key"):
+        parse_grid(["confirm=3,5"])
     with pytest.raises(ConfigError, match="--metric"):
         tune(p, parse_grid(["filter.confirm=2,3"]), SPLIT, metric="luck")
 
