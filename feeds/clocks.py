@@ -18,11 +18,12 @@ import pandas as pd
 from .errors import DataError
 
 CLOCKS = ("session", "interval")
-DEFAULT_EXCHANGE = "XNYS"
+DEFAULT_CALENDAR = "XNYS"  # the exchange calendar of session bars: NYSE
+MIN_INFER_ROWS = 5  # fewer bars say too little about weekends to infer a clock from
 
 
 @lru_cache(maxsize=8)
-def exchange_calendar(name=DEFAULT_EXCHANGE):
+def exchange_calendar(name=DEFAULT_CALENDAR):
     """The exchange_calendars calendar `name`, covering 1990 to a year from now."""
     import warnings
 
@@ -38,7 +39,7 @@ def exchange_calendar(name=DEFAULT_EXCHANGE):
         raise DataError(f"unknown exchange calendar '{name}': {exc}") from None
 
 
-def session_close_instants(session_dates, exchange=DEFAULT_EXCHANGE, source="", lines=None):
+def session_close_instants(session_dates, exchange=DEFAULT_CALENDAR, source="", lines=None):
     """UTC close instants of the sessions labelled `session_dates` (tz-naive midnight dates).
 
     A date that is not a session of `exchange` is refused, naming its line in `source`.
@@ -64,17 +65,24 @@ def interval_close_instants(open_instants, interval):
     return idx + pd.Timedelta(interval)
 
 
-def infer_clock(labels):
+def infer_clock(labels, source=""):
     """'interval' if the labels include a weekend day or a time of day, else 'session'.
 
-    A 24/7 market has weekend bars; an exchange-session file never has them.
+    A 24/7 market has weekend bars; an exchange-session file never has them. Fewer than
+    MIN_INFER_ROWS date labels are refused: a few weekday bars of a crypto file look like sessions.
     """
     labels = pd.DatetimeIndex(labels)
     if labels.tz is not None:
         return "interval"
     has_time = bool((labels != labels.normalize()).any())
     has_weekend = bool((labels.day_of_week >= 5).any())
-    return "interval" if (has_time or has_weekend) else "session"
+    if has_time or has_weekend:
+        return "interval"
+    if len(labels) < MIN_INFER_ROWS:
+        raise DataError(
+            f"{source}: cannot infer the clock from {len(labels)} bar(s) without a weekend day or a time of day; "
+            "give it explicitly ('session' for exchange sessions, 'interval' for 24/7 markets)")
+    return "session"
 
 
 def infer_interval(open_instants, source=""):
@@ -86,7 +94,7 @@ def infer_interval(open_instants, source=""):
     return pd.Timedelta(int(steps.iloc[0]), unit="ns")
 
 
-def expected_session_dates(first, last, exchange=DEFAULT_EXCHANGE):
+def expected_session_dates(first, last, exchange=DEFAULT_CALENDAR):
     """Session dates of `exchange` from `first` to `last` inclusive (tz-naive)."""
     cal = exchange_calendar(exchange)
     return pd.DatetimeIndex(cal.sessions_in_range(pd.Timestamp(first), pd.Timestamp(last))).tz_localize(None)

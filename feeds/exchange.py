@@ -33,8 +33,7 @@ from .loading import utc_instant
 
 DEFAULT_EXCHANGE = "binance"
 RETRIES = 4
-BACKOFF_START = 1.0  # seconds before the first retry; doubles each time
-BACKOFF_CAP = 30.0
+BACKOFF_START = 1.0  # seconds before the first retry; doubles each time (1, 2, 4, 8 s: 15 s in all)
 DEFAULT_PAGE = 500  # candles per request when ccxt does not know the exchange's maximum
 # ccxt.RateLimitExceeded, DDoSProtection, RequestTimeout and ExchangeNotAvailable all derive
 # from NetworkError: every one of them is worth another try.
@@ -91,7 +90,7 @@ class Requests:
                         f"{self.what}: {type(exc).__name__} after {attempt + 1} tries ({_first_line(exc)}); "
                         "check the connection (or wait if rate-limited) and fetch again"
                     ) from None
-                self.sleep(min(BACKOFF_CAP, BACKOFF_START * 2 ** attempt))
+                self.sleep(BACKOFF_START * 2 ** attempt)
             except ccxt.BadSymbol as exc:
                 raise DataError(f"{self.what}: the exchange does not know this symbol ({_first_line(exc)})") from None
             except ccxt.BaseError as exc:

@@ -19,7 +19,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import cache
-from .clocks import DEFAULT_EXCHANGE
+from .clocks import DEFAULT_CALENDAR
 from .errors import ConfigError, DataError, suggest
 from .library import DataLibrary
 from .loading import utc_instant
@@ -108,7 +108,7 @@ def _how_to_get(symbol, feed, interval):
 
 
 def fetch(symbols, source, exchange=None, interval="1d", since=None, cache_dir=None, progress=True,
-          calendar=DEFAULT_EXCHANGE, client=None, now=None, sleep=time.sleep):
+          calendar=DEFAULT_CALENDAR, client=None, now=None, sleep=time.sleep):
     """Refresh the cache of each of `symbols` from `source` ("yahoo" or "ccxt"); one FetchResult each.
 
     `exchange`: the ccxt exchange id (default binance); `calendar`: the exchange calendar of
@@ -153,7 +153,7 @@ def _failed(symbol, feed, interval, cache_dir, error):
     return FetchResult(symbol, feed, interval, path, "failed", error=error)
 
 
-def refresh(symbol, feed, interval="1d", since=None, cache_dir=None, calendar=DEFAULT_EXCHANGE,
+def refresh(symbol, feed, interval="1d", since=None, cache_dir=None, calendar=DEFAULT_CALENDAR,
             client=None, now=None, sleep=time.sleep):
     """Bring the cache file of `symbol` from `feed` (see feed_name) up to date.
 

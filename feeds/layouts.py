@@ -7,11 +7,15 @@
   (``Price,...`` / ``Ticker,...`` / ``Date,,,``).
 
 Column names are matched without regard to case, order or spaces. The result is a *raw* frame:
-the bar labels as written (``label``), the five price columns as floats, and ``line``, the
-file line of each row, so that validation can name it.
+the bar labels (``label``), the label text as written (``text``), the five price columns as
+floats, and ``line``, the file line of each row, so that validation can name it.
+
+Dates written with slashes or dots (``05/01/2024``, ``05.01.2024``) are read in one order for
+the whole file: day first if some first field is above 12, month first if some second field
+is; a file whose every such date is ambiguous is refused.
 """
 import csv
-import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -19,7 +23,7 @@ import pandas as pd
 from .errors import DataError
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
-DATE_NAMES = ("date", "datetime", "timestamp", "time", "opentime", "open_time", "price")
+DATE_NAMES = ("date", "datetime", "timestamp", "time", "opentime", "open_time")
 _OFFSET = r"(?:[+-]\d\d:?\d\d|Z)$"
 
 
@@ -28,7 +32,10 @@ def _norm(name):
 
 
 def _header(path):
-    """(column names, number of header lines) of the CSV at `path`."""
+    """(column names, number of header lines) of the CSV at `path`.
+
+    The first column of yfinance's multi-row header ("Price") is renamed "date".
+    """
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             head = [row for _, row in zip(range(3), csv.reader(fh))]
@@ -38,6 +45,10 @@ def _header(path):
         raise DataError(f"{path}: not a text CSV file") from None
     if not head or not head[0]:
         raise DataError(f"{path}: empty file")
+    if len(head[0]) == 1 and (";" in head[0][0] or "\t" in head[0][0]):
+        sep = "';'" if ";" in head[0][0] else "a tab"
+        raise DataError(f"{path}: the header is one column; only comma-separated files are read "
+                        f"(is the separator {sep}?)")
     names = [_norm(c) for c in head[0]]
     # yfinance's multi-row header: "Price,Close,..." / "Ticker,BTC-USD,..." / "Date,,,,"
     if names[0] == "price" and len(head) > 1 and head[1] and _norm(head[1][0]) == "ticker":
@@ -52,9 +63,11 @@ def read_raw(path):
     date_col = next((n for n in names if n in DATE_NAMES), None)
     missing = [c for c in PRICE_COLUMNS if c not in names]
     if date_col is None or missing:
-        need = ([] if date_col else ["a date column"]) + missing
+        lacks = ([] if date_col else ["no date column"])
+        if missing:
+            lacks.append(f"no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}")
         raise DataError(
-            f"{path}: cannot tell the layout: no {', '.join(need)} in header {','.join(names)} "
+            f"{path}: cannot tell the layout: the header {','.join(names)} has {' and '.join(lacks)} "
             "(expected date,open,high,low,close,volume in any order)"
         )
     dupes = sorted({n for n in names if names.count(n) > 1 and n in PRICE_COLUMNS + (date_col,)})
@@ -67,17 +80,28 @@ def read_raw(path):
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"{path}: malformed CSV: {str(exc).splitlines()[0]}") from None
+    _check_field_counts(path, len(names), header_lines)
     table["line"] = np.arange(len(table)) + header_lines + 1
     blank = (table[[date_col, *PRICE_COLUMNS]].apply(lambda s: s.str.strip()) == "").all(axis=1)
     blank_lines = table.loc[blank, "line"]
     table = table[~blank]
-    raw = pd.DataFrame({"label": _parse_labels(table[date_col], table["line"], path)}, index=table.index)
+    raw = pd.DataFrame({"label": _parse_labels(table[date_col], table["line"], path),
+                        "text": table[date_col].str.strip().to_numpy()}, index=table.index)
     for col in PRICE_COLUMNS:
         raw[col] = _parse_numbers(table[col], table["line"], path, col)
     raw["line"] = table["line"].to_numpy()
     raw.attrs["blank_lines"] = int(blank.sum())
     raw.attrs["blank_line_numbers"] = [int(n) for n in blank_lines]
     return raw.reset_index(drop=True)
+
+
+def _check_field_counts(path, width, header_lines):
+    """Refuse a row with more fields than the header: pandas would silently drop the extra ones."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        for row in reader:
+            if reader.line_num > header_lines and len(row) > width:
+                raise DataError(f"{path}: line {reader.line_num} has {len(row)} fields, the header has {width}")
 
 
 def _parse_numbers(values, lines, path, column):
@@ -97,12 +121,13 @@ def _parse_labels(values, lines, path):
     if numeric.notna().all() and len(text):
         parsed = _parse_numeric_labels(text, numeric)
     else:
-        parsed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
-        offset = text.str.contains(_OFFSET, regex=True)
+        iso = _slash_dates_to_iso(text, lines, path)
+        parsed = pd.to_datetime(iso, errors="coerce", utc=True, format="mixed")
+        offset = iso.str.contains(_OFFSET, regex=True)
         if offset.any():
             # "2024-01-02 00:00:00-05:00" (yfinance, exchange time): midnight local labels are
             # session dates, not instants; keep the local date.
-            wall = pd.to_datetime(text.str.replace(_OFFSET, "", regex=True), errors="coerce", format="mixed")
+            wall = pd.to_datetime(iso.str.replace(_OFFSET, "", regex=True), errors="coerce", format="mixed")
             if bool((wall.dropna() == wall.dropna().dt.normalize()).all()):
                 parsed = wall.dt.tz_localize("UTC")
     bad = parsed.isna()
@@ -110,6 +135,40 @@ def _parse_labels(values, lines, path):
         i = np.flatnonzero(bad.to_numpy())[0]
         raise DataError(f"{path} line {lines.iloc[i]}: date '{text.iloc[i]}' cannot be parsed")
     return pd.DatetimeIndex(parsed).tz_localize(None).as_unit("ns")
+
+
+_SLASH_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4}|\d{2})(?!\d)(.*)", re.S)
+
+
+def _slash_dates_to_iso(text, lines, path):
+    """`text` with dd/mm/yyyy or mm/dd/yyyy dates (slashes or dots) rewritten YYYY-MM-DD.
+
+    The order is decided for the whole file: day first if some first field is above 12,
+    month first if some second field is; a file where both happen, or neither, is refused.
+    """
+    parts = text.str.extract(_SLASH_DATE)
+    slashed = parts[0].notna()
+    if not slashed.any():
+        return text
+    first, second = parts[0][slashed].astype(int), parts[1][slashed].astype(int)
+    day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
+    if day_first and month_first:
+        i, j = np.flatnonzero((first > 12).to_numpy())[0], np.flatnonzero((second > 12).to_numpy())[0]
+        raise DataError(
+            f"{path}: dates in two orders: line {lines[slashed].iloc[i]} '{text[slashed].iloc[i]}' is day first, "
+            f"line {lines[slashed].iloc[j]} '{text[slashed].iloc[j]}' is month first; write dates as YYYY-MM-DD")
+    if not (day_first or month_first):
+        raise DataError(
+            f"{path} line {lines[slashed].iloc[0]}: date '{text[slashed].iloc[0]}' could be day or month first, "
+            "and so could every date in the file; write dates as YYYY-MM-DD")
+    day, month = (first, second) if day_first else (second, first)
+    year = parts[2][slashed]
+    short = year.str.len() == 2
+    # Two-digit years as strptime's %y reads them: 69-99 are 19xx, 00-68 are 20xx.
+    year = year.where(~short, year.astype(int).map(lambda y: str(1900 + y if y >= 69 else 2000 + y)))
+    iso = (year + "-" + month.map("{:02d}".format) + "-" + day.map("{:02d}".format)
+           + parts[3][slashed].fillna(""))
+    return text.where(~slashed, iso)
 
 
 # Epoch magnitudes: seconds below 1e11 (year 5138), then ms, us (Binance spot dumps since

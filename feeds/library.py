@@ -3,12 +3,14 @@
 The shipped folder (``canary/feeds/data``) has a ``manifest.json`` with each file's checksum,
 clock and the instant it was recorded; every load verifies the checksum. A user's folder
 (``--data DIR``) needs no manifest: each ``<SYMBOL>.csv`` under it is found by name and its
-clock is inferred (a manifest of the same shape, if present, is honoured).
+clock is inferred (a manifest of the same shape, if present, is honoured). Two files of the
+same name in different subfolders are refused: neither may silently hide the other.
 """
 import hashlib
 import json
 from pathlib import Path
 
+from .clocks import DEFAULT_CALENDAR
 from .errors import DataError, suggest
 from .loading import load_csv
 
@@ -38,10 +40,16 @@ class DataLibrary:
                 self.entries = json.loads(manifest.read_text())["files"]
             except (ValueError, KeyError) as exc:
                 raise DataError(f"{manifest}: unreadable manifest ({exc})") from None
+        listed = {e["path"] for e in self.entries.values()}
         for path in sorted(self.folder.rglob("*.csv")):
-            rel = str(path.relative_to(self.folder))
-            if not any(e["path"] == rel for e in self.entries.values()):
-                self.entries.setdefault(path.stem, {"path": rel})
+            rel = path.relative_to(self.folder).as_posix()
+            if rel in listed:
+                continue
+            if path.stem in self.entries:
+                other = self.folder / self.entries[path.stem]["path"]
+                raise DataError(f"two price files for symbol '{path.stem}': {other} and {path}; "
+                                "rename or remove one")
+            self.entries[path.stem] = {"path": rel}
         self._loaded = {}
 
     @property
@@ -55,6 +63,11 @@ class DataLibrary:
         if symbol not in self.entries:
             raise DataError(f"no price file for symbol '{symbol}' in {self.folder}{suggest(symbol, self.entries)}")
         return self.folder / self.entries[symbol]["path"]
+
+    def has_checksum(self, symbol):
+        """True if the manifest records a checksum for `symbol`'s file, so `verify` can check it."""
+        self.path(symbol)  # an unknown symbol is refused
+        return bool(self.entries[symbol].get("sha256"))
 
     def verify(self, symbol):
         """None if the file matches its manifest checksum (or has none), else the problem."""
@@ -74,7 +87,7 @@ class DataLibrary:
             entry = self.entries.get(symbol, {})
             self._loaded[symbol] = load_csv(
                 self.path(symbol), symbol=symbol, clock=entry.get("clock"), interval=entry.get("interval"),
-                exchange=entry.get("exchange") or "XNYS",
+                exchange=entry.get("exchange") or DEFAULT_CALENDAR,
                 recorded_at=self.recorded_at or entry.get("recorded_at"),
             )
         return self._loaded[symbol]

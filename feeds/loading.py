@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .clocks import (CLOCKS, DEFAULT_EXCHANGE, expected_session_dates, infer_clock,
+from .clocks import (CLOCKS, DEFAULT_CALENDAR, expected_session_dates, infer_clock,
                      infer_interval, interval_close_instants, session_close_instants)
 from .errors import DataError
 from .layouts import PRICE_COLUMNS, read_raw
@@ -46,7 +46,17 @@ def utc_instant(value, what="instant"):
     return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
 
 
-def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_EXCHANGE, recorded_at=None, symbol=None):
+def _duration(delta):
+    """'1 day', '4 hours', '15 minutes' for a whole number of days, hours or minutes, else pandas' text."""
+    for unit, size in (("day", pd.Timedelta(days=1)), ("hour", pd.Timedelta(hours=1)),
+                       ("minute", pd.Timedelta(minutes=1))):
+        if delta >= size and delta % size == pd.Timedelta(0):
+            n = delta // size
+            return f"{n} {unit}{'s' if n > 1 else ''}"
+    return str(delta)
+
+
+def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_CALENDAR, recorded_at=None, symbol=None):
     """Validate a raw frame (``label`` + prices + ``line``) and stamp each bar with its close instant."""
     report = LoadReport(source)
     if raw.attrs.get("blank_lines"):
@@ -59,7 +69,8 @@ def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_EXCHANGE,
     if raw.empty:
         raise DataError(f"{source}: no price rows (every row is empty)")
     labels = pd.DatetimeIndex(raw["label"])
-    clock = clock or infer_clock(labels)
+    inferred = not clock
+    clock = clock or infer_clock(labels, source)
     if clock not in CLOCKS:
         raise DataError(f"{source}: unknown clock '{clock}' (choose {' or '.join(CLOCKS)})")
     if clock == "session":
@@ -68,11 +79,17 @@ def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_EXCHANGE,
         closes = session_close_instants(labels, exchange, source, raw["line"].to_numpy())
         expected = expected_session_dates(labels[0], labels[-1], exchange)
         interval = None
+        if inferred:
+            report.notes.append(f"clock inferred: session (no weekend bar, no time of day): bars close at the "
+                                f"{exchange} session close; give clock 'interval' if this is a 24/7 market")
     else:
         interval = pd.Timedelta(interval) if interval is not None else infer_interval(labels, source)
         closes = interval_close_instants(labels, interval)
         expected = pd.date_range(labels[0], labels[-1], freq=interval)
         exchange = None
+        if inferred:
+            report.notes.append(f"clock inferred: interval (weekend bars or times of day): bars are labelled by "
+                                f"their open instant in UTC and close {_duration(interval)} later")
     frame = pd.DataFrame({c: raw[c].to_numpy(dtype="float64") for c in PRICE_COLUMNS},
                          index=pd.DatetimeIndex(closes, name="close_time"))
     report.gaps = find_gaps(labels, expected)
@@ -83,7 +100,7 @@ def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_EXCHANGE,
     return PriceSeries(symbol or source, frame, report, clock, interval, exchange)
 
 
-def load_csv(path, symbol=None, clock=None, interval=None, exchange=DEFAULT_EXCHANGE, recorded_at=None):
+def load_csv(path, symbol=None, clock=None, interval=None, exchange=DEFAULT_CALENDAR, recorded_at=None):
     """Read, validate and normalise the daily (or intraday) OHLCV CSV at `path`."""
     path = Path(path)
     series = normalise(read_raw(path), path.name, clock, interval, exchange, recorded_at,

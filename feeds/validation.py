@@ -38,15 +38,26 @@ class LoadReport:
     source: str
     dropped: list = field(default_factory=list)
     gaps: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # what was inferred rather than given
 
     @property
     def missing_bars(self):
         return sum(n for _, _, n in self.gaps)
 
     def lines(self):
-        out = [f"{self.source}: {d}" for d in self.dropped]
+        out = [f"{self.source}: {n}" for n in self.notes]
+        out += [f"{self.source}: {d}" for d in self.dropped]
         out += [f"{self.source}: gap of {n} bar(s) from {a} to {b}" for a, b, n in self.gaps]
         return out
+
+
+def _written(row):
+    """A row's date as written in the file (the ``text`` column of read_raw), else its label."""
+    text = row.get("text")
+    if isinstance(text, str) and text:
+        return text
+    label = pd.Timestamp(row["label"])
+    return label.date().isoformat() if label == label.normalize() else label.isoformat()
 
 
 def _refuse(source, raw, mask, problem):
@@ -70,14 +81,14 @@ def check_rows(raw, source, report):
     exact = raw.duplicated(subset=["label", *PRICE_COLUMNS], keep="first")
     if (same_label & ~exact).any():
         _refuse(source, raw, same_label & ~exact,
-                lambda r: f"duplicate date {r['label']} with different prices")
+                lambda r: f"duplicate date {_written(r)} with different prices")
     for line in raw.loc[exact, "line"]:
         report.dropped.append(f"line {line}: exact duplicate row dropped")
     raw = raw[~exact]
 
     backwards = raw["label"].diff() <= pd.Timedelta(0)
     if backwards.any():
-        _refuse(source, raw, backwards, lambda r: f"date {r['label']} is earlier than the row before (not sorted)")
+        _refuse(source, raw, backwards, lambda r: f"date {_written(r)} is earlier than the row before (not sorted)")
     prices = raw[["open", "high", "low", "close"]]
     if (prices <= 0).any(axis=None):
         _refuse(source, raw, (prices <= 0).any(axis=1),

@@ -40,7 +40,7 @@ import yfinance as yf
 from yfinance.exceptions import YFException, YFRateLimitError
 
 from .cache import RawBars
-from .clocks import DEFAULT_EXCHANGE, exchange_calendar
+from .clocks import DEFAULT_CALENDAR, exchange_calendar
 from .errors import DataError
 from .loading import utc_instant
 
@@ -50,7 +50,7 @@ QUOTE_DELAY = pd.Timedelta(minutes=20)
 _COLUMNS = {"open": "Open", "high": "High", "low": "Low", "close": "Close", "volume": "Volume"}
 
 
-def download(symbol, interval="1d", since=None, calendar=DEFAULT_EXCHANGE, session=None, now=None):
+def download(symbol, interval="1d", since=None, calendar=DEFAULT_CALENDAR, session=None, now=None):
     """RawBars of `symbol` at `interval` from `since` (default: all Yahoo has) to now.
 
     `calendar` is the exchange calendar of daily exchange-traded bars; `session` the HTTP

@@ -81,7 +81,7 @@ def test_one_file_across_both_dst_changes(tmp_path):
 def test_holiday_is_not_a_session(tmp_path, day, why):
     path = equity_file(tmp_path, ["2024-01-02", "2024-01-03", day])
     with pytest.raises(DataError) as exc:
-        load_csv(path, recorded_at=RECORDED)  # clock inferred: weekdays only -> sessions
+        load_csv(path, recorded_at=RECORDED, clock="session")
     msg = str(exc.value)
     assert "\n" not in msg
     assert msg.startswith(f"SPY.csv line 4: {day} is not a XNYS session"), msg
@@ -165,10 +165,55 @@ def test_infer_interval_in_any_index_unit():
 
 
 def test_infer_clock():
-    assert infer_clock(pd.DatetimeIndex(["2024-01-05", "2024-01-08"])) == "session"
+    weekdays = pd.DatetimeIndex(["2024-01-04", "2024-01-05", "2024-01-08", "2024-01-09", "2024-01-10"])
+    assert infer_clock(weekdays) == "session"
     assert infer_clock(pd.DatetimeIndex(["2024-01-05", "2024-01-06"])) == "interval"   # a Saturday
     assert infer_clock(pd.DatetimeIndex(["2024-01-05 04:00", "2024-01-05 08:00"])) == "interval"
     assert infer_clock(pd.DatetimeIndex(["2024-01-05"]).tz_localize("UTC")) == "interval"
+
+
+
+@pytest.mark.parametrize("dates", [["2024-01-05"], ["2024-01-08", "2024-01-09", "2024-01-10", "2024-01-11"]],
+                         ids=["one row", "four weekdays"])
+def test_too_few_weekday_rows_to_infer_a_clock_are_refused(tmp_path, dates):
+    # a 1-row or weekday-only crypto file would otherwise be stamped at the NYSE close
+    path = equity_file(tmp_path, dates, name="COIN.csv")
+    with pytest.raises(DataError) as exc:
+        load_csv(path, recorded_at=RECORDED)
+    msg = str(exc.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"COIN.csv: cannot infer the clock from {len(dates)} bar(s)"), msg
+    assert "give it explicitly" in msg
+    with pytest.raises(DataError, match="cannot infer the clock"):
+        infer_clock(pd.DatetimeIndex(dates), "COIN.csv")
+    # an explicit clock loads it
+    assert len(load_csv(path, recorded_at=RECORDED, clock="interval", interval="1D").frame) == len(dates)
+
+
+def test_the_load_report_says_which_clock_was_inferred(tmp_path):
+    dates = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08"]
+    s = load_csv(equity_file(tmp_path, dates), recorded_at=RECORDED)
+    assert s.clock == "session"
+    assert s.report.notes == ["clock inferred: session (no weekend bar, no time of day): bars close at the XNYS "
+                              "session close; give clock 'interval' if this is a 24/7 market"]
+    assert s.report.lines() == [f"SPY.csv: {s.report.notes[0]}"]
+
+    s = load_csv(equity_file(tmp_path, ["2024-01-05", "2024-01-06"], name="BTC.csv"), recorded_at=RECORDED)
+    assert s.clock == "interval"
+    assert s.report.lines() == ["BTC.csv: clock inferred: interval (weekend bars or times of day): bars are "
+                                "labelled by their open instant in UTC and close 1 day later"]
+
+    # a clock that was given is not reported
+    s = load_csv(equity_file(tmp_path, dates), recorded_at=RECORDED, clock="session")
+    assert s.report.notes == [] and s.report.lines() == []
+
+
+def test_the_calendar_default_is_named_for_what_it_is():
+    from canary.feeds import clocks, exchange
+
+    assert clocks.DEFAULT_CALENDAR == "XNYS"
+    assert not hasattr(clocks, "DEFAULT_EXCHANGE")  # only the ccxt exchange default keeps that name
+    assert exchange.DEFAULT_EXCHANGE == "binance"
 
 
 def test_bt_timeframe():

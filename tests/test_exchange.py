@@ -141,14 +141,6 @@ def test_a_network_error_that_persists_ends_in_one_line():
     assert len(client.requests) == exchange.RETRIES + 1
 
 
-def test_backoff_is_capped():
-    time = FakeTime()
-    call = exchange.Requests(FakeExchange([]), "x", time.sleep, time.clock, retries=8)
-    with pytest.raises(DataError):
-        call(lambda: (_ for _ in ()).throw(ccxt.RequestTimeout("slow")))
-    assert max(time.sleeps) == exchange.BACKOFF_CAP
-
-
 def test_requests_are_spaced_by_the_rate_limit():
     time = FakeTime()
     client = FakeExchange(daily_candles(9), page=3, rate_limit=1200)

@@ -240,5 +240,6 @@ def test_the_data_fetch_command_fills_the_cache(mock, client, tmp_path, monkeypa
     before = cache.path_for(tmp_path, "ccxt/binance", "BTC/USDT", "1d").read_bytes()
     status = main(["data", "fetch", "BTC/USTD", "--source", "ccxt", "--cache-dir", str(tmp_path), "-q"])
     assert status == 1
-    assert "BTC/USTD" in capsys.readouterr().out
+    captured = capsys.readouterr()  # the failure is reported on stdout or, as an error, on stderr
+    assert "BTC/USTD" in captured.out + captured.err
     assert cache.path_for(tmp_path, "ccxt/binance", "BTC/USDT", "1d").read_bytes() == before

@@ -65,7 +65,10 @@ def test_binance_klines_with_dates(tmp_path):
     assert s.clock == "interval"
     assert s.interval == pd.Timedelta(days=1)
     check_frame(s, expected_kline_frame())
-    assert s.report.lines() == []
+    assert s.report.dropped == [] and s.report.gaps == []
+    # the clock was inferred, and the report says so
+    assert s.report.lines() == ["BTC-USDT.csv: clock inferred: interval (weekend bars or times of day): bars are "
+                                "labelled by their open instant in UTC and close 1 day later"]
 
 
 def test_binance_klines_with_epoch_milliseconds(tmp_path):
@@ -105,7 +108,7 @@ def test_index_bars_with_wap_and_count(tmp_path):
         2024-07-02,2045.75,2060.0,2040.0,2055.5,0.0,0.0,2586.0
         2024-07-03,2055.5,2070.0,2050.0,2065.0,0.0,,
     """)
-    s = load_csv(path, recorded_at=RECORDED)
+    s = load_csv(path, recorded_at=RECORDED, clock="session")  # three bars: too few to infer the clock
     assert s.clock == "session"
     assert list(s.frame.columns) == ["open", "high", "low", "close", "volume"]
     assert s.frame["close"].tolist() == [2045.75, 2055.5, 2065.0]
@@ -123,7 +126,7 @@ def test_yfinance_export_column_order(tmp_path):
         2024-01-02,4.0,5.0,1.0,2.0,700
         2024-01-03,40.0,50.0,10.0,20.0,800
     """)
-    s = load_csv(path, recorded_at=RECORDED)
+    s = load_csv(path, recorded_at=RECORDED, clock="session")
     row = s.frame.iloc[0]
     assert (row["open"], row["high"], row["low"], row["close"], row["volume"]) == (2.0, 5.0, 1.0, 4.0, 700.0)
     assert s.frame["close"].tolist() == [4.0, 40.0]
@@ -187,9 +190,9 @@ def test_byte_order_mark_and_crlf(tmp_path):
 
 
 @pytest.mark.parametrize("header,missing", [
-    ("foo,bar,baz,qux,quux,corge", "a date column"),
-    ("date,open,high,low,close", "volume"),
-    ("when,open,high,low,close,volume", "a date column"),
+    ("foo,bar,baz,qux,quux,corge", "has no date column and no open, high, low, close, volume columns"),
+    ("date,open,high,low,close", "the header date,open,high,low,close has no volume column ("),
+    ("when,open,high,low,close,volume", "has no date column ("),
 ])
 def test_unknown_layout_is_one_line_error_naming_the_file(tmp_path, header, missing):
     path = write(tmp_path, "mystery.csv", header + "\n2024-01-02,1,2,3,4,5\n")
@@ -235,7 +238,7 @@ def test_offset_labels_at_local_midnight_are_session_dates(tmp_path):
     raw = read_raw(path)
     assert raw["label"].tolist() == [pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-03"),
                                      pd.Timestamp("2024-07-01")]
-    s = load_csv(path, recorded_at=RECORDED)
+    s = load_csv(path, recorded_at=RECORDED, clock="session")
     assert s.clock == "session"
     # read as 05:00 UTC instants they would close at 09:00/10:00 UTC: they close at 16:00 New York
     assert s.frame.index.equals(utc("2024-01-02 21:00", "2024-01-03 21:00", "2024-07-01 20:00"))
@@ -253,3 +256,82 @@ def test_offset_labels_with_a_time_of_day_are_instants(tmp_path):
     assert s.clock == "interval"
     assert s.interval == pd.Timedelta(hours=4)
     assert s.frame.index.equals(utc("2024-01-05 04:00", "2024-01-05 08:00", "2024-01-05 12:00", "2024-01-05 16:00"))
+
+
+@pytest.mark.parametrize("sep,named", [(";", "(is the separator ';'?)"), ("\t", "(is the separator a tab?)")],
+                         ids=["semicolon", "tab"])
+def test_a_file_not_separated_by_commas_is_named_as_such(tmp_path, sep, named):
+    text = kline_text().replace(",", sep)
+    path = write(tmp_path, "eu.csv", text)
+    with pytest.raises(DataError) as exc:
+        load_csv(path, recorded_at=RECORDED)
+    msg = assert_one_line_error(exc, "eu.csv", named)
+    assert msg == f"{path}: the header is one column; only comma-separated files are read {named}"
+
+
+def test_a_price_column_is_not_taken_for_the_date(tmp_path):
+    lines = ["Price,Open,High,Low,Close,Volume,Date"]
+    for day, o, h, lo, c, v in KLINE_ROWS:
+        lines.append(f"{c},{o},{h},{lo},{c},{v},{day}")
+    s = load_csv(write(tmp_path, "x.csv", "\n".join(lines) + "\n"), recorded_at=RECORDED)
+    check_frame(s, expected_kline_frame())
+    path = write(tmp_path, "nodate.csv", "price,open,high,low,close,volume\n105,100,110,95,105,1\n")
+    with pytest.raises(DataError) as exc:
+        load_csv(path, recorded_at=RECORDED)
+    assert_one_line_error(exc, "nodate.csv", "has no date column")
+
+
+def test_a_row_with_more_fields_than_the_header_is_refused(tmp_path):
+    text = kline_text().splitlines()
+    text[3] += ",7"  # line 4
+    path = write(tmp_path, "wide.csv", "\n".join(text) + "\n")
+    with pytest.raises(DataError) as exc:
+        load_csv(path, recorded_at=RECORDED)
+    msg = assert_one_line_error(exc)
+    assert msg == f"{path}: line 4 has 7 fields, the header has 6"
+
+
+# Crypto days Friday 2024-01-05 to Monday 2024-01-08, with the day first and with the month first.
+DAY_FIRST = ["05/01/2024", "06/01/2024", "07/01/2024", "08/01/2024"]
+
+
+@pytest.mark.parametrize("labels", [
+    ["05/01/2024", "06/01/2024", "07/01/2024", "13/01/2024"],     # day first: 13 is no month
+    ["01/05/2024", "01/06/2024", "01/07/2024", "01/13/2024"],     # month first: 13 is no month
+    ["05.01.2024", "06.01.2024", "07.01.2024", "13.01.2024"],     # dots
+    ["05/01/24", "06/01/24", "07/01/24", "13/01/24"],             # two-digit years
+], ids=["day first", "month first", "dots", "short year"])
+def test_slash_dates_are_read_in_one_order_for_the_whole_file(tmp_path, labels):
+    raw = read_raw(write(tmp_path, "k.csv", kline_text(labels)))
+    # without the file-wide decision, 05/01/2024 would read as May 1st next to a 13 January
+    assert raw["label"].tolist() == [pd.Timestamp(d) for d in ("2024-01-05", "2024-01-06", "2024-01-07",
+                                                               "2024-01-13")]
+    assert raw["text"].tolist() == labels
+
+
+def test_slash_dates_with_a_time_of_day(tmp_path):
+    labels = ["05/01/2024 00:00", "05/01/2024 04:00", "05/01/2024 08:00", "13/01/2024 12:00"]
+    raw = read_raw(write(tmp_path, "k.csv", kline_text(labels)))
+    assert raw["label"].tolist() == [pd.Timestamp("2024-01-05 00:00"), pd.Timestamp("2024-01-05 04:00"),
+                                     pd.Timestamp("2024-01-05 08:00"), pd.Timestamp("2024-01-13 12:00")]
+
+
+def test_ambiguous_slash_dates_are_refused(tmp_path):
+    path = write(tmp_path, "k.csv", kline_text(DAY_FIRST))
+    with pytest.raises(DataError) as exc:
+        read_raw(path)
+    msg = assert_one_line_error(exc, "YYYY-MM-DD")
+    assert msg.startswith(f"{path} line 2: date '05/01/2024' could be day or month first"), msg
+
+
+def test_slash_dates_in_two_orders_are_refused(tmp_path):
+    path = write(tmp_path, "k.csv", kline_text(["13/01/2024", "06/01/2024", "01/14/2024", "08/01/2024"]))
+    with pytest.raises(DataError) as exc:
+        read_raw(path)
+    assert_one_line_error(exc, "k.csv", "line 2 '13/01/2024' is day first", "line 4 '01/14/2024' is month first",
+                          "YYYY-MM-DD")
+
+
+def test_iso_and_year_first_slash_dates_are_not_reordered(tmp_path):
+    raw = read_raw(write(tmp_path, "k.csv", kline_text(["2024/01/05", "2024/01/06", "2024-01-07", "2024-01-08"])))
+    assert raw["label"].tolist() == [pd.Timestamp(r[0]) for r in KLINE_ROWS]

@@ -208,6 +208,37 @@ def test_a_user_folder_without_manifest(tmp_path):
         DataLibrary(tmp_path)
 
 
+def test_two_files_of_one_symbol_in_two_subfolders_are_refused(tmp_path):
+    for sub in ("binance", "kraken"):
+        (tmp_path / sub).mkdir()
+        shutil.copyfile(SHIPPED_DIR / "crypto" / "ETH-USDT.csv", tmp_path / sub / "ETH.csv")
+    with pytest.raises(DataError) as exc:
+        DataLibrary(tmp_path)
+    msg = str(exc.value)
+    assert "\n" not in msg
+    assert "'ETH'" in msg
+    assert str(tmp_path / "binance" / "ETH.csv") in msg and str(tmp_path / "kraken" / "ETH.csv") in msg
+
+
+def test_a_file_hiding_a_manifest_entry_is_refused(copied):
+    (copied / "extra").mkdir()
+    shutil.copyfile(copied / "crypto" / "BTC-USDT.csv", copied / "extra" / "BTC-USDT.csv")
+    with pytest.raises(DataError, match=r"two price files for symbol 'BTC-USDT': .*crypto/BTC-USDT\.csv and "
+                                         r".*extra/BTC-USDT\.csv"):
+        DataLibrary(copied)
+
+
+def test_has_checksum_tells_verifiable_files_apart(lib, copied):
+    assert all(lib.has_checksum(s) for s in lib.symbols())
+    shutil.copyfile(copied / "crypto" / "BTC-USDT.csv", copied / "BTC.csv")  # not in the manifest
+    user = DataLibrary(copied)
+    assert user.has_checksum("BTC-USDT") is True
+    assert user.has_checksum("BTC") is False
+    assert user.verify("BTC") is None  # verify passes it: it cannot tell, has_checksum says so
+    with pytest.raises(DataError, match="no price file for symbol 'NOPE'"):
+        user.has_checksum("NOPE")
+
+
 # ------------------------------------------------------------------ every bar through Backtrader
 
 class CountBars(bt.Strategy):

@@ -43,7 +43,8 @@ def refused(path, *parts, **kwargs):
 def test_the_base_file_is_clean(tmp_path):
     s = load_csv(write(tmp_path, BASE), recorded_at=RECORDED)
     assert len(s.frame) == 5
-    assert s.report.lines() == []
+    assert s.report.dropped == [] and s.report.gaps == []
+    assert [line.split(":")[:2] for line in s.report.lines()] == [["coin.csv", " clock inferred"]]
 
 
 @pytest.mark.parametrize("label", ["2024-01-0x", "2024-13-45", "yesterday", "", "NaN"])
@@ -66,7 +67,7 @@ def test_exact_duplicate_row_is_dropped_and_reported(tmp_path):
     assert len(s.frame) == 5
     assert s.frame.index.is_unique
     assert s.report.dropped == ["line 5: exact duplicate row dropped"]
-    assert s.report.lines() == ["coin.csv: line 5: exact duplicate row dropped"]
+    assert "coin.csv: line 5: exact duplicate row dropped" in s.report.lines()
 
 
 def test_conflicting_duplicate_is_refused(tmp_path):
@@ -147,7 +148,7 @@ def test_real_flash_crash_wick_passes(tmp_path):
     path = write(tmp_path, replaced(2, "2024-01-07,108,109,0.0001,100,12"))
     s = load_csv(path, recorded_at=RECORDED)
     assert s.frame["low"].iloc[2] == 0.0001
-    assert s.report.lines() == []
+    assert s.report.dropped == [] and s.report.gaps == []
 
 
 def test_float_rounding_of_adjusted_prices_is_clipped_and_reported(tmp_path):
@@ -184,7 +185,7 @@ def test_bar_still_open_when_recorded_is_dropped_and_reported(tmp_path):
 def test_equity_session_still_open_when_recorded(tmp_path):
     path = write(tmp_path, ["2024-07-01,10,12,9,11,1", "2024-07-02,11,13,10,12,1"], name="SPY.csv",
                  header="date,open,high,low,close,volume")
-    s = load_csv(path, recorded_at="2024-07-02T19:59:00Z")  # one minute before the 16:00 EDT close
+    s = load_csv(path, recorded_at="2024-07-02T19:59:00Z", clock="session")  # one minute before the 16:00 EDT close
     assert s.frame.index.tolist() == [pd.Timestamp("2024-07-01 20:00", tz="UTC")]
     assert "2024-07-02T20:00:00+00:00 was still open" in s.report.dropped[0]
 
@@ -216,7 +217,19 @@ def test_missing_four_hour_bars_are_reported_with_their_open_instants(tmp_path):
 def test_missing_equity_session_is_reported(tmp_path):
     rows = ["2024-01-02,10,12,9,11,1", "2024-01-03,10,12,9,11,1", "2024-01-05,10,12,9,11,1"]
     s = load_csv(write(tmp_path, rows, name="SPY.csv", header="date,open,high,low,close,volume"),
-                 recorded_at=RECORDED)
+                 recorded_at=RECORDED, clock="session")
     assert s.clock == "session"
     assert s.report.gaps == [("2024-01-04", "2024-01-04", 1)]
     assert len(s.frame) == 3
+
+
+def test_dates_out_of_order_are_quoted_as_written(tmp_path):
+    # day-first dates: the error quotes the text of the file, not a reparsed (month-first) date
+    rows = ["05/01/2024,100,110,95,105,10", "13/01/2024,105,112,101,108,11", "06/01/2024,108,109,99,100,12"]
+    msg = refused(write(tmp_path, rows), "coin.csv line 4:", "date 06/01/2024 is earlier than the row before")
+    assert "00:00" not in msg and "2024-06-01" not in msg
+
+
+def test_conflicting_duplicate_is_quoted_as_written(tmp_path):
+    rows = ["05/01/2024,100,110,95,105,10", "13/01/2024,105,112,101,108,11", "13/01/2024,108,109,99,100,12"]
+    refused(write(tmp_path, rows), "coin.csv line 4:", "duplicate date 13/01/2024 with different prices")
