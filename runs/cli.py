@@ -225,7 +225,7 @@ def cmd_data_verify(args):
     failed = unverifiable = 0
     for symbol in lib.symbols():
         problem = lib.verify(symbol)
-        recorded = "sha256" in lib.entries[symbol]
+        recorded = lib.has_checksum(symbol)
         print(f"{symbol:12s} {'FAILED: ' + problem if problem else ('ok' if recorded else 'no checksum recorded')}")
         failed += bool(problem)
         unverifiable += not problem and not recorded
