@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .alignment import master_clock, on_clock
-from .errors import DataError
+from .errors import ConfigError
 from .loading import utc_instant
 
 
@@ -52,7 +52,7 @@ def load_market(library, universe, start=None, end=None):
     end_ts = utc_instant(end, "end") if end is not None else None
     start_ts = utc_instant(start, "start") if start is not None else None
     if start_ts is not None and end_ts is not None and start_ts >= end_ts:
-        raise DataError(f"start {start_ts.date()} is not before end {end_ts.date()}")
+        raise ConfigError(f"data.start {start_ts.date()} is not before data.end {end_ts.date()}")
 
     def cut(frame):
         return frame[frame.index <= end_ts] if end_ts is not None else frame
@@ -61,13 +61,13 @@ def load_market(library, universe, start=None, end=None):
     # An altcoin with no bar yet is simply not listed; the clock and the indices must have bars.
     for s in (universe.btc, universe.eth, universe.small_cap, universe.large_cap):
         if frames[s].empty:
-            raise DataError(f"{s}: no bars on or before the end {end_ts.date()}")
+            raise ConfigError(f"data.end {end_ts.date()} is before the first bar of {s}")
     clock = master_clock([frames[s] for s in universe.crypto])
     clock = clock[clock >= frames[universe.btc].index[0]]
     crypto = {s: on_clock(frames[s][frames[s].index >= clock[0]], clock, s) for s in universe.crypto}
     start_ts = start_ts if start_ts is not None else clock[0]
     if start_ts > clock[-1]:
-        raise DataError(f"start {start_ts.date()} is after the last crypto bar {clock[-1].date()}")
+        raise ConfigError(f"data.start {start_ts.date()} is after the last crypto bar {clock[-1].date()}")
     # Equity bars after the last crypto close can inform no decision.
     equity = {s: frames[s][frames[s].index <= clock[-1]] for s in (universe.small_cap, universe.large_cap)}
     return Market(universe, crypto, equity, clock, start_ts, series)

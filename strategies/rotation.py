@@ -24,8 +24,9 @@ class SmallCapRotation(TargetWeightStrategy):
     The basket holds the altcoins listed at that bar with ``min_history`` bars behind them
     and no delisting notice, weighted ``equal``, by ``inverse_vol`` (over ``vol_window``
     bars), or the top ``top_k`` by ``momentum_window``-bar return, equally.
-    It trades on a regime change held for ``min_hold`` bars since the last trade, and every
-    ``rebalance_every`` bars (0: never) when a weight drifted beyond ``drift_band``.
+    It trades on a regime change once ``min_hold`` bars have passed since the last trade; and,
+    from ``rebalance_every`` bars after the last trade (0: never), on any bar where a weight
+    drifted beyond ``drift_band``.
     Parameters named in `RiskRegime` are passed to it with ``regime_params``.
     """
 

@@ -404,3 +404,11 @@ def test_progress_shows_on_a_terminal_unless_quiet(tmp_path):
     assert status == 0 and shown == ""
     status, shown = _on_a_terminal("-q", "run", *SMALL, "--out", str(tmp_path), "--no-report")
     assert status == 0 and shown == ""
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--start", "2030-01-01"), ("data.start", "after the last crypto bar")),
+    (("--start", "2016-01-01", "--end", "2016-06-01"), ("data.end", "before the first bar")),
+])
+def test_a_period_outside_the_data_is_a_usage_mistake(args, words, tmp_path):
+    assert_user_error(canary("run", *args, "--out", str(tmp_path), "--no-report"), 2, *words)
