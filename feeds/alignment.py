@@ -48,6 +48,13 @@ def on_clock(frame, clock, source="series"):
     return out
 
 
+def known_at(closes, instants):
+    """For each of `instants`, the position in `closes` (sorted, same unit) of the last close at
+    or before it; -1 before the first. The one as-of rule of the project: a value is seen from
+    the instant its close is known."""
+    return np.searchsorted(closes, instants, side="right") - 1
+
+
 def asof(frame, clock):
     """For each instant of `clock`, the last bar of `frame` that closed at or before it.
 
@@ -56,7 +63,7 @@ def asof(frame, clock):
     # Compare in one unit: pandas 3 indexes may hold ns, us or s ticks.
     closes = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
     instants = pd.DatetimeIndex(clock).as_unit("ns").asi8
-    pos = np.searchsorted(closes, instants, side="right") - 1
+    pos = known_at(closes, instants)
     known = pos >= 0
     out = pd.DataFrame(np.nan, index=clock, columns=list(PRICE_COLUMNS) + ["age_hours"])
     values = frame[list(PRICE_COLUMNS)].to_numpy(dtype="float64")

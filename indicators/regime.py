@@ -3,6 +3,8 @@ import math
 
 import numpy as np
 
+from canary.feeds.alignment import known_at
+
 from .alt_volume import AltVolumeHold
 from .ethbtc import EthBtcStrength
 from .failed_breakouts import FailedBreakoutRate
@@ -108,7 +110,7 @@ class RiskRegime(Indicator):
     def once(self, start, end):
         crypto_dt = np.asarray(self.data0.datetime.array[start:end])
         equity_dt = np.asarray(self._equity.datetime.array)
-        known = np.searchsorted(equity_dt, crypto_dt, side="right") - 1
+        known = known_at(equity_dt, crypto_dt)
         arrays = [np.asarray(line.array) for line in self._signals()]
         outputs = [line.array for line in self.lines]
         for j, i in enumerate(range(start, end)):

@@ -4,6 +4,8 @@ import math
 import backtrader as bt
 import numpy as np
 
+from canary.feeds.alignment import known_at
+
 from .params import Indicator
 
 
@@ -42,7 +44,7 @@ class AsOfRatio(Indicator):
         small_dt = np.asarray(self.data0.datetime.array[start:end])
         large_dt = np.asarray(self.data1.datetime.array)
         large = self.data1.close.array
-        pos = np.searchsorted(large_dt, small_dt, side="right") - 1
+        pos = known_at(large_dt, small_dt)
         close, out = self.data0.close.array, self.lines.ratio.array
         for j, i in enumerate(range(start, end)):
             out[i] = _ratio(close[i], large[pos[j]] if pos[j] >= 0 else math.nan)

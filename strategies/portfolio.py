@@ -38,7 +38,9 @@ class TargetWeightStrategy(bt.Strategy, metaclass=StrictStrategyMeta):
       position valued at a NaN price once the coin has no bars.
 
     Feeds: the ``ListedData`` coins (the first is the crypto clock, BTC) and any others.
-    ``self.rejected`` counts orders the broker refused (margin, rejected, cancelled).
+    ``self.rejected`` counts orders the broker refused (margin, rejected, cancelled);
+    ``self.trading_bar`` is True on the steps where it decides (a crypto bar close from
+    ``trade_from`` on), for the analyzers that record those bars.
     """
 
     DUST = 1e-6   # fraction of the portfolio value below which a difference is not traded
@@ -56,6 +58,7 @@ class TargetWeightStrategy(bt.Strategy, metaclass=StrictStrategyMeta):
         self.rejected = 0
         self.bars_since_trade = math.inf
         self._seen = 0
+        self.trading_bar = False
         self._exits = {}            # coin -> its delisting exit order
 
     # -- what subclasses provide -------------------------------------------------------
@@ -72,6 +75,7 @@ class TargetWeightStrategy(bt.Strategy, metaclass=StrictStrategyMeta):
         self.next()
 
     def next(self):
+        self.trading_bar = False
         if len(self.clock) == self._seen:
             return  # an equity close, not a crypto bar close
         self._seen = len(self.clock)
@@ -79,6 +83,7 @@ class TargetWeightStrategy(bt.Strategy, metaclass=StrictStrategyMeta):
         self.exit_delisted()
         if self.p.trade_from is not None and self.clock.datetime.datetime(0) < self.p.trade_from:
             return
+        self.trading_bar = True
         if self.rebalance_due():
             self.rebalance(self.target_weights())
 

@@ -20,18 +20,12 @@ class PortfolioRecorder(bt.Analyzer):
 
     def start(self):
         self.rows, self.fills, self.orders = [], [], []
-        self._seen = 0
 
     def next(self):
         strat = self.strategy
-        clock = strat.clock
-        if len(clock) == self._seen:
+        if not strat.trading_bar:
             return
-        self._seen = len(clock)
-        now = clock.datetime.datetime(0)
-        if strat.p.trade_from is not None and now < strat.p.trade_from:
-            return
-        row = {"close_time": _utc(clock.datetime[0]), "value": strat.broker.getvalue(),
+        row = {"close_time": _utc(strat.clock.datetime[0]), "value": strat.broker.getvalue(),
                "cash": strat.broker.getcash()}
         for coin in strat.coins:
             size = strat.getposition(coin).size
