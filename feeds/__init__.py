@@ -8,7 +8,6 @@ import importlib
 _EXPORTS = {
     "asof": "alignment", "master_clock": "alignment", "on_clock": "alignment",
     "AsOfData": "btfeeds", "CloseInstantData": "btfeeds", "ListedData": "btfeeds", "bt_timeframe": "btfeeds",
-    "CanaryError": "errors", "ConfigError": "errors", "DataError": "errors",
     "SHIPPED_DIR": "library", "DataLibrary": "library",
     "PriceSeries": "loading", "load_csv": "loading", "normalise": "loading", "utc_instant": "loading",
     "Market": "market", "Universe": "market", "load_market": "market",

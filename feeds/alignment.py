@@ -15,7 +15,8 @@ These functions build the frames for two extra views:
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from canary.errors import DataError
+
 from .layouts import PRICE_COLUMNS
 
 

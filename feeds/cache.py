@@ -27,8 +27,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from canary.errors import DataError
+
 from .clocks import interval_close_instants, session_close_instants
-from .errors import DataError
 from .layouts import PRICE_COLUMNS
 from .loading import normalise, utc_instant
 

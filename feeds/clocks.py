@@ -15,7 +15,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from canary.errors import DataError
+
 
 CLOCKS = ("session", "interval")
 DEFAULT_CALENDAR = "XNYS"  # the exchange calendar of session bars: NYSE

@@ -26,8 +26,9 @@ import time
 import ccxt
 import pandas as pd
 
+from canary.errors import ConfigError, DataError, suggest
+
 from .cache import RawBars
-from .errors import ConfigError, DataError, suggest
 from .layouts import PRICE_COLUMNS
 from .loading import utc_instant
 

@@ -18,9 +18,10 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from canary.errors import ConfigError, DataError, suggest
+
 from . import cache
 from .clocks import DEFAULT_CALENDAR
-from .errors import ConfigError, DataError, suggest
 from .library import DataLibrary
 from .loading import utc_instant
 

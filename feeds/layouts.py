@@ -20,7 +20,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from canary.errors import DataError
+
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 DATE_NAMES = ("date", "datetime", "timestamp", "time", "opentime", "open_time")

@@ -10,8 +10,9 @@ import hashlib
 import json
 from pathlib import Path
 
+from canary.errors import DataError, suggest
+
 from .clocks import DEFAULT_CALENDAR
-from .errors import DataError, suggest
 from .loading import load_csv
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "data"

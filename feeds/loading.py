@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from canary.errors import DataError
+
 from .clocks import (CLOCKS, DEFAULT_CALENDAR, expected_session_dates, infer_clock,
                      infer_interval, interval_close_instants, session_close_instants)
-from .errors import DataError
 from .layouts import PRICE_COLUMNS, read_raw
 from .validation import LoadReport, check_rows, drop_open_bars, find_gaps
 

@@ -3,8 +3,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from canary.errors import ConfigError
+
 from .alignment import master_clock, on_clock
-from .errors import ConfigError
 from .loading import utc_instant
 
 

@@ -5,7 +5,7 @@ A configuration's ``[sources]`` names a source for some symbols (``yfinance``, `
 Cached bars are read back offline; a symbol that was never fetched is one clear error
 saying how to fetch it.
 """
-from .errors import ConfigError, suggest
+from canary.errors import ConfigError, suggest
 
 SOURCE_NAMES = ("shipped", "folder", "yfinance", "yahoo", "ccxt")
 

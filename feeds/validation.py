@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from canary.errors import DataError
+
 from .layouts import PRICE_COLUMNS
 
 ROUNDING = 1e-9  # relative tolerance for high/low against the bar body

@@ -39,9 +39,10 @@ import pandas as pd
 import yfinance as yf
 from yfinance.exceptions import YFException, YFRateLimitError
 
+from canary.errors import DataError
+
 from .cache import RawBars
 from .clocks import DEFAULT_CALENDAR, exchange_calendar
-from .errors import DataError
 from .loading import utc_instant
 
 FEED = "yahoo"

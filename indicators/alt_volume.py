@@ -3,7 +3,8 @@ import math
 
 import numpy as np
 
-from .params import Indicator
+from canary.params import Indicator
+
 from .windowed import WindowIndicator
 
 

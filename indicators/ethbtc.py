@@ -1,7 +1,7 @@
 """ETH against BTC: the first confirmation from crypto itself."""
 import backtrader as bt
 
-from .params import Indicator
+from canary.params import Indicator
 
 
 class EthBtcStrength(Indicator):

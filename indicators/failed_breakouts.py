@@ -4,7 +4,8 @@ import math
 import backtrader as bt
 import numpy as np
 
-from .params import Indicator
+from canary.params import Indicator
+
 from .windowed import WindowIndicator
 
 

@@ -4,11 +4,11 @@ import math
 import numpy as np
 
 from canary.feeds.alignment import known_at
+from canary.params import Indicator
 
 from .alt_volume import AltVolumeHold
 from .ethbtc import EthBtcStrength
 from .failed_breakouts import FailedBreakoutRate
-from .params import Indicator
 from .relative_strength import SmallVsLargeCap
 from .smallcap_breakout import SmallCapBreakout
 

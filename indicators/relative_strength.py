@@ -5,8 +5,7 @@ import backtrader as bt
 import numpy as np
 
 from canary.feeds.alignment import known_at
-
-from .params import Indicator
+from canary.params import Indicator
 
 
 def _ratio(num, den):

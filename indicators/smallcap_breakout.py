@@ -3,9 +3,8 @@ import math
 
 import backtrader as bt
 
-from canary.feeds.errors import ConfigError, suggest
-
-from .params import Indicator
+from canary.errors import ConfigError, suggest
+from canary.params import Indicator
 
 MODES = ("absolute", "channel", "ma")
 

@@ -6,7 +6,7 @@ are therefore the same in both modes by construction, and depend on no bar after
 """
 import numpy as np
 
-from .params import Indicator
+from canary.params import Indicator
 
 
 class WindowIndicator(Indicator):

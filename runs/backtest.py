@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from canary import __version__
-from canary.feeds.errors import ConfigError, suggest
+from canary.errors import ConfigError, suggest
 from canary.feeds.library import DataLibrary, sha256
 from canary.feeds.market import Universe, load_market
 from canary.feeds.sources import SourcedLibrary

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from canary import __version__
-from canary.feeds.errors import CanaryError, ConfigError
+from canary.errors import CanaryError, ConfigError
 
 
 class Progress:
@@ -163,7 +163,7 @@ def cmd_replay(args):
 
 
 def cmd_data_list(args):
-    from canary.feeds.errors import DataError
+    from canary.errors import DataError
     from canary.feeds.library import DataLibrary
 
     lib = DataLibrary(args.data)

@@ -10,7 +10,7 @@ import math
 import tomllib
 from pathlib import Path
 
-from canary.feeds.errors import ConfigError, suggest
+from canary.errors import ConfigError, suggest
 from canary.indicators.smallcap_breakout import MODES
 from canary.strategies.rotation import BASKET_WEIGHTINGS
 

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 
-from canary.feeds.errors import ConfigError
+from canary.errors import ConfigError
 from canary.feeds.market import load_market
 from canary.strategies import BuyAndHold, SmallCapRotation, run_backtest
 

@@ -1,5 +1,5 @@
 """The benchmarks the rotation is judged against, run through the same engine and costs."""
-from canary.feeds.errors import ConfigError, suggest
+from canary.errors import ConfigError, suggest
 
 from .portfolio import TargetWeightStrategy
 

@@ -3,7 +3,7 @@ import math
 
 import backtrader as bt
 
-from canary.feeds.errors import ConfigError, suggest
+from canary.errors import ConfigError, suggest
 
 
 class SpotCryptoCommission(bt.CommInfoBase):

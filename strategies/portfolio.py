@@ -1,21 +1,11 @@
 """Target-weight portfolio mechanics shared by the rotation strategy and the benchmarks."""
 import math
 
-import backtrader as bt
-
 from canary.feeds.btfeeds import ListedData
-from canary.indicators.params import check_params
+from canary.params import Strategy
 
 
-class StrictStrategyMeta(type(bt.Strategy)):
-    """Strategies refuse unknown parameters, suggesting the closest (as indicators do)."""
-
-    def donew(cls, *args, **kwargs):
-        check_params(cls, kwargs)
-        return super().donew(*args, **kwargs)
-
-
-class TargetWeightStrategy(bt.Strategy, metaclass=StrictStrategyMeta):
+class TargetWeightStrategy(Strategy):
     """Holds coins at target weights of the portfolio, deciding at each crypto bar close.
 
     Subclasses say *what* to hold (`target_weights`) and *when* to trade (`rebalance_due`).

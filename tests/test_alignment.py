@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from canary.feeds import DataError, DataLibrary, asof, load_csv, master_clock, on_clock
+from canary.errors import DataError
+from canary.feeds import DataLibrary, asof, load_csv, master_clock, on_clock
 from canary.feeds.clocks import expected_session_dates
 
 RECORDED = "2030-01-01"

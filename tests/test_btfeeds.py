@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from canary.feeds import (AsOfData, CloseInstantData, DataError, ListedData, asof, load_csv,
+from canary.errors import DataError
+from canary.feeds import (AsOfData, CloseInstantData, ListedData, asof, load_csv,
                           master_clock, on_clock)
 from canary.feeds.clocks import expected_session_dates
 

@@ -6,8 +6,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from canary.errors import DataError
 from canary.feeds import cache
-from canary.feeds.errors import DataError
 
 UTC = "UTC"
 

@@ -3,7 +3,8 @@ import backtrader as bt
 import pandas as pd
 import pytest
 
-from canary.feeds import DataError, bt_timeframe, load_csv
+from canary.errors import DataError
+from canary.feeds import bt_timeframe, load_csv
 from canary.feeds.clocks import (expected_session_dates, infer_clock, infer_interval,
                                  interval_close_instants, session_close_instants)
 

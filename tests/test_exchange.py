@@ -15,8 +15,8 @@ import pytest
 import requests
 import responses
 
+from canary.errors import ConfigError, DataError
 from canary.feeds import exchange
-from canary.feeds.errors import ConfigError, DataError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
 DAY_MS = 86_400_000

@@ -14,8 +14,8 @@ import pytest
 import requests
 import responses
 
+from canary.errors import ConfigError, DataError
 from canary.feeds import cache, exchange
-from canary.feeds.errors import ConfigError, DataError
 from canary.feeds.fetch import cached_series, fetch, list_cache
 
 FIXTURES = Path(__file__).parent / "fixtures" / "live"

@@ -13,12 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from canary.feeds import CloseInstantData, ConfigError, ListedData, master_clock
+from canary.errors import ConfigError
+from canary.feeds import CloseInstantData, ListedData, master_clock
 from canary.indicators import (ALTS, BTC, ETH, RISK_OFF, AltVolumeHold, BreakoutOutcomes, EthBtcStrength,
-                               FailedBreakoutRate, ParameterError, RiskRegime, SmallCapBreakout,
+                               FailedBreakoutRate, RiskRegime, SmallCapBreakout,
                                SmallVsLargeCap, classify)
 from canary.indicators.alt_volume import basket_relative_volume, sideways_mean
 from canary.indicators.failed_breakouts import breakout_outcomes
+from canary.params import ParameterError
 
 NaN = math.nan
 both_modes = pytest.mark.parametrize("runonce", [True, False], ids=["runonce", "next"])

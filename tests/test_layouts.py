@@ -4,7 +4,8 @@ import textwrap
 import pandas as pd
 import pytest
 
-from canary.feeds import DataError, load_csv
+from canary.errors import DataError
+from canary.feeds import load_csv
 from canary.feeds.layouts import read_raw
 
 RECORDED = "2030-01-01"  # after every synthetic bar: nothing is still open

@@ -8,8 +8,8 @@ import backtrader as bt
 import pandas as pd
 import pytest
 
-from canary.feeds import SHIPPED_DIR, CloseInstantData, DataError, DataLibrary, bt_timeframe
-from canary.feeds.errors import suggest
+from canary.errors import DataError, suggest
+from canary.feeds import SHIPPED_DIR, CloseInstantData, DataLibrary, bt_timeframe
 
 # From SOURCES.md: data rows of each file (header excluded), first and last label.
 SOURCES = {

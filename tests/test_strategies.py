@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from canary.errors import ConfigError
 from canary.feeds import DataLibrary
-from canary.feeds.errors import ConfigError
 from canary.feeds.market import Universe, load_market
-from canary.indicators.params import ParameterError
 from canary.indicators.regime import ALTS, BTC, ETH, RISK_OFF
+from canary.params import ParameterError
 from canary.strategies import (BtcEthMonthly, BuyAndHold, Costs, EqualWeightBasket, SmallCapRotation,
                                run_backtest)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from canary.feeds.errors import ConfigError
+from canary.errors import ConfigError
 from canary.feeds.market import load_market
 from canary.runs.backtest import plan
 from canary.runs.config import load_config, rotation_params

@@ -2,7 +2,8 @@
 import pandas as pd
 import pytest
 
-from canary.feeds import DataError, load_csv
+from canary.errors import DataError
+from canary.feeds import load_csv
 
 RECORDED = "2030-01-01"
 HEADER = "timestamp,open,high,low,close,volume"

@@ -17,9 +17,9 @@ import yfinance.base as yf_base
 import yfinance.cache as yf_cache
 import yfinance.data as yf_data
 
+from canary.errors import DataError
 from canary.feeds import yahoo
 from canary.feeds.fetch import cached_series, fetch
-from canary.feeds.errors import DataError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
 CHART = re.compile(r"https://query\d\.finance\.yahoo\.com/v8/finance/chart/.*")
