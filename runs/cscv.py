@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from canary.feeds.errors import ConfigError
+from canary.errors import ConfigError
 
 from .objectives import Segment, figures
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from canary.feeds.errors import ConfigError, suggest
+from canary.errors import ConfigError, suggest
 
 from .metrics import DAYS_PER_YEAR
 

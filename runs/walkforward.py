@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from canary.feeds.errors import ConfigError
+from canary.errors import ConfigError
 
 from .objectives import Segment, figures
 

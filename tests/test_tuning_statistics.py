@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from canary.feeds.errors import ConfigError
+from canary.errors import ConfigError
 from canary.runs.cscv import cscv
 from canary.runs.deflated_sharpe import deflate, deflated_sharpe_ratio, expected_max_sharpe
 from canary.runs.objectives import Objective, Segment, figures
