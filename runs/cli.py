@@ -129,6 +129,25 @@ def cmd_tune(args):
     return 0
 
 
+def cmd_study(args):
+    from . import backtest, study
+
+    settings = study.settings_from(args.horizons, args.cooloff, args.confidence, args.reps, args.seed)
+    config = _config(args)
+    started = datetime.datetime.now(datetime.UTC)
+    p = backtest.plan(config)
+    folder = backtest.run_folder(args.out, args.name, args.overwrite)
+    progress = Progress(args.quiet)
+    progress.say("loading data")
+    market = study.load(p)
+    progress.say("finding events and bootstrapping the intervals")
+    result = study.run_study(p, market, settings)
+    words = study.write_study(folder, p, market, result, started)
+    print("\n\n".join(words))
+    print(f"\noutputs: {folder}")
+    return 0
+
+
 def cmd_replay(args):
     from . import backtest
     from .config import validate
@@ -293,6 +312,22 @@ def parser():
     tune.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
     tune.add_argument("--top", type=int, default=10, help="rows of the printed table (default 10)")
     tune.set_defaults(func=cmd_tune)
+
+    study = sub.add_parser("study", help="the research note's claim as an event study",
+                           description="Find the days the small-cap background turns on (each form: absolute, "
+                                       "channel, ma), and compare the forward returns of ETH/BTC, the altcoin "
+                                       "basket, BTC and ETH after them with all days, with block-bootstrap "
+                                       "intervals; writes events.csv, summary.csv, study.png, study.md and "
+                                       "manifest.json into a new run folder.")
+    backtest_options(study, report=False)
+    study.add_argument("--horizons", default="7,14,30,60", metavar="DAYS",
+                       help="forward horizons in days, comma-separated (default 7,14,30,60)")
+    study.add_argument("--cooloff", default="30", metavar="DAYS",
+                       help="an event within this many days of the last one kept is merged into it (default 30)")
+    study.add_argument("--confidence", default="0.9", help="of the intervals (default 0.9)")
+    study.add_argument("--reps", default="2000", help="bootstrap resamples (default 2000)")
+    study.add_argument("--seed", default="0", help="bootstrap seed (default 0)")
+    study.set_defaults(func=cmd_study)
 
     data = sub.add_parser("data", help="list, verify or fetch price data",
                           description="The shipped price data, a folder of your own, and the cache of fetched data.")

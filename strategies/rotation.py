@@ -10,6 +10,14 @@ from .portfolio import TargetWeightStrategy
 BASKET_WEIGHTINGS = ("equal", "inverse_vol", "momentum")
 
 
+def eligible(listed, delisting, closes, min_history):
+    """The basket's entry rule for one altcoin at one bar: listed, no delisting notice, and a
+    price at each of its last `min_history` bars (`closes`: its closes up to this bar, the
+    latest last; fewer than `min_history` of them means too young)."""
+    return (listed == 1.0 and delisting == 0.0 and len(closes) >= min_history
+            and bool(np.isfinite(closes[-min_history:]).all()))
+
+
 class SmallCapRotation(TargetWeightStrategy):
     """Rotate BTC -> ETH -> altcoins as small caps break out and crypto confirms.
 
@@ -77,14 +85,9 @@ class SmallCapRotation(TargetWeightStrategy):
         return weights
 
     def eligible_alts(self):
-        out = []
-        for coin in self.alts:
-            if not self.tradable(coin) or len(coin) < self.p.min_history:
-                continue
-            history = np.asarray(coin.close.get(size=self.p.min_history))
-            if np.isfinite(history).all():
-                out.append(coin)
-        return out
+        m = self.p.min_history
+        return [coin for coin in self.alts if len(coin) >= m
+                and eligible(coin.listed[0], coin.delisting[0], np.asarray(coin.close.get(size=m)), m)]
 
     def basket_weights(self):
         coins = self.eligible_alts()
