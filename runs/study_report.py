@@ -90,7 +90,7 @@ def plain_words(study):
 def _dominant(events, column, h):
     """Which episodes carry the basket's mean after events at horizon h."""
     r = events[column].dropna()
-    if len(r) < 4:
+    if len(r) < 6:
         return ""
     top = events.loc[r.sort_values(ascending=False).index[:3]]
     listed = ", ".join(f"{d} ({_pct(v)})" for d, v in zip(top["date"], top[column]))
