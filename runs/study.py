@@ -30,8 +30,8 @@ from . import eventstats
 from .config import regime_params
 
 ASSETS = ("eth_btc", "alt_basket", "btc", "eth")
-ASSET_NAMES = {"eth_btc": "ETH/BTC", "alt_basket": "altcoin basket", "btc": "BTC", "eth": "ETH"}
 BLOCK_PER_HORIZON = 2   # mean block of the stationary bootstrap, in horizons
+MIN_EVENTS = 5          # fewer events give no interval: a resample would repeat one or two values
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ def _summary_row(values, is_event, is_on, positions, dates, k, s):
     row["unconditional_mean"] = row.pop("all_mean")
     row["difference"] = row["event_mean"] - row["unconditional_mean"]
     low = high = np.nan
-    if len(e) and len(e) < len(v):
+    if MIN_EVENTS <= len(e) < len(v):
         low, high, _ = eventstats.difference_interval(v, ev, BLOCK_PER_HORIZON * k, s.reps, s.confidence, s.seed)
     row["ci_low"], row["ci_high"] = low, high
     row["hit_rate"] = row.pop("event_hit_rate")

@@ -41,7 +41,7 @@ def _row(summary, form, horizon, asset):
 def plain_words(study):
     """What the study found, sentence by sentence: events, whether each difference at the main
     horizon is distinguishable from zero at the stated confidence, and which episodes carry it."""
-    from .study import BLOCK_PER_HORIZON
+    from .study import BLOCK_PER_HORIZON, MIN_EVENTS
 
     s, summary, events = study.settings, study.summary, study.events
     h = main_horizon(s.horizons)
@@ -56,25 +56,25 @@ def plain_words(study):
                          "no event, nothing to measure.")
             continue
         r0 = _row(summary, form, h, "alt_basket")
-        text = [f"{form} ({FORM_WORDS.get(form, form)}): {n} events, {int(r0['non_overlapping_events'])} of them "
+        text = [f"{form} ({FORM_WORDS.get(form, form)}): {n} event{'s' * (n != 1)}, "
+                f"{int(r0['non_overlapping_events'])} of them "
                 f"with non-overlapping {h}-day windows ({int(r0['events'])} with a complete {h}-day window)."]
         for asset in ("alt_basket", "eth_btc"):
             r = _row(summary, form, h, asset)
             if r is None or not r["events"]:
                 continue
             if math.isnan(r["ci_low"]):
-                verdict = "no interval"
-            elif r["ci_low"] > 0 or r["ci_high"] < 0:
-                verdict = f"distinguishable from zero at {conf}"
+                verdict = f"; too few events for an interval (fewer than {MIN_EVENTS})"
             else:
-                verdict = f"not distinguishable from zero at {conf}"
+                distinct = r["ci_low"] > 0 or r["ci_high"] < 0
+                verdict = (f", has a {conf} interval of [{_points(r['ci_low'])}, {_points(r['ci_high'])}]: "
+                           f"{'' if distinct else 'not '}distinguishable from zero at {conf}")
             text.append(
                 f"{h} days after an event {NAMES[asset]} returned {_pct(r['event_mean'])} on average "
                 f"(median {_pct(r['event_median'])}, up after {_pct(r['hit_rate'], False)} of events) against "
                 f"{_pct(r['unconditional_mean'])} on all days and {_pct(r['on_mean'])} on days the background "
-                f"was on; the difference, {_points(r['difference'])} percentage points, has a {conf} interval of "
-                f"[{_points(r['ci_low'])}, {_points(r['ci_high'])}]: {verdict}. Without its best event "
-                f"({r['best_event']}, {_pct(r['best_event_return'])}) the mean after events is "
+                f"was on; the difference, {_points(r['difference'])} percentage points{verdict}. Without its "
+                f"best event ({r['best_event']}, {_pct(r['best_event_return'])}) the mean after events is "
                 f"{_pct(r['event_mean_without_best'])}.")
         text.append(_dominant(events[events["form"] == form], f"alt_basket_{h}d", h))
         lines.append(" ".join(t for t in text if t))
