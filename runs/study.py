@@ -162,7 +162,7 @@ def find_events(on, cooloff_bars):
 
 def settings_from(horizons="7,14,30,60", cooloff="30", confidence="0.9", reps="2000", seed="0"):
     """Settings from the command line's texts; a ConfigError naming the flag otherwise."""
-    from canary.feeds.errors import ConfigError
+    from canary.errors import ConfigError
 
     def number(flag, text, kind, ok, says):
         try:
