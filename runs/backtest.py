@@ -2,7 +2,6 @@
 import datetime
 import importlib.metadata
 import math
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +16,9 @@ from canary.strategies import (BtcEthMonthly, BuyAndHold, Costs, EqualWeightBask
 
 from . import report
 from .config import rotation_params
-from .metrics import performance, time_in_regime
+from .metrics import MIN_ANNUALISED_DAYS, performance, period_days, time_in_regime
 
-PACKAGES = ("backtrader", "pandas", "numpy", "matplotlib", "quantstats", "exchange-calendars", "yfinance", "ccxt")
+PACKAGES = ("backtrader", "pandas", "numpy", "matplotlib", "exchange-calendars", "yfinance", "ccxt")
 
 
 @dataclass
@@ -30,6 +29,7 @@ class Plan:
     library: DataLibrary
     universe: Universe
     costs: Costs
+    currency: str
 
 
 def plan(config):
@@ -46,7 +46,43 @@ def plan(config):
             raise ConfigError(f"{key}: no data for symbol '{symbol}' in {library.folder}"
                               f"{suggest(symbol, library.entries)}")
     universe = Universe(u["btc"], u["eth"], tuple(u["alts"]), u["small_cap"], u["large_cap"])
-    return Plan(config, library, universe, Costs(**config["costs"]))
+    return Plan(config, library, universe, Costs(**config["costs"]), quote_currency(config, universe))
+
+
+def quote_currency(config, universe):
+    """The currency the crypto prices, and so every value of the run, are in: `data.currency`,
+    or else the quote of the crypto symbols (BTC-USDT: USDT, BTC-USD: USD, BTC/EUR: EUR)."""
+    if config["data"]["currency"]:
+        return config["data"]["currency"]
+    quotes = {}
+    for symbol in universe.crypto:
+        base, sep, quote = symbol.replace("/", "-").rpartition("-")
+        quotes.setdefault(quote.upper() if sep and base else None, symbol)
+    if len(quotes) > 1:
+        named = ", ".join(f"{q or 'no quote'} ({s})" for q, s in quotes.items())
+        raise ConfigError(f"universe: the crypto symbols are quoted in different currencies: {named}; "
+                          "use one quote currency, or set data.currency if they are the same money")
+    quote = next(iter(quotes))
+    return quote or UNKNOWN_CURRENCY
+
+
+UNKNOWN_CURRENCY = "the quote currency"
+
+
+def period_lines(config, equity, currency):
+    """The period a run covers, and each requested bound the data moved, one line each."""
+    first, last = equity.index[0].date(), equity.index[-1].date()
+    n = (last - first).days
+    lines = [f"period: {first} to {last} ({n:,} day{'' if n == 1 else 's'}), values in {currency}"]
+    data = config["data"]
+    if data["start"] and datetime.date.fromisoformat(data["start"]) != first:
+        why = "the first bar" if datetime.date.fromisoformat(data["start"]) < first else "the first bar close after it"
+        lines.append(f"data.start {data['start']} moved to {first}, {why}")
+    if data["end"] and datetime.date.fromisoformat(data["end"]) != last:
+        lines.append(f"data.end {data['end']} moved to {last}, the last bar close before it")
+    if currency == UNKNOWN_CURRENCY:
+        lines.append("the symbols do not name their quote currency: set data.currency to name it")
+    return lines
 
 
 def data_notes(market):
@@ -125,30 +161,6 @@ def manifest(p, market, metrics, started, finished):
             "metrics": metrics}
 
 
-def run_folder(parent, name=None, overwrite=False):
-    """The folder for a new run under `parent`; never an earlier run's unless `overwrite`.
-
-    Checked before any work (the parent is created and must be writable); the run folder
-    itself is created by `write_outputs`.
-    """
-    parent = Path(parent)
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"--out {parent}: cannot create it ({exc.strerror or exc})") from None
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"--out {parent}: not writable")
-    base = name or datetime.datetime.now(datetime.UTC).strftime("run-%Y%m%d-%H%M%S")
-    folder = parent / base
-    n = 1
-    while folder.exists() and not overwrite:
-        if name:
-            raise ConfigError(f"--name {name}: {folder} exists; use --overwrite to replace it")
-        n += 1
-        folder = parent / f"{base}-{n}"
-    return folder
-
-
 def write_outputs(folder, p, market, results, started, tearsheet=True):
     """Every file of a run into `folder`; returns the metrics written."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -156,20 +168,25 @@ def write_outputs(folder, p, market, results, started, tearsheet=True):
     metrics = figures(results)
     regimes = strategy.regimes
     period = f"{strategy.equity.index[0].date()} to {strategy.equity.index[-1].date()}"
+    days = period_days(strategy.equity)
     report.write_equity_csv(folder / "equity.csv", strategy.equity, bench.equity)
     report.write_trades_csv(folder / "trades.csv", strategy.fills)
     report.write_regimes_csv(folder / "regimes.csv", regimes)
     report.write_weights_csv(folder / "weights.csv", strategy)
     report.write_orders_csv(folder / "orders.csv", strategy.orders)
-    extra = {"period": period, "annualisation_days": 365, "quote_currency": "USDT",
+    extra = {"period": period, "days": days, "annualisation_days": 365, "quote_currency": p.currency,
+             "annualised_figures_shown": days >= MIN_ANNUALISED_DAYS,
              "time_in_regime": time_in_regime(regimes),
              "rejected_orders": {k: r.rejected for k, r in results.items()}}
     report.write_json(folder / "metrics.json", dict(metrics, **extra))
     curves = {label: r.equity for label, r in results.items()}
-    report.plot_equity(folder / "equity.png", curves, regimes, f"Small-cap rotation vs benchmarks, {period} (USDT)")
+    report.plot_equity(folder / "equity.png", curves, regimes,
+                       f"Small-cap rotation vs benchmarks, {period} ({p.currency})")
     if tearsheet:
-        report.write_tearsheet(folder / "tearsheet.html", strategy.equity, bench.equity,
-                               f"Small-cap rotation vs BTC buy-and-hold, {period}")
+        from .tearsheet import write_tearsheet
+
+        write_tearsheet(folder / "tearsheet.html", {"rotation": strategy.equity, "btc_buy_hold": bench.equity},
+                        metrics, f"Small-cap rotation vs BTC buy-and-hold, {period}", p.currency)
     finished = datetime.datetime.now(datetime.UTC)
     report.write_json(folder / "manifest.json", manifest(p, market, metrics, started, finished))
     return metrics

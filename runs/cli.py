@@ -13,6 +13,8 @@ from pathlib import Path
 from canary import __version__
 from canary.errors import CanaryError, ConfigError
 
+from .folders import RunFolder
+
 
 class Progress:
     """Progress on stderr: a status line for each long step and a bar over the backtests;
@@ -62,28 +64,36 @@ def _backtest(args, config, benchmarks):
     progress = Progress(args.quiet)
     started = datetime.datetime.now(datetime.UTC)
     p = backtest.plan(config)
-    folder = backtest.run_folder(args.out, args.name, args.overwrite)
+    run = RunFolder(args.out, args.name, args.overwrite)
     progress.say("loading data")
     progress.start_runs(len(backtest.strategies(p, benchmarks)))
     market, results = backtest.execute(p, benchmarks, progress)
     progress.end_runs()
     progress.say("writing outputs" + ("" if args.no_report else " and the tear sheet"))
-    metrics = backtest.write_outputs(folder, p, market, results, started, tearsheet=not args.no_report)
-    if benchmarks == "all":
-        import pandas as pd
+    with run as folder:
+        metrics = backtest.write_outputs(folder, p, market, results, started, tearsheet=not args.no_report)
+        if benchmarks == "all":
+            import pandas as pd
 
-        curves = pd.DataFrame({k: r.equity for k, r in results.items()})
-        curves.index = [t.date().isoformat() for t in curves.index]
-        curves.rename_axis("date").to_csv(folder / "comparison.csv", float_format="%.10g")
-    return folder, metrics, backtest.data_notes(market)
+            curves = pd.DataFrame({k: r.equity for k, r in results.items()})
+            curves.index = [t.date().isoformat() for t in curves.index]
+            curves.rename_axis("date").to_csv(folder / "comparison.csv", float_format="%.10g")
+    head = backtest.period_lines(config, results["rotation"].equity, p.currency)
+    return run.path, metrics, backtest.data_notes(market), head
 
 
-def _summary(folder, metrics, notes):
-    """The metrics table, refused orders, what the data loads repaired or noticed, the folder."""
-    from .metrics import table
+def _summary(folder, metrics, notes, head):
+    """The period (and any bound the data moved), the metrics table and what it cannot say,
+    refused orders, what the data loads repaired or noticed, the folder."""
+    from .metrics import caveats, table
 
-    print(table(metrics))
-    refused = json.loads((folder / "metrics.json").read_text())["rejected_orders"]
+    recorded = json.loads((folder / "metrics.json").read_text())
+    for line in head:
+        print(line)
+    print(table(metrics, recorded["days"]))
+    for line in caveats(metrics, recorded["days"]):
+        print(f"note: {line}")
+    refused = recorded["rejected_orders"]
     print("orders refused by the broker: " + ", ".join(f"{k} {v}" for k, v in refused.items()))
     for line in notes:
         print(f"data: {line}")
@@ -109,15 +119,15 @@ def cmd_tune(args):
     config = _config(args)
     grid = parse_grid(args.grid)
     p = backtest.plan(config)
-    folder = backtest.run_folder(args.out, args.name, args.overwrite)
+    run = RunFolder(args.out, args.name, args.overwrite)
     progress = Progress(args.quiet)
     progress.say("loading data")
     progress.start_runs(2 * math.prod(len(v) for v in grid.values()) + 2)
     table, summary = tune(p, grid, args.split, args.metric, args.jobs, lambda: progress("", True))
     progress.end_runs()
-    folder.mkdir(parents=True, exist_ok=True)
-    table.to_csv(folder / "tuning.csv", index=False, float_format="%.10g")
-    (folder / "tuning.json").write_text(json.dumps(dict(summary, config=config), indent=2, default=str) + "\n")
+    with run as folder:
+        table.to_csv(folder / "tuning.csv", index=False, float_format="%.10g")
+        (folder / "tuning.json").write_text(json.dumps(dict(summary, config=config), indent=2, default=str) + "\n")
     m = args.metric
     shown = table[list(grid) + [f"in_{m}", f"out_{m}"]].head(args.top)
     print(f"{m}: in sample {summary['in_sample']}, out of sample {summary['out_of_sample']}")
@@ -125,7 +135,7 @@ def cmd_tune(args):
     print(f"\nbest in sample: {summary['best']}: {m} {summary['best_in']:.3f} in, {summary['best_out']:.3f} out")
     print(f"BTC buy-and-hold: {m} {summary['btc_buy_hold_in']:.3f} in, {summary['btc_buy_hold_out']:.3f} out")
     print(f"rank correlation of in- and out-of-sample {m} across the grid: {summary['rank_correlation_in_out']:.2f}")
-    print(f"\noutputs: {folder}")
+    print(f"\noutputs: {run.path}")
     return 0
 
 
@@ -165,8 +175,8 @@ def cmd_replay(args):
         raise ConfigError(f"--replay {path}: not a run manifest (no config/metrics)") from None
     config = validate(config, str(path))
     benchmarks = "all" if len(old) > 2 else "btc"
-    folder, metrics, notes = _backtest(args, config, benchmarks)
-    _summary(folder, metrics, notes)
+    folder, metrics, notes, head = _backtest(args, config, benchmarks)
+    _summary(folder, metrics, notes, head)
     changed = [s for s, e in recorded.get("data", {}).items()
                if (Path(e["path"]).exists() and backtest.sha256(e["path"]) != e["sha256"])]
     if changed:
@@ -277,7 +287,7 @@ def parser():
                        help="override a configuration key, e.g. --set filter.confirm=5 (repeatable); keys are "
                             "documented in runs/default.toml, values read as TOML")
         if report:
-            p.add_argument("--no-report", action="store_true", help="skip the QuantStats tear sheet")
+            p.add_argument("--no-report", action="store_true", help="skip the tear sheet (tearsheet.html)")
         p.add_argument("--quiet", "-q", **quiet)
 
     run = sub.add_parser("run", help="one backtest: the rotation against BTC buy-and-hold",

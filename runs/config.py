@@ -58,6 +58,7 @@ SCHEMA = {
         "end": (STR, _date_or_empty, "a date (YYYY-MM-DD) or empty"),
         "recorded_at": (STR, _instant_or_empty, "an ISO date or time (UTC if no offset), or empty"),
         "cache_dir": (STR, None, ""),
+        "currency": (STR, None, ""),
     },
     # symbol -> where its bars come from: "shipped" (the data folder), "yfinance", "ccxt",
     # "ccxt:<exchange>" (from the cache of `canary data fetch`). Keys are symbols, not fixed.

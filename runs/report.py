@@ -1,7 +1,5 @@
-"""The files of a run: CSVs, metrics, the equity picture and the QuantStats tear sheet."""
+"""The files of a run: CSVs, metrics and the equity picture (the tear sheet: `tearsheet`)."""
 import json
-import logging
-import warnings
 
 import matplotlib
 
@@ -9,7 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 import pandas as pd  # noqa: E402
 
-from .metrics import per_day, regime_names, returns_of  # noqa: E402
+from .metrics import regime_names  # noqa: E402
 
 REGIME_COLOURS = {"risk-off": "#d9d9d9", "btc": "#f7c873", "eth": "#9fb8f0", "alts": "#a8dba8"}
 
@@ -79,30 +77,3 @@ def plot_equity(path, curves, regimes=None, title=""):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def write_tearsheet(path, strategy, benchmark, title):
-    """QuantStats full tear sheet of `strategy` against `benchmark`, annualised over 365 days.
-
-    Both curves are on the same crypto clock already, so QuantStats' own benchmark
-    alignment (back-filling onto a daily range) has nothing to invent.
-    """
-    import quantstats as qs
-
-    def returns(equity):
-        # QuantStats wants one return per tz-naive day: label each with the UTC day it was
-        # earned in (a daily bar closing at 00:00 UTC belongs to the day before).
-        r = returns_of(per_day(equity)[0])
-        r.index = (pd.DatetimeIndex(r.index) - pd.Timedelta(1, "ns")).tz_localize(None).normalize()
-        return r
-
-    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning, module="quantstats")
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module="quantstats")
-        warnings.filterwarnings("ignore", category=RuntimeWarning, module="quantstats")
-        warnings.filterwarnings("ignore", message="set_ticklabels", category=UserWarning)
-        qs.reports.html(returns(strategy), benchmark=returns(benchmark).rename("BTC buy-and-hold"),
-                        periods_per_year=round(per_day(strategy)[1]), output=str(path), title=title,
-                        download_filename=path.name)
-    plt.close("all")

@@ -22,3 +22,13 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+@pytest.fixture(scope="session")
+def readme_runs(tmp_path_factory):
+    """Every `canary` command of README.md, run once in process from a fresh folder:
+    (the folder, {command: result}). Other tests read the outputs of `canary run` from it."""
+    from readme_commands import run_all
+
+    workdir = tmp_path_factory.mktemp("readme")
+    return workdir, run_all(workdir)

@@ -1,44 +1,30 @@
-"""End-to-end tests of the `canary` console script, run in a subprocess as a user would."""
+"""Tests of the `canary` command: its plumbing in process (`main([...])`, output captured), a few
+runs in a subprocess for exit statuses, stderr and the absence of tracebacks as a user sees them.
+The default run is the README's `canary run` (tests/test_readme_commands.py runs every README command)."""
 import json
 import math
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from clirun import CANARY, SMALL, assert_user_error, main
+from clirun import subprocess_run as canary
 
 from canary.feeds import SHIPPED_DIR
 
-CANARY = str(Path(sys.executable).with_name("canary"))
-# A three-coin universe on the shipped data: for tests about the command line, not the strategy.
-SMALL = ["--set", 'universe.alts=["BNB-USDT", "SOL-USDT"]', "--start", "2024-01-01"]
 
-
-def canary(*args, cwd=None):
-    env = dict(os.environ, MPLBACKEND="Agg")
-    return subprocess.run([CANARY, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
-
-
-def assert_user_error(proc, status, *words):
-    """A user's mistake: the given exit status and one line on stderr, no traceback."""
-    assert proc.returncode == status, (proc.returncode, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
+def _folder(workdir, result):
+    return Path(workdir) / result.stdout.split("outputs: ")[-1].strip()
 
 
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs")
-    proc = canary("run", "--out", str(out), "--name", "default")
-    assert proc.returncode == 0, proc.stderr
-    return proc, out / "default"
+def default_run(readme_runs):
+    workdir, results = readme_runs
+    return results["canary run"], _folder(workdir, results["canary run"])
 
 
 def test_run_writes_every_output(default_run):
@@ -69,7 +55,7 @@ def test_tearsheet_renders_with_pictures(default_run):
     _, folder = default_run
     html = (folder / "tearsheet.html").read_text()
     assert "Small-cap rotation vs BTC buy-and-hold" in html
-    assert html.count("<svg") >= 5  # the charts are inline
+    assert html.count("<svg") >= 3  # the charts are inline
     assert "BTC buy-and-hold" in html
 
 
@@ -116,73 +102,74 @@ def test_cagr_and_drawdown_agree_with_an_independent_computation(default_run):
         assert metrics[label]["final_value"] == pytest.approx(v[-1], rel=1e-9)
 
 
-def test_replay_reproduces_the_figures(default_run, tmp_path):
-    _, folder = default_run
-    proc = canary("run", "--replay", str(folder / "manifest.json"), "--out", str(tmp_path), "--no-report")
+def test_replay_reproduces_the_figures(readme_runs):
+    _, results = readme_runs
+    proc = results["canary run --replay canary-runs/<run>/manifest.json"]
     assert proc.returncode == 0, proc.stderr
     assert "figures match" in proc.stdout
 
 
 def test_replay_reports_a_difference(tmp_path):
-    assert canary("run", *SMALL, "--out", str(tmp_path), "--name", "r", "--no-report", "-q").returncode == 0
+    assert main("run", *SMALL, "--out", tmp_path, "--name", "r", "--no-report", "-q").returncode == 0
     manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
     manifest["metrics"]["rotation"]["final_value"] *= 1.01
     doctored = tmp_path / "manifest.json"
     doctored.write_text(json.dumps(manifest))
-    proc = canary("run", "--replay", str(doctored), "--out", str(tmp_path), "--no-report")
+    proc = main("run", "--replay", doctored, "--out", tmp_path, "--no-report")
     assert proc.returncode == 1
     assert "rotation.final_value" in proc.stdout
 
 
 def test_override_reaches_the_run(tmp_path):
-    proc = canary("run", *SMALL, "--set", "filter.confirm=9", "--set", "strategy.defensive=btc",
-                  "--out", str(tmp_path), "--name", "o", "--no-report", "-q")
+    proc = main("run", *SMALL, "--set", "filter.confirm=9", "--set", "strategy.defensive=btc",
+                "--out", tmp_path, "--name", "o", "--no-report", "-q")
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert manifest["config"]["filter"]["confirm"] == 9
     assert manifest["config"]["data"]["start"] == "2024-01-01"
     assert not (tmp_path / "o" / "tearsheet.html").exists()
     regimes = pd.read_csv(tmp_path / "o" / "regimes.csv")
-    weights_btc = pd.read_csv(tmp_path / "o" / "trades.csv")
     assert regimes["date"].iloc[0] == "2024-01-01"
-    # defensive = btc: the strategy is never all cash after its first fill
-    assert (weights_btc["symbol"] == "BTC-USDT").any()
+    assert (regimes["regime"] == "risk-off").any()  # so the defensive holding is tested
+    # defensive = btc: after its first fill the strategy is never all in cash, not even risk-off
+    trades = pd.read_csv(tmp_path / "o" / "trades.csv")
+    weights = pd.read_csv(tmp_path / "o" / "weights.csv")
+    after = weights[weights["date"] > trades["date"].min()[:10]]
+    assert len(after) and (after["cash"] < 0.5).all()
 
 
 def test_runs_never_overwrite(tmp_path):
-    args = ("run", *SMALL, "--out", str(tmp_path), "--no-report", "-q")
-    assert canary(*args).returncode == 0
-    assert canary(*args).returncode == 0
-    assert len(list(tmp_path.iterdir())) == 2
-    named = ("run", *SMALL, "--out", str(tmp_path), "--name", "same", "--no-report", "-q")
-    assert canary(*named).returncode == 0
-    assert_user_error(canary(*named), 2, "--overwrite")
-    assert canary(*named, "--overwrite").returncode == 0
+    named = ("run", *SMALL, "--out", tmp_path, "--name", "same", "--no-report", "-q")
+    assert main(*named).returncode == 0
+    assert_user_error(main(*named), 2, "--overwrite")
+    first = (tmp_path / "same" / "manifest.json").read_text()
+    assert main(*named, "--overwrite").returncode == 0
+    assert (tmp_path / "same" / "manifest.json").read_text() != first  # a new run, in the same place
+    assert [p.name for p in tmp_path.iterdir()] == ["same"]
 
 
-def test_compare_writes_one_table_and_picture(tmp_path):
-    proc = canary("compare", *SMALL, "--out", str(tmp_path), "--name", "c", "--no-report")
-    assert proc.returncode == 0, proc.stderr
+def test_compare_writes_one_table_and_picture(readme_runs):
+    workdir, results = readme_runs
+    proc = results["canary compare"]
+    folder = _folder(workdir, proc)
     labels = ("rotation", "btc_buy_hold", "eth_buy_hold", "alt_basket_buy_hold", "btc_eth_50_50_monthly")
     for label in labels:
         assert label in proc.stdout
-    metrics = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    metrics = json.loads((folder / "metrics.json").read_text())
     for label in labels:
         assert {"cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar", "exposure", "turnover",
                 "trades", "fees"} <= set(metrics[label])
-    curves = pd.read_csv(tmp_path / "c" / "comparison.csv")
+    curves = pd.read_csv(folder / "comparison.csv")
     assert list(curves.columns) == ["date", *labels]
-    assert (tmp_path / "c" / "equity.png").stat().st_size > 10_000
+    assert (folder / "equity.png").stat().st_size > 10_000
 
 
-def test_data_list_and_verify():
-    listing = canary("data", "list")
-    assert listing.returncode == 0, listing.stderr
+def test_data_list_and_verify(readme_runs):
+    _, results = readme_runs
+    listing = results["canary data list"]
     for symbol in ("BTC-USDT", "SHIB-USDT", "RUT", "IWM"):
         assert symbol in listing.stdout
-    verify = canary("data", "verify")
-    assert verify.returncode == 0
-    assert "26 of 26 files verified" in verify.stdout
+    assert "26 of 26 files verified" in results["canary data verify"].stdout
 
 
 def test_data_verify_catches_a_changed_file(tmp_path):
@@ -190,7 +177,7 @@ def test_data_verify_catches_a_changed_file(tmp_path):
     shutil.copytree(SHIPPED_DIR, folder)
     with open(folder / "crypto" / "ETH-USDT.csv", "a") as fh:
         fh.write("2026-01-07,1,1,1,1,1\n")
-    proc = canary("data", "verify", "--data", str(folder))
+    proc = main("data", "verify", "--data", folder)
     assert proc.returncode == 1
     assert "ETH-USDT" in proc.stdout and "checksum mismatch" in proc.stdout
 
@@ -211,7 +198,7 @@ SMALL_UNIVERSE = ("--set", 'universe.alts=["BNB-USDT"]')
 
 
 def test_run_on_a_user_data_folder(user_data, tmp_path):
-    proc = canary("run", "--data", str(user_data), *SMALL_UNIVERSE, "--set", "data.recorded_at=2026-01-06",
+    proc = main("run", "--data", str(user_data), *SMALL_UNIVERSE, "--set", "data.recorded_at=2026-01-06",
                   "--start", "2021-01-01", "--out", str(tmp_path), "--name", "u", "--no-report", "-q")
     assert proc.returncode == 0, proc.stderr
     equity = pd.read_csv(tmp_path / "u" / "equity.csv")
@@ -223,7 +210,7 @@ def test_a_gap_in_a_user_file_is_reported_and_the_run_stays_priced(user_data, tm
     lines = path.read_text().splitlines()
     del lines[1500:1510]  # ten days of BTC missing
     path.write_text("\n".join(lines) + "\n")
-    proc = canary("run", "--data", str(user_data), *SMALL_UNIVERSE, "--set", "data.recorded_at=2026-01-06",
+    proc = main("run", "--data", str(user_data), *SMALL_UNIVERSE, "--set", "data.recorded_at=2026-01-06",
                   "--start", "2021-01-01", "--out", str(tmp_path), "--name", "g", "--no-report", "-q")
     assert proc.returncode == 0, proc.stderr
     assert "data: BTC-USDT.csv: gap of 10 bar(s)" in proc.stdout
@@ -232,14 +219,14 @@ def test_a_gap_in_a_user_file_is_reported_and_the_run_stays_priced(user_data, tm
 
 
 def test_a_folder_without_checksums_is_not_called_verified(user_data):
-    proc = canary("data", "verify", "--data", str(user_data))
+    proc = main("data", "verify", "--data", str(user_data))
     assert proc.returncode == 1
     assert "0 of 5 files verified" in proc.stdout and "5 have no recorded checksum" in proc.stdout
 
 
 def test_data_list_shows_an_unusable_file_and_goes_on(user_data):
     (user_data / "BAD.csv").write_text("when,price\n2024-01-01,1\n")
-    proc = canary("data", "list", "--data", str(user_data), "--cache-dir", str(user_data / "nocache"))
+    proc = main("data", "list", "--data", str(user_data), "--cache-dir", str(user_data / "nocache"))
     assert proc.returncode == 0, proc.stderr
     rows = {line.split()[0]: line for line in proc.stdout.splitlines()[1:]}
     assert "UNUSABLE" in rows["BAD"] and "BTC-USDT" in rows
@@ -253,7 +240,7 @@ def test_an_unwritable_out_folder_stops_before_any_work(tmp_path):
 
 def test_replay_refuses_other_settings(default_run):
     _, folder = default_run
-    proc = canary("run", "--replay", str(folder / "manifest.json"), "--set", "filter.confirm=3")
+    proc = main("run", "--replay", str(folder / "manifest.json"), "--set", "filter.confirm=3")
     assert_user_error(proc, 2, "--replay", "--set")
 
 
@@ -280,25 +267,25 @@ def test_malformed_csv_is_one_line_data_error(user_data, tmp_path):
     (("--set", 'universe.alts=["BTC-USDT"]'), ("universe", "BTC-USDT", "twice")),
 ])
 def test_configuration_mistakes_stop_before_any_work(args, words, tmp_path):
-    proc = canary("run", *args, "--out", str(tmp_path / "out"))
+    proc = main("run", *args, "--out", str(tmp_path / "out"))
     assert_user_error(proc, 2, *words)
     assert not (tmp_path / "out").exists()
 
 
 def test_bad_configuration_files(tmp_path):
-    assert_user_error(canary("run", str(tmp_path / "missing.toml")), 2, "missing.toml")
+    assert_user_error(main("run", str(tmp_path / "missing.toml")), 2, "missing.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("[filter\nconfirm = 3\n")
-    assert_user_error(canary("run", str(bad)), 2, "bad.toml", "TOML")
+    assert_user_error(main("run", str(bad)), 2, "bad.toml", "TOML")
     unknown = tmp_path / "unknown.toml"
     unknown.write_text("[filtre]\nconfirm = 3\n")
-    assert_user_error(canary("run", str(unknown)), 2, "filtre", "filter")
+    assert_user_error(main("run", str(unknown)), 2, "filtre", "filter")
 
 
 def test_a_partial_configuration_file_changes_only_its_keys(tmp_path):
     cfg = tmp_path / "mine.toml"
     cfg.write_text('[data]\nstart = 2024-06-01\n\n[universe]\nalts = ["BNB-USDT"]\n\n[costs]\nfee_bp = 20\n')
-    proc = canary("run", str(cfg), "--out", str(tmp_path), "--name", "p", "--no-report", "-q")
+    proc = main("run", str(cfg), "--out", str(tmp_path), "--name", "p", "--no-report", "-q")
     assert proc.returncode == 0, proc.stderr
     config = json.loads((tmp_path / "p" / "manifest.json").read_text())["config"]
     assert config["costs"]["fee_bp"] == 20.0 and config["costs"]["slippage_bp"] == 5.0
@@ -310,11 +297,11 @@ def test_help_explains_every_option():
     for command, options in ((("run",), ("--start", "--end", "--data", "--out", "--set", "--no-report", "--replay")),
                              (("compare",), ("--start", "--end", "--data", "--out", "--set", "--no-report")),
                              (("data", "list"), ("--data",)), (("data", "verify"), ("--data",))):
-        proc = canary(*command, "--help")
+        proc = main(*command, "--help")
         assert proc.returncode == 0
         for option in options:
             assert option in proc.stdout, (command, option)
-    version = canary("--version")
+    version = main("--version")
     assert version.returncode == 0 and "smallcap-canary" in version.stdout
 
 
@@ -341,7 +328,7 @@ def cached_rut(tmp_path):
 
 
 def test_data_list_shows_cached_and_shipped_side_by_side(cached_rut):
-    proc = canary("data", "list", "--cache-dir", str(cached_rut))
+    proc = main("data", "list", "--cache-dir", str(cached_rut))
     assert proc.returncode == 0, proc.stderr
     rows = {line.split()[0]: line for line in proc.stdout.splitlines()[1:]}
     assert "shipped" in rows["RUT"] and "cache:yahoo" in rows["^RUT"]
@@ -350,10 +337,10 @@ def test_data_list_shows_cached_and_shipped_side_by_side(cached_rut):
 
 def test_a_configuration_can_take_a_symbol_from_the_cache(cached_rut, tmp_path):
     common = ("--out", str(tmp_path), "--no-report", "-q", *SMALL)
-    from_cache = canary("run", "--set", 'universe.small_cap="^RUT"', "--set", 'sources."^RUT"="yfinance"',
+    from_cache = main("run", "--set", 'universe.small_cap="^RUT"', "--set", 'sources."^RUT"="yfinance"',
                         "--set", f'data.cache_dir="{cached_rut}"', "--name", "cached", *common)
     assert from_cache.returncode == 0, from_cache.stderr
-    shipped = canary("run", "--name", "shipped", *common)
+    shipped = main("run", "--name", "shipped", *common)
     assert shipped.returncode == 0
     a = pd.read_csv(tmp_path / "cached" / "equity.csv")
     b = pd.read_csv(tmp_path / "shipped" / "equity.csv")
@@ -363,7 +350,7 @@ def test_a_configuration_can_take_a_symbol_from_the_cache(cached_rut, tmp_path):
 
 
 def test_offline_with_no_cache_says_how_to_get_the_symbol(tmp_path):
-    proc = canary("run", "--set", 'sources.RUT="yfinance"', "--set", f'data.cache_dir="{tmp_path}"',
+    proc = main("run", "--set", 'sources.RUT="yfinance"', "--set", f'data.cache_dir="{tmp_path}"',
                   "--out", str(tmp_path / "out"), "-q")
     assert_user_error(proc, 1, "RUT", "canary data fetch")
 
@@ -411,4 +398,4 @@ def test_progress_shows_on_a_terminal_unless_quiet(tmp_path):
     (("--start", "2016-01-01", "--end", "2016-06-01"), ("data.end", "before the first bar")),
 ])
 def test_a_period_outside_the_data_is_a_usage_mistake(args, words, tmp_path):
-    assert_user_error(canary("run", *args, "--out", str(tmp_path), "--no-report"), 2, *words)
+    assert_user_error(main("run", *args, "--out", str(tmp_path), "--no-report"), 2, *words)

@@ -1,0 +1,54 @@
+"""Packaging fit for a plugin: compatible ranges, the tested set in constraints.txt, CI installing
+with it through the README's own command, and local folders kept out of git."""
+import configparser
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _requirements(section, key):
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    return [line.strip() for line in cfg[section][key].splitlines() if line.strip()]
+
+
+def _name(requirement):
+    return re.split(r"[<>=!~ ;\[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_requirements_are_ranges_with_a_tested_lower_bound():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    assert cfg["options"]["python_requires"].strip() == ">=3.11"
+    pinned = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pinned[name.lower().replace("_", "-")] = version
+    test_extras = _requirements("options.extras_require", "test")
+    for requirement in _requirements("options", "install_requires") + test_extras:
+        assert "==" not in requirement, requirement
+        lower = re.search(r">=([\w.]+)", requirement)
+        assert lower, f"{requirement}: no lower bound"
+        assert pinned[_name(requirement)] == lower.group(1), f"{requirement}: lower bound is not the tested version"
+
+
+def test_ci_installs_the_tested_set_with_the_readme_command():
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"# 2\. .*\n(.+)\n", readme).group(1)
+    assert command.startswith("pip install -c constraints.txt ") and command.endswith("&& pytest")
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
+    assert ci[-1] == command
+
+
+@pytest.mark.parametrize("path", [".venv/bin/python", "venv/lib/x.py", ".venv-ci/bin/python", "canary-runs/run-1/x",
+                                  "feeds/__pycache__/x.cpython-311.pyc", ".pytest_cache/v", "dist/x.whl",
+                                  "smallcap_canary.egg-info/PKG-INFO", ".idea/workspace.xml", ".vscode/settings.json",
+                                  ".DS_Store", ".mypy_cache/x", ".ipynb_checkpoints/x"])
+def test_local_folders_are_ignored_by_git(path):
+    proc = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", "--no-index", path], capture_output=True)
+    assert proc.returncode == 0, f"{path} is not ignored: {proc.stderr!r}"
