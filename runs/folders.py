@@ -12,7 +12,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from canary.feeds.errors import CanaryError, ConfigError
+from canary.errors import CanaryError, ConfigError
 
 
 class RunFolder:
