@@ -146,15 +146,16 @@ def cmd_study(args):
     config = _config(args)
     started = datetime.datetime.now(datetime.UTC)
     p = backtest.plan(config)
-    folder = backtest.run_folder(args.out, args.name, args.overwrite)
+    run = RunFolder(args.out, args.name, args.overwrite)
     progress = Progress(args.quiet)
     progress.say("loading data")
     market = study.load(p)
     progress.say("finding events and bootstrapping the intervals")
     result = study.run_study(p, market, settings)
-    words = study.write_study(folder, p, market, result, started)
+    with run as folder:
+        words = study.write_study(folder, p, market, result, started)
     print("\n\n".join(words))
-    print(f"\noutputs: {folder}")
+    print(f"\noutputs: {run.path}")
     return 0
 
 

@@ -36,6 +36,7 @@ def readme_commands(text=None):
             if expected or m.group(1) not in found:
                 found[m.group(1)] = expected
     for span in re.findall(r"`(canary [^`]+)`", text):
+        span = " ".join(span.split())  # a span may wrap onto the next line
         if span not in found and _parses(span):
             found[span] = []
     return [(c, e) for c, e in found.items() if not c.startswith("canary data fetch")]

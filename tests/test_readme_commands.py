@@ -6,7 +6,7 @@ from readme_commands import readme_commands
 COMMANDS = readme_commands()
 # what each kind of command prints: its table (or its one answer)
 PRINTS = {"run": "final_value", "compare": "btc_eth_50_50_monthly", "tune": "best in sample", "data list": "BTC-USDT",
-          "data verify": "files verified", "--version": "smallcap-canary"}
+          "data verify": "files verified", "--version": "smallcap-canary", "study": "outputs:"}
 
 
 def test_the_readme_shows_the_commands_a_user_needs():
