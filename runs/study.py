@@ -223,6 +223,12 @@ SUMMARY_COLUMNS = ("form", "horizon", "asset", "event_mean", "unconditional_mean
                    "event_mean_without_best", "best_event", "best_event_return")
 
 
+def small_cap_params(config):
+    """The configuration's `SmallCapBreakout` settings (the form is the study's to vary)."""
+    rp = regime_params(config)
+    return {key: rp[key] for key in ("level", "period", "distance", "confirm", "hysteresis")}
+
+
 def load(p):
     from canary.feeds.market import load_market
 
@@ -232,8 +238,7 @@ def load(p):
 
 def run_study(p, market, settings):
     """The event study of a plan's configuration on `market` (see the module docstring)."""
-    rp = regime_params(p.config)
-    base = {key: rp[key] for key in SmallCapBreakout.params._getkeys() if key in rp}
+    base = small_cap_params(p.config)
     clock = market.clock
     bpd = bars_per_day(clock)
     first = int(np.searchsorted(_ns(clock), _ns([market.start])[0]))

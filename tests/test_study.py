@@ -15,7 +15,7 @@ from canary.feeds import SHIPPED_DIR
 from canary.indicators.regime import RISK_OFF
 from canary.runs.backtest import plan
 from canary.runs.config import load_config, rotation_params
-from canary.runs.study import ASSETS, MIN_EVENTS, background, find_events, load
+from canary.runs.study import ASSETS, MIN_EVENTS, background, find_events, load, small_cap_params
 from canary.strategies import SmallCapRotation, run_backtest
 
 from test_cli import assert_user_error, canary
@@ -36,10 +36,11 @@ def test_turn_ons_within_the_cooling_off_window_are_merged():
 
 def test_the_background_is_the_one_the_rotation_trades_on():
     """The study's `ma` background at each crypto bar close is exactly where the rotation's
-    regime is not risk-off (the default configuration, a short universe)."""
-    p = plan(load_config(overrides=['universe.alts=["BNB-USDT"]', "data.start=2023-06-01"]))
+    regime is not risk-off (the same configuration, a short universe)."""
+    p = plan(load_config(overrides=['universe.alts=["BNB-USDT"]', "data.start=2023-06-01", "filter.confirm=4",
+                                    "filter.hysteresis=0.03", "filter.period=80"]))
     market = load(p)
-    on, *_ = background(market, dict(mode="ma", period=100, distance=0.0, confirm=5, hysteresis=0.02))
+    on, *_ = background(market, dict(small_cap_params(p.config), mode="ma"))
     result = run_backtest(market, SmallCapRotation, rotation_params(p.config))
     regime = result.regimes
     assert len(regime) > 900
