@@ -7,6 +7,7 @@ import numpy as np
 from . import eventstats
 
 NAMES = {"eth_btc": "ETH/BTC", "alt_basket": "the altcoin basket", "btc": "BTC", "eth": "ETH"}
+SHORT = {"eth_btc": "ETH/BTC", "alt_basket": "altcoin basket", "btc": "BTC", "eth": "ETH"}
 FORM_WORDS = {"absolute": "fixed level", "channel": "new channel high", "ma": "above its moving average"}
 
 
@@ -105,15 +106,20 @@ def markdown(study, words):
            "## Forward returns after events, on all days, and with the background on", "",
            f"Means unless said; `diff` = after events minus all days, with its {s.confidence:.0%} block-bootstrap "
            "interval; `n` events with a complete window (`n/o`: of them non-overlapping); `hit`: share of "
-           "events followed by a rise; `w/o best`: the mean after events without the single best.", ""]
-    header = "| form | days | asset | n | n/o | after events | median | hit | all days | bg on | diff | interval | w/o best | best event |"
+           "events followed by a rise; `w/o best`: the mean after events without the single best. Forms "
+           "without events are left out.", ""]
+    header = ("| form | days | asset | n | n/o | after events | median | hit | all days | bg on | diff | interval "
+              "| w/o best | best event |")
     out += [header, "|" + "---|" * (header.count("|") - 1)]
-    for _, r in study.summary.iterrows():
-        out.append(f"| {r['form']} | {r['horizon']} | {NAMES[r['asset']]} | {r['events']} | "
+    with_events = study.summary.groupby("form")["events"].transform("max") > 0
+    for _, r in study.summary[with_events].iterrows():
+        interval = ("too few events" if math.isnan(r["ci_low"]) else
+                    f"[{_points(r['ci_low'])}, {_points(r['ci_high'])}]")
+        out.append(f"| {r['form']} | {r['horizon']} | {SHORT[r['asset']]} | {r['events']} | "
                    f"{r['non_overlapping_events']} | {_pct(r['event_mean'])} | {_pct(r['event_median'])} | "
                    f"{_pct(r['hit_rate'], False)} | {_pct(r['unconditional_mean'])} | {_pct(r['on_mean'])} | "
-                   f"{_pct(r['difference'])} | [{_pct(r['ci_low'])}, {_pct(r['ci_high'])}] | "
-                   f"{_pct(r['event_mean_without_best'])} | {r['best_event']} |")
+                   f"{_points(r['difference']) if r['events'] else 'n/a'} | {interval} | "
+                   f"{_pct(r['event_mean_without_best'])} | {r['best_event'] if r['events'] else ''} |")
     out += ["", "Every event and its forward returns: `events.csv`; the picture: `study.png`.", ""]
     return "\n".join(out)
 
