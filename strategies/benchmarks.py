@@ -15,13 +15,16 @@ class BuyAndHold(TargetWeightStrategy):
 
     def __init__(self):
         super().__init__()
-        names = [c._name for c in self.coins]
-        if self.p.symbol and self.p.symbol not in names:
-            raise ConfigError(f"BuyAndHold: symbol '{self.p.symbol}' is not one of the feeds "
-                              f"({', '.join(names)}){suggest(self.p.symbol, names)}")
+        self.check_symbol(self.p.symbol, [c._name for c in self.coins])
         named = [c for c in self.coins if c._name == self.p.symbol]
         self.asset = named[0] if named else self.coins[0]
         self.bought = False
+
+    @staticmethod
+    def check_symbol(symbol, names):
+        if symbol and symbol not in names:
+            raise ConfigError(f"BuyAndHold: symbol '{symbol}' is not one of the feeds "
+                              f"({', '.join(names)}){suggest(symbol, names)}")
 
     def rebalance_due(self):
         due = not self.bought and self.tradable(self.asset)
