@@ -11,11 +11,12 @@ from canary.errors import ConfigError, suggest
 from canary.feeds.library import DataLibrary, sha256
 from canary.feeds.market import Universe, load_market
 from canary.feeds.sources import SourcedLibrary
+from canary.params import param_defaults
 from canary.strategies import (BtcEthMonthly, BuyAndHold, Costs, EqualWeightBasket, SmallCapRotation,
-                               run_backtest)
+                               TargetWeightStrategy, run_backtest)
 
 from . import report
-from .config import rotation_params
+from .config import strategy_params
 from .metrics import MIN_ANNUALISED_DAYS, performance, period_days, time_in_regime
 
 PACKAGES = ("backtrader", "pandas", "numpy", "matplotlib", "exchange-calendars", "yfinance", "ccxt")
@@ -98,15 +99,25 @@ def data_notes(market):
     return notes
 
 
+def strategy_label(cls):
+    """The name of the configured strategy's run: "rotation" for the shipped one, else its class name."""
+    return "rotation" if cls is SmallCapRotation else cls.__name__
+
+
 def strategies(p, benchmarks="btc"):
-    """(label, class, params) of the rotation and its benchmarks ('btc' or 'all')."""
-    s = p.config["strategy"]
-    runs = [("rotation", SmallCapRotation, rotation_params(p.config)),
-            ("btc_buy_hold", BuyAndHold, {"symbol": p.universe.btc, "cash_buffer": s["cash_buffer"]})]
+    """(label, class, params) of the configured strategy, then its benchmarks ('btc' or 'all').
+
+    The benchmarks keep the strategy's ``cash_buffer`` (that of the target-weight strategies
+    if it has none), so that neither side holds more cash than the other.
+    """
+    cls, params = strategy_params(p.config)
+    cash = {"cash_buffer": params.get("cash_buffer", param_defaults(TargetWeightStrategy)["cash_buffer"])}
+    runs = [(strategy_label(cls), cls, params),
+            ("btc_buy_hold", BuyAndHold, dict(cash, symbol=p.universe.btc))]
     if benchmarks == "all":
-        runs += [("eth_buy_hold", BuyAndHold, {"symbol": p.universe.eth, "cash_buffer": s["cash_buffer"]}),
-                 ("alt_basket_buy_hold", EqualWeightBasket, {"cash_buffer": s["cash_buffer"]}),
-                 ("btc_eth_50_50_monthly", BtcEthMonthly, {"cash_buffer": s["cash_buffer"]})]
+        runs += [("eth_buy_hold", BuyAndHold, dict(cash, symbol=p.universe.eth)),
+                 ("alt_basket_buy_hold", EqualWeightBasket, cash),
+                 ("btc_eth_50_50_monthly", BtcEthMonthly, cash)]
     return runs
 
 
@@ -162,18 +173,207 @@ def manifest(p, market, metrics, started, finished):
 
 
 def write_outputs(folder, p, market, results, started, tearsheet=True):
-    """Every file of a run into `folder`; returns the metrics written."""
+    """Every file of a run into `folder` (the configured strategy is the first of `results`;
+    regimes.csv only for a strategy with a regime); returns the metrics written."""
     folder.mkdir(parents=True, exist_ok=True)
-    strategy, bench = results["rotation"], results["btc_buy_hold"]
+    label = next(iter(results))
+    strategy, bench = results[label], results["btc_buy_hold"]
+    name = "Small-cap rotation" if label == "rotation" else label
     metrics = figures(results)
     regimes = strategy.regimes
     period = f"{strategy.equity.index[0].date()} to {strategy.equity.index[-1].date()}"
     days = period_days(strategy.equity)
     report.write_equity_csv(folder / "equity.csv", strategy.equity, bench.equity)
     report.write_trades_csv(folder / "trades.csv", strategy.fills)
-    report.write_regimes_csv(folder / "regimes.csv", regimes)
+    if regimes is not None:
+        report.write_regimes_csv(folder / "regimes.csv", regimes)
     report.write_weights_csv(folder / "weights.csv", strategy)
     report.write_orders_csv(folder / "orders.csv", strategy.orders)
+    extra = {"period": period, "days": days, "annualisation_days": 365, "quote_currency": p.currency,
+             "annualised_figures_shown": days >= MIN_ANNUALISED_DAYS}
+    if regimes is not None:
+        extra["time_in_regime"] = time_in_regime(regimes)
+    extra["rejected_orders"] = {k: r.rejected for k, r in results.items()}
+    report.write_json(folder / "metrics.json", dict(metrics, **extra))
+    curves = {label: r.equity for label, r in results.items()}
+    report.plot_equity(folder / "equity.png", curves, regimes, f"{name} vs benchmarks, {period} ({p.currency})")
+    if tearsheet:
+        from .tearsheet import write_tearsheet
+
+        write_tearsheet(folder / "tearsheet.html", {label: strategy.equity, "btc_buy_hold": bench.equity},
+                        metrics, f"{name} vs BTC buy-and-hold, {period}", p.currency)
+
+PACKAGES = ("backtrader", "pandas", "numpy", "matplotlib", "exchange-calendars", "yfinance", "ccxt")
+
+
+@dataclass
+class Plan:
+    """One configured comparison: which strategies run on which market with which costs."""
+
+    config: dict
+    library: DataLibrary
+    universe: Universe
+    costs: Costs
+    currency: str
+
+
+def plan(config):
+    """Check the configuration against the data (symbols exist) before any work."""
+    data = config["data"]
+    if data["folder"] and not Path(data["folder"]).is_dir():
+        raise ConfigError(f"data.folder: {data['folder']} is not a folder")
+    library = SourcedLibrary(DataLibrary(data["folder"] or None, recorded_at=data["recorded_at"] or None),
+                             config["sources"], data["cache_dir"] or None)
+    u = config["universe"]
+    roles = [(f"universe.{key}", u[key]) for key in ("btc", "eth", "small_cap", "large_cap")]
+    for key, symbol in roles + [("universe.alts", s) for s in u["alts"]]:
+        if symbol not in library.entries:
+            raise ConfigError(f"{key}: no data for symbol '{symbol}' in {library.folder}"
+                              f"{suggest(symbol, library.entries)}")
+    universe = Universe(u["btc"], u["eth"], tuple(u["alts"]), u["small_cap"], u["large_cap"])
+    return Plan(config, library, universe, Costs(**config["costs"]), quote_currency(config, universe))
+
+
+def quote_currency(config, universe):
+    """The currency the crypto prices, and so every value of the run, are in: `data.currency`,
+    or else the quote of the crypto symbols (BTC-USDT: USDT, BTC-USD: USD, BTC/EUR: EUR)."""
+    if config["data"]["currency"]:
+        return config["data"]["currency"]
+    quotes = {}
+    for symbol in universe.crypto:
+        base, sep, quote = symbol.replace("/", "-").rpartition("-")
+        quotes.setdefault(quote.upper() if sep and base else None, symbol)
+    if len(quotes) > 1:
+        named = ", ".join(f"{q or 'no quote'} ({s})" for q, s in quotes.items())
+        raise ConfigError(f"universe: the crypto symbols are quoted in different currencies: {named}; "
+                          "use one quote currency, or set data.currency if they are the same money")
+    quote = next(iter(quotes))
+    return quote or UNKNOWN_CURRENCY
+
+
+UNKNOWN_CURRENCY = "the quote currency"
+
+
+def period_lines(config, equity, currency):
+    """The period a run covers, and each requested bound the data moved, one line each."""
+    first, last = equity.index[0].date(), equity.index[-1].date()
+    n = (last - first).days
+    lines = [f"period: {first} to {last} ({n:,} day{'' if n == 1 else 's'}), values in {currency}"]
+    data = config["data"]
+    if data["start"] and datetime.date.fromisoformat(data["start"]) != first:
+        why = "the first bar" if datetime.date.fromisoformat(data["start"]) < first else "the first bar close after it"
+        lines.append(f"data.start {data['start']} moved to {first}, {why}")
+    if data["end"] and datetime.date.fromisoformat(data["end"]) != last:
+        lines.append(f"data.end {data['end']} moved to {last}, the last bar close before it")
+    if currency == UNKNOWN_CURRENCY:
+        lines.append("the symbols do not name their quote currency: set data.currency to name it")
+    return lines
+
+
+def data_notes(market):
+    """What loading the market's files repaired or noticed, one line each (gaps in full)."""
+    notes, still_open = [], []
+    for symbol, series in market.series.items():
+        report = series.report
+        still_open += [symbol for d in report.dropped if "still open" in d]
+        notes += [line for line in report.lines() if "still open" not in line]
+    if still_open:
+        notes.insert(0, f"{len(still_open)} bar(s) still open when recorded were dropped "
+                        f"({', '.join(sorted(set(still_open))[:3])}{', ...' if len(set(still_open)) > 3 else ''})")
+    return notes
+
+
+def strategy_label(cls):
+    """The name of the configured strategy's run: "rotation" for the shipped one, else its class name."""
+    return "rotation" if cls is SmallCapRotation else cls.__name__
+
+
+def strategies(p, benchmarks="btc"):
+    """(label, class, params) of the configured strategy, then its benchmarks ('btc' or 'all').
+
+    The benchmarks keep the strategy's ``cash_buffer`` (that of the target-weight strategies
+    if it has none), so that neither side holds more cash than the other.
+    """
+    cls, params = strategy_params(p.config)
+    cash = {"cash_buffer": params.get("cash_buffer", param_defaults(TargetWeightStrategy)["cash_buffer"])}
+    runs = [(strategy_label(cls), cls, params),
+            ("btc_buy_hold", BuyAndHold, dict(cash, symbol=p.universe.btc))]
+    if benchmarks == "all":
+        runs += [("eth_buy_hold", BuyAndHold, dict(cash, symbol=p.universe.eth)),
+                 ("alt_basket_buy_hold", EqualWeightBasket, cash),
+                 ("btc_eth_50_50_monthly", BtcEthMonthly, cash)]
+    return runs
+
+
+def execute(p, benchmarks="btc", progress=None):
+    """Load the market and run every strategy; returns (market, {label: BacktestResult}).
+
+    `progress(label, done)` is told when each run starts (done False) and ends (done True).
+    """
+    data = p.config["data"]
+    market = load_market(p.library, p.universe, data["start"] or None, data["end"] or None)
+    results = {}
+    for label, cls, params in strategies(p, benchmarks):
+        if progress:
+            progress(label, False)
+        results[label] = run_backtest(market, cls, params, p.costs, name=label)
+        if progress:
+            progress(label, True)
+    return market, results
+
+
+def figures(results):
+    return {label: performance(r) for label, r in results.items()}
+
+
+def git_revision():
+    here = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10)
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain"], capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+        return (out.stdout.strip() + ("+dirty" if dirty else "")) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def manifest(p, market, metrics, started, finished):
+    files = {}
+    for symbol in p.universe.symbols:
+        s = market.series[symbol]
+        files[symbol] = {"path": str(s.path), "sha256": sha256(s.path), "first": s.first.isoformat(),
+                         "last": s.last.isoformat(), "rows": len(s.frame), "dropped": s.report.dropped,
+                         "gaps": s.report.gaps}
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"smallcap_canary": __version__, "git_revision": git_revision(), "config": p.config,
+            "data": files, "packages": versions, "started": started.isoformat(), "finished": finished.isoformat(),
+            "metrics": metrics}
+
+
+def write_outputs(folder, p, market, results, started, tearsheet=True):
+    """Every file of a run into `folder` (the configured strategy is the first of `results`;
+    regimes.csv only for a strategy with a regime); returns the metrics written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    label = next(iter(results))
+    strategy, bench = results[label], results["btc_buy_hold"]
+    name = "Small-cap rotation" if label == "rotation" else label
+    metrics = figures(results)
+    regimes = strategy.regimes
+    period = f"{strategy.equity.index[0].date()} to {strategy.equity.index[-1].date()}"
+    days = period_days(strategy.equity)
+    report.write_equity_csv(folder / "equity.csv", strategy.equity, bench.equity)
+    report.write_trades_csv(folder / "trades.csv", strategy.fills)
+    if regimes is not None:
+        report.write_regimes_csv(folder / "regimes.csv", regimes)
+    report.write_weights_csv(folder / "weights.csv", strategy)
+    report.write_orders_csv(folder / "orders.csv", strategy.orders)
+<<<<<<< HEAD
     extra = {"period": period, "days": days, "annualisation_days": 365, "quote_currency": p.currency,
              "annualised_figures_shown": days >= MIN_ANNUALISED_DAYS,
              "time_in_regime": time_in_regime(regimes),
@@ -187,6 +387,18 @@ def write_outputs(folder, p, market, results, started, tearsheet=True):
 
         write_tearsheet(folder / "tearsheet.html", {"rotation": strategy.equity, "btc_buy_hold": bench.equity},
                         metrics, f"Small-cap rotation vs BTC buy-and-hold, {period}", p.currency)
+=======
+    extra = {"period": period, "annualisation_days": 365, "quote_currency": "USDT"}
+    if regimes is not None:
+        extra["time_in_regime"] = time_in_regime(regimes)
+    extra["rejected_orders"] = {k: r.rejected for k, r in results.items()}
+    report.write_json(folder / "metrics.json", dict(metrics, **extra))
+    curves = {label: r.equity for label, r in results.items()}
+    report.plot_equity(folder / "equity.png", curves, regimes, f"{name} vs benchmarks, {period} (USDT)")
+    if tearsheet:
+        report.write_tearsheet(folder / "tearsheet.html", strategy.equity, bench.equity,
+                               f"{name} vs BTC buy-and-hold, {period}")
+>>>>>>> b885ae1 (Any Backtrader strategy from the command line: strategies declare their roles (no ROLES list), [strategy] class = "package.module:ClassName" with its section checked against the class's params (schema and defaults derived from them, rules in param_rules), plain strategies decide on the crypto-close schedule shared with TargetWeightStrategy)
     finished = datetime.datetime.now(datetime.UTC)
     report.write_json(folder / "manifest.json", manifest(p, market, metrics, started, finished))
     return metrics

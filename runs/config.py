@@ -3,6 +3,10 @@
 Every key has a type and a rule; an unknown key, a wrong type or an impossible value is a
 ConfigError naming the key (with the closest right key for a misspelling). ``--set
 section.key=value`` overrides go through the same checks.
+
+[strategy] names a strategy class (``class = "package.module:ClassName"``, any importable
+Backtrader strategy) and its parameters, whose keys, types and defaults are those of the
+class's ``params`` (`canary.params.param_schema`).
 """
 import copy
 import datetime
@@ -12,7 +16,9 @@ from pathlib import Path
 
 from canary.errors import ConfigError, suggest
 from canary.indicators.smallcap_breakout import MODES
-from canary.strategies.rotation import BASKET_WEIGHTINGS
+from canary.params import param_defaults, param_schema
+from canary.strategies.classpath import DEFAULT_STRATEGY, load_strategy
+from canary.strategies.engine import ENGINE_PARAMS
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "default.toml"
 
@@ -66,7 +72,7 @@ SCHEMA = {
     "universe": {
         "btc": (STR, bool, "a symbol"),
         "eth": (STR, bool, "a symbol"),
-        "alts": (LIST, None, ""),
+        "alts": (LIST, lambda v: all(isinstance(s, str) and s for s in v), "a list of symbols"),
         "small_cap": (STR, bool, "a symbol"),
         "large_cap": (STR, bool, "a symbol"),
     },
@@ -95,19 +101,9 @@ SCHEMA = {
         "min_volume_hold": (FLOAT, _nonneg, "not negative"),
         "breadth_needed": (INT, lambda v: v in (0, 1, 2), "0, 1 or 2"),
     },
+    # The class's own parameters are checked against its params (`strategy_section`).
     "strategy": {
-        "defensive": (STR, lambda v: v in ("cash", "btc"), "cash or btc"),
-        "eth_weight": (FLOAT, _fraction, "in [0, 1]"),
-        "alt_core": (FLOAT, _fraction, "in [0, 1]"),
-        "weighting": (STR, lambda v: v in BASKET_WEIGHTINGS, f"one of {', '.join(BASKET_WEIGHTINGS)}"),
-        "top_k": (INT, _positive_int, "a whole number >= 1"),
-        "min_history": (INT, _positive_int, "a whole number >= 1"),
-        "vol_window": (INT, lambda v: _positive_int(v) and v >= 2, "a whole number >= 2"),
-        "momentum_window": (INT, _positive_int, "a whole number >= 1"),
-        "min_hold": (INT, lambda v: isinstance(v, int) and v >= 0, "a whole number >= 0"),
-        "rebalance_every": (INT, lambda v: isinstance(v, int) and v >= 0, "a whole number >= 0 (0: never)"),
-        "drift_band": (FLOAT, lambda v: 0 <= v < 1, "in [0, 1)"),
-        "cash_buffer": (FLOAT, lambda v: 0 <= v < 0.5, "in [0, 0.5)"),
+        "class": (STR, bool, "a class path, package.module:ClassName"),
     },
     "costs": {
         "cash": (FLOAT, lambda v: v > 0, "positive"),
@@ -123,13 +119,13 @@ def _check_value(key, kind, rule, says, value):
         value = value.isoformat()  # TOML reads a bare 2020-01-01 as a date
     if kind is FLOAT and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    ok_type = isinstance(value, kind) and not (kind in (INT, FLOAT) and isinstance(value, bool))
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    ok_type = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
     if not ok_type:
-        raise ConfigError(f"{key}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
+        names = " or ".join(k.__name__ for k in kinds)
+        raise ConfigError(f"{key}: expected {names}, got {type(value).__name__} {value!r}")
     if kind is FLOAT and not math.isfinite(value):
         raise ConfigError(f"{key}: must be a finite number, got {value!r}")
-    if kind is LIST and not all(isinstance(s, str) and s for s in value):
-        raise ConfigError(f"{key}: expected a list of symbols")
     if rule is not None and not rule(value):
         raise ConfigError(f"{key}: {value!r} is not allowed: must be {says}")
     return value
@@ -147,9 +143,29 @@ def _check_source(symbol, value):
     return value
 
 
+def strategy_section(values):
+    """[strategy] checked against its class: ``class`` (the rotation if not given), then each
+    of the class's parameters, as given or its default."""
+    path = values.get("class", DEFAULT_STRATEGY)
+    cls = load_strategy(path)
+    schema = param_schema(cls, skip=ENGINE_PARAMS + tuple(SECTION_PARAMS))
+    out = {"class": path}
+    for key, value in values.items():
+        if key == "class":
+            continue
+        if key not in schema:
+            hint = suggest(key, schema) or f" (it takes: {', '.join(schema) or 'no parameters'})"
+            raise ConfigError(f"strategy.{key}: unknown parameter of {cls.__name__}{hint}")
+        out[key] = _check_value(f"strategy.{key}", *schema[key], value)
+    for key, default in param_defaults(cls, skip=ENGINE_PARAMS + tuple(SECTION_PARAMS)).items():
+        out.setdefault(key, default)
+    return out
+
+
 def validate(config, source="configuration"):
     """A checked copy of `config` (a dict of sections), or a ConfigError naming the key."""
     out = validate_partial(config, source)
+    out["strategy"] = strategy_section(out.get("strategy", {}))
     missing = [f"{s}.{k}" for s in SCHEMA for k in SCHEMA[s] if k not in out.get(s, {})]
     if missing:
         raise ConfigError(f"{source}: missing key {missing[0]}")
@@ -197,19 +213,23 @@ def load_config(path=None, overrides=(), settings=()):
     """
     config = read_toml(DEFAULT_CONFIG)
     source = str(DEFAULT_CONFIG)
+    layers = []
     if path is not None:
         source = str(path)
         user = read_toml(path)
-        validate_partial(user, source)
-        for section, values in user.items():
-            config[section].update(values)
-    for text in overrides:
-        section, key, value = parse_override(text)
-        validate_partial({section: {key: value}}, f"--set {text}")
-        config[section][key] = value
-    for section, key, value in settings:
-        validate_partial({section: {key: value}}, f"{section}.{key}")
-        config[section][key] = value
+        layers.append((user, source))
+    layers += [({section: {key: value}}, f"--set {text}") for text in overrides
+               for section, key, value in [parse_override(text)]]
+    layers += [({section: {key: value}}, f"{section}.{key}") for section, key, value in settings]
+    strategy = {}  # the [strategy] keys the user gave
+    for layer, where in layers:
+        validate_partial(layer, where)
+        for section, values in layer.items():
+            (strategy if section == "strategy" else config[section]).update(values)
+    # The shipped [strategy] keys are those of the shipped class: another class starts from its own defaults.
+    if strategy.get("class", config["strategy"]["class"]) == config["strategy"]["class"]:
+        strategy = dict(config["strategy"], **strategy)
+    config["strategy"] = strategy
     return validate(config, source)
 
 
@@ -228,6 +248,9 @@ def validate_partial(config, source):
             if section == "sources":
                 out[section][key] = _check_source(key, value)
                 continue
+            if section == "strategy" and key != "class":
+                out[section][key] = value  # checked against the class by `strategy_section`
+                continue
             if key not in SCHEMA[section]:
                 raise ConfigError(f"{section}.{key}: unknown key{suggest(key, SCHEMA[section])}")
             out[section][key] = _check_value(f"{section}.{key}", *SCHEMA[section][key], value)
@@ -242,6 +265,28 @@ def regime_params(config):
     return f
 
 
+# Strategy parameters filled from a section of their own rather than from [strategy].
+SECTION_PARAMS = {"regime_params": regime_params}
+
+
+def strategy_params(config):
+    """(class, parameters) of the configured strategy: the [strategy] keys, and the parameters
+    of SECTION_PARAMS the class takes (a RiskRegime's settings from [filter])."""
+    cls = load_strategy(config["strategy"]["class"])
+    params = {k: v for k, v in config["strategy"].items() if k != "class"}
+    for name, from_config in SECTION_PARAMS.items():
+        if name in cls.params._getkeys():
+            params[name] = from_config(config)
+    return cls, params
+
+
 def rotation_params(config):
-    """SmallCapRotation parameters from the [strategy] and [filter] sections."""
-    return dict(config["strategy"], regime_params=regime_params(config))
+    """SmallCapRotation parameters from the [strategy] and [filter] sections (for the commands
+    that run the rotation itself, such as tuning)."""
+    from canary.strategies.rotation import SmallCapRotation
+
+    cls, params = strategy_params(config)
+    if not issubclass(cls, SmallCapRotation):
+        raise ConfigError(f"strategy.class: {config['strategy']['class']} is not the rotation "
+                          f"(SmallCapRotation), which this command runs")
+    return params

@@ -1,13 +1,14 @@
 """Backtrader strategies: the small-cap rotation and the benchmarks it is judged against."""
 from .benchmarks import BtcEthMonthly, BuyAndHold, EqualWeightBasket
 from .costs import SpotBroker, SpotCryptoCommission, configure_broker
-from .engine import ROLES, BacktestResult, Costs, run_backtest
+from .engine import DEFAULT_ROLES, ROLE_NAMES, BacktestResult, Costs, run_backtest
 from .portfolio import TargetWeightStrategy
 from .recorder import PortfolioRecorder
 from .rotation import BASKET_WEIGHTINGS, SmallCapRotation
+from .schedule import CryptoCloseSchedule
 
 __all__ = [
-    "BASKET_WEIGHTINGS", "BacktestResult", "BtcEthMonthly", "BuyAndHold", "Costs", "EqualWeightBasket",
-    "PortfolioRecorder", "ROLES", "SmallCapRotation", "SpotBroker", "SpotCryptoCommission", "TargetWeightStrategy",
-    "configure_broker", "run_backtest",
+    "BASKET_WEIGHTINGS", "BacktestResult", "BtcEthMonthly", "BuyAndHold", "Costs", "CryptoCloseSchedule",
+    "DEFAULT_ROLES", "EqualWeightBasket", "PortfolioRecorder", "ROLE_NAMES", "SmallCapRotation", "SpotBroker",
+    "SpotCryptoCommission", "TargetWeightStrategy", "configure_broker", "run_backtest",
 ]

@@ -11,6 +11,7 @@ class BuyAndHold(TargetWeightStrategy):
     name), rather than silently buying the first coin.
     """
 
+    roles = ("btc", "eth")
     params = (("symbol", ""),)
 
     def __init__(self):
@@ -39,6 +40,8 @@ class EqualWeightBasket(TargetWeightStrategy):
     """Equal weights in the altcoins listed at the first bar, then held (delisted coins are
     sold into cash; coins listed later are not added). Feeds: BTC first, then the altcoins."""
 
+    roles = ("btc", "alts")
+
     def __init__(self):
         super().__init__()
         self.bought = False
@@ -55,6 +58,7 @@ class EqualWeightBasket(TargetWeightStrategy):
 class BtcEthMonthly(TargetWeightStrategy):
     """BTC/ETH 50/50, rebalanced at the first bar of each month. Feeds: BTC, ETH."""
 
+    roles = ("btc", "eth")
     params = (("drift_band", 0.0),)
 
     def __init__(self):

@@ -4,12 +4,21 @@ from dataclasses import dataclass, field
 import backtrader as bt
 import pandas as pd
 
+from canary.errors import ConfigError, suggest
 from canary.feeds.btfeeds import CloseInstantData, ListedData, bt_timeframe
+from canary.params import check_params
 
-from .benchmarks import BtcEthMonthly, BuyAndHold, EqualWeightBasket
 from .costs import SpotBroker, configure_broker
 from .recorder import PortfolioRecorder
-from .rotation import SmallCapRotation
+from .schedule import on_schedule
+
+# The roles of a universe a strategy can be fed (`Universe`): a strategy lists those it takes,
+# in the order of its feeds, as its class attribute ``roles``.
+ROLE_NAMES = ("btc", "eth", "small_cap", "large_cap", "alts")
+# The feeds of a strategy that lists no roles: every coin, BTC first (so ``self.data`` is BTC).
+DEFAULT_ROLES = ("btc", "eth", "alts")
+# Parameters the engine sets itself: the first bar to trade at, and the costs to size within.
+ENGINE_PARAMS = ("trade_from", "costs")
 
 
 @dataclass
@@ -53,15 +62,6 @@ class BacktestResult:
         return self.portfolio[coins].div(self.portfolio["value"], axis=0)
 
 
-# Which roles of the universe each strategy is fed, in order.
-ROLES = {
-    SmallCapRotation: ("btc", "eth", "small_cap", "large_cap", "alts"),
-    BuyAndHold: ("btc", "eth"),
-    EqualWeightBasket: ("btc", "alts"),
-    BtcEthMonthly: ("btc", "eth"),
-}
-
-
 def _interval(market):
     return market.clock[1] - market.clock[0] if len(market.clock) > 1 else pd.Timedelta(days=1)
 
@@ -79,20 +79,36 @@ def _feeds(market, roles):
 
 
 def roles_of(strategy):
-    """The roles `strategy` is fed: those of the first class of its MRO listed in ROLES, so a
-    subclass of the rotation or of a benchmark runs on the same feeds."""
-    for cls in getattr(strategy, "__mro__", ()):
-        if cls in ROLES:
-            return ROLES[cls]
-    raise TypeError(f"{getattr(strategy, '__name__', strategy)!r} is not a strategy of canary.strategies.ROLES "
-                    f"or a subclass of one")
+    """The roles `strategy` (a Backtrader strategy class) is fed, in order: its ``roles``
+    attribute, or DEFAULT_ROLES. Checked: known names, and at least one coin."""
+    if not (isinstance(strategy, type) and issubclass(strategy, bt.Strategy)):
+        raise TypeError(f"{getattr(strategy, '__name__', strategy)!r} is not a Backtrader strategy class "
+                        f"(a subclass of backtrader.Strategy)")
+    roles = tuple(getattr(strategy, "roles", DEFAULT_ROLES))
+    for role in roles:
+        if role not in ROLE_NAMES:
+            raise ConfigError(f"{strategy.__name__}.roles: unknown role '{role}'{suggest(role, ROLE_NAMES)} "
+                              f"(roles: {', '.join(ROLE_NAMES)})")
+    if not set(roles) & {"btc", "eth", "alts"}:
+        raise ConfigError(f"{strategy.__name__}.roles: {roles} has no coin: add 'btc', 'eth' or 'alts'")
+    return roles
 
 
 def run_backtest(market, strategy, params=None, costs=None, name=None, runonce=True):
-    """Run `strategy` (a class of ROLES, or a subclass of one) on `market`; returns a BacktestResult."""
+    """Run `strategy`, any Backtrader strategy class, on `market`; returns a BacktestResult.
+
+    It is fed the feeds of its ``roles`` (`roles_of`), decides at each crypto bar close from
+    the market's start (`schedule.CryptoCloseSchedule`), and trades through the broker and
+    `costs` every strategy here shares. `params` are checked against its ``params``.
+    """
     costs = costs or Costs()
     params = dict(params or {})
     roles = roles_of(strategy)
+    check_params(strategy, params)
+    for key in ENGINE_PARAMS:
+        if key in params:
+            raise ConfigError(f"{strategy.__name__}: parameter '{key}' is set by the engine, not by a configuration")
+    runner = on_schedule(strategy)
     cerebro = bt.Cerebro(stdstats=False, runonce=runonce, preload=True, quicknotify=True)
     feeds = list(_feeds(market, roles))
     for feed in feeds:
@@ -101,10 +117,12 @@ def run_backtest(market, strategy, params=None, costs=None, name=None, runonce=T
     configure_broker(cerebro.broker, costs.cash, costs.fee_bp, costs.slippage_bp, costs.fill,
                      [f for f in feeds if isinstance(f, ListedData)])
     trade_from = market.start.tz_convert("UTC").tz_localize(None).to_pydatetime()
-    cerebro.addstrategy(strategy, trade_from=trade_from,
-                        costs=(costs.fee_bp + costs.slippage_bp) / 1e4, **params)
+    if "costs" in runner.params._getkeys():
+        params["costs"] = (costs.fee_bp + costs.slippage_bp) / 1e4
+    cerebro.addstrategy(runner, trade_from=trade_from, **params)
     cerebro.addanalyzer(PortfolioRecorder, _name="recorder", fill_delay=_interval(market))
     strat = cerebro.run()[0]
     records = strat.analyzers.recorder.get_analysis()
+    params.pop("costs", None)
     return BacktestResult(name or strategy.__name__, records["portfolio"], records["fills"], strat.rejected, params,
                           records["orders"])

@@ -1,18 +1,18 @@
 """Target-weight portfolio mechanics shared by the rotation strategy and the benchmarks."""
 import math
 
-from canary.feeds.btfeeds import ListedData
-from canary.params import Strategy
+from canary.params import Rule
+
+from .schedule import CryptoCloseSchedule
 
 
-class TargetWeightStrategy(Strategy):
+class TargetWeightStrategy(CryptoCloseSchedule):
     """Holds coins at target weights of the portfolio, deciding at each crypto bar close.
 
     Subclasses say *what* to hold (`target_weights`) and *when* to trade (`rebalance_due`).
     This class does the rest the same way for every strategy:
 
-    * decisions only on crypto bar closes (an equity-only step of Backtrader is skipped) and
-      not before ``trade_from`` (bars before it are indicator warm-up);
+    * decisions only on crypto bar closes from ``trade_from`` on (`CryptoCloseSchedule`);
     * market orders, sells before buys, filled by the broker after the decision (the next
       bar's open by default); buys are scaled so that they never exceed the cash the sells
       will bring, less costs, and ``cash_buffer`` of the portfolio stays in cash to absorb
@@ -28,27 +28,23 @@ class TargetWeightStrategy(Strategy):
       position valued at a NaN price once the coin has no bars.
 
     Feeds: the ``ListedData`` coins (the first is the crypto clock, BTC) and any others.
-    ``self.rejected`` counts orders the broker refused (margin, rejected, cancelled);
-    ``self.trading_bar`` is True on the steps where it decides (a crypto bar close from
-    ``trade_from`` on), for the analyzers that record those bars.
     """
 
     DUST = 1e-6   # fraction of the portfolio value below which a difference is not traded
 
     params = (
-        ("trade_from", None),       # datetime (UTC, naive): first bar at which to trade
         ("cash_buffer", 0.005),
         ("drift_band", 0.02),
         ("costs", 0.0015),          # fee + slippage fraction, to size buys within the cash
     )
+    param_rules = {
+        "cash_buffer": Rule(lambda v: 0 <= v < 0.5, "in [0, 0.5)"),
+        "drift_band": Rule(lambda v: 0 <= v < 1, "in [0, 1)"),
+    }
 
     def __init__(self):
-        self.coins = [d for d in self.datas if isinstance(d, ListedData)]
-        self.clock = self.coins[0]
-        self.rejected = 0
+        super().__init__()
         self.bars_since_trade = math.inf
-        self._seen = 0
-        self.trading_bar = False
         self._exits = {}            # coin -> its delisting exit order
 
     # -- what subclasses provide -------------------------------------------------------
@@ -61,20 +57,15 @@ class TargetWeightStrategy(Strategy):
         raise NotImplementedError
 
     # -- the decision loop --------------------------------------------------------------
+    def on_crypto_bar(self):
+        self.bars_since_trade += 1
+        self.exit_delisted()
+
     def prenext(self):
         self.next()
 
     def next(self):
-        self.trading_bar = False
-        if len(self.clock) == self._seen:
-            return  # an equity close, not a crypto bar close
-        self._seen = len(self.clock)
-        self.bars_since_trade += 1
-        self.exit_delisted()
-        if self.p.trade_from is not None and self.clock.datetime.datetime(0) < self.p.trade_from:
-            return
-        self.trading_bar = True
-        if self.rebalance_due():
+        if self.decides() and self.rebalance_due():
             self.rebalance(self.target_weights())
 
     def tradable(self, coin):
@@ -130,7 +121,3 @@ class TargetWeightStrategy(Strategy):
             self.buy(data=coin, size=size * shrink)
         if sells or buys:
             self.bars_since_trade = 0
-
-    def notify_order(self, order):
-        if order.status in (order.Margin, order.Rejected, order.Canceled):
-            self.rejected += 1

@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 from canary.indicators.regime import BTC, ETH, RISK_OFF, RiskRegime
+from canary.params import Rule
 
 from .portfolio import TargetWeightStrategy
 
@@ -38,6 +39,7 @@ class SmallCapRotation(TargetWeightStrategy):
     Parameters named in `RiskRegime` are passed to it with ``regime_params``.
     """
 
+    roles = ("btc", "eth", "small_cap", "large_cap", "alts")
     params = (
         ("defensive", "cash"),
         ("eth_weight", 1.0),
@@ -51,6 +53,18 @@ class SmallCapRotation(TargetWeightStrategy):
         ("rebalance_every", 7),
         ("regime_params", None),
     )
+    param_rules = {
+        "defensive": Rule(lambda v: v in ("cash", "btc"), "cash or btc"),
+        "eth_weight": Rule(lambda v: 0 <= v <= 1, "in [0, 1]"),
+        "alt_core": Rule(lambda v: 0 <= v <= 1, "in [0, 1]"),
+        "weighting": Rule(lambda v: v in BASKET_WEIGHTINGS, f"one of {', '.join(BASKET_WEIGHTINGS)}"),
+        "top_k": Rule(lambda v: v >= 1, "a whole number >= 1"),
+        "min_history": Rule(lambda v: v >= 1, "a whole number >= 1"),
+        "vol_window": Rule(lambda v: v >= 2, "a whole number >= 2"),
+        "momentum_window": Rule(lambda v: v >= 1, "a whole number >= 1"),
+        "min_hold": Rule(lambda v: v >= 0, "a whole number >= 0"),
+        "rebalance_every": Rule(lambda v: v >= 0, "a whole number >= 0 (0: never)"),
+    }
 
     def __init__(self):
         super().__init__()
