@@ -254,3 +254,21 @@ def test_user_strategy_from_the_command_line(user_module, tmp_path):
     missing = subprocess.run(args, capture_output=True, text=True, env=dict(env, PYTHONPATH=""), timeout=600)
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
     assert "no module 'my_strategies'" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_readme_example_of_a_user_strategy_runs(tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Your own strategy", 1)[1]
+    module = section.split("```python\n", 1)[1].split("```", 1)[0]
+    command = section.split("```bash\n", 1)[1].split("```", 1)[0].strip()
+    (tmp_path / "my_strategies.py").write_text(module)
+    assert command.startswith("PYTHONPATH=. canary run ")
+    args = command.split()[2:] + ["--set", 'universe.alts=["BNB-USDT"]', "--start", START,
+                                  "--out", str(tmp_path / "runs"), "--name", "readme", "--no-report"]
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=".")
+    proc = subprocess.run([CANARY, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((tmp_path / "runs" / "readme" / "metrics.json").read_text())
+    assert metrics["SmaCross"]["trades"] > 0
+    manifest = json.loads((tmp_path / "runs" / "readme" / "manifest.json").read_text())
+    assert manifest["config"]["strategy"]["fast"] == 20
