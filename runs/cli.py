@@ -78,7 +78,7 @@ def _backtest(args, config, benchmarks):
             curves = pd.DataFrame({k: r.equity for k, r in results.items()})
             curves.index = [t.date().isoformat() for t in curves.index]
             curves.rename_axis("date").to_csv(folder / "comparison.csv", float_format="%.10g")
-    head = backtest.period_lines(config, results["rotation"].equity, p.currency)
+    head = backtest.period_lines(config, next(iter(results.values())).equity, p.currency)
     return run.path, metrics, backtest.data_notes(market), head
 
 
