@@ -47,10 +47,15 @@ def _pct(v, digits=1):
 
 def _svg(fig):
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # labels stay text: smaller, searchable
+        fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg"):]
+
+
+def _figure(name, svg):
+    return f'<figure id="{name}-chart">{svg}</figure>'
 
 
 def _growth_chart(curves):
@@ -143,7 +148,8 @@ def render(curves, figures, title, currency, days=None):
         extra.append([name] + [_pct(fn(r) if (r != 0).any() else math.nan, 2) for r in returns.values()])
     parts.append(_table(["daily returns"] + [LABELS.get(k, k) for k in labels], extra))
 
-    parts.append("<h2>Growth and drawdowns</h2>" + _growth_chart(curves) + _drawdown_chart(curves))
+    parts.append("<h2>Growth and drawdowns</h2>" + _figure("growth", _growth_chart(curves))
+                 + _figure("drawdowns", _drawdown_chart(curves)))
 
     yearly = {k: yearly_returns(curves[k]) for k in labels}
     years = sorted({y for per in yearly.values() for y in per})
@@ -152,7 +158,7 @@ def render(curves, figures, title, currency, days=None):
     if years:
         parts.append('<p class="small">Compounded daily returns, each dated by the UTC day it was earned in; '
                      "a first or last year the period covers only in part is marked.</p>")
-        parts.append(_yearly_chart(yearly))
+        parts.append(_figure("yearly", _yearly_chart(yearly)))
 
         def year_label(y):
             if y == start_day.year and (start_day.month, start_day.day) != (1, 1):

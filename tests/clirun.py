@@ -46,3 +46,8 @@ def assert_user_error(proc, status, *words):
     assert "Traceback" not in proc.stderr
     for w in words:
         assert w in lines[0], lines[0]
+
+
+def output_folder(workdir, result):
+    """The run folder a command printed (`outputs: ...`), relative to the folder it ran in."""
+    return Path(workdir) / result.stdout.split("outputs: ")[-1].strip()

@@ -6,19 +6,15 @@ import math
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from clirun import CANARY, SMALL, assert_user_error, main
+from clirun import output_folder as _folder
 from clirun import subprocess_run as canary
 
 from canary.feeds import SHIPPED_DIR
-
-
-def _folder(workdir, result):
-    return Path(workdir) / result.stdout.split("outputs: ")[-1].strip()
 
 
 @pytest.fixture(scope="module")
