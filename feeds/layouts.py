@@ -3,8 +3,10 @@
 * exchange klines: ``timestamp,open,high,low,close,volume`` (a date, or epoch milliseconds);
 * index / fund bars: ``date,open,high,low,close,volume[,wap,count]``;
 * Yahoo / yfinance exports: ``Date,Close,High,Low,Open,Volume`` (any column order, an
-  ``Adj Close`` column ignored) or the multi-row header of ``yfinance.download(...).to_csv()``
-  (``Price,...`` / ``Ticker,...`` / ``Date,,,``).
+  ``Adj Close`` column ignored), under one, two or three header lines: the column names with
+  a row of tickers (``Date,Open,...`` / ``,BTC-USD,...``), or the header of
+  ``yfinance.download(...).to_csv()`` (``Price,...`` / ``Ticker,...`` / ``Date,,,``, the first
+  two in either order).
 
 Column names are matched without regard to case, order or spaces. The result is a *raw* frame:
 the bar labels (``label``), the label text as written (``text``), the five price columns as
@@ -32,14 +34,37 @@ def _norm(name):
     return str(name).strip().lower().replace(" ", "").replace("-", "_")
 
 
+def _looks_like_data(row):
+    """A price row: a date or number first, or some number after it (a bad date still reads as data)."""
+    if not row:
+        return False
+    first = row[0].strip()
+    if first and (_is_number(first) or not pd.isna(pd.to_datetime(first, errors="coerce", format="mixed"))):
+        return True
+    return any(_is_number(c) for c in row[1:])
+
+
+def _is_number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
 def _header(path):
     """(column names, number of header lines) of the CSV at `path`.
 
-    The first column of yfinance's multi-row header ("Price") is renamed "date".
+    One header line names the columns. yfinance has written more: the column names with a
+    row of tickers under them (``Date,Open,...`` / ``,BTC-USD,...``), and the
+    ``Price,Close,...`` / ``Ticker,BTC-USD,...`` / ``Date,,,,`` header of
+    ``yfinance.download(...).to_csv()``, in either order of the first two. The leading rows
+    that hold no price are the header; the one naming the price columns gives the names (its
+    first column is the date), a ticker row must name one ticker, a date row nothing else.
     """
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            head = [row for _, row in zip(range(3), csv.reader(fh))]
+            head = [row for _, row in zip(range(_MAX_HEADER_LINES + 1), csv.reader(fh))]
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except UnicodeDecodeError:
@@ -50,12 +75,37 @@ def _header(path):
         sep = "';'" if ";" in head[0][0] else "a tab"
         raise DataError(f"{path}: the header is one column; only comma-separated files are read "
                         f"(is the separator {sep}?)")
-    names = [_norm(c) for c in head[0]]
-    # yfinance's multi-row header: "Price,Close,..." / "Ticker,BTC-USD,..." / "Date,,,,"
-    if names[0] == "price" and len(head) > 1 and head[1] and _norm(head[1][0]) == "ticker":
-        skip = 3 if len(head) > 2 and head[2] and _norm(head[2][0]) in DATE_NAMES else 2
-        return ["date"] + names[1:], skip
-    return names, 1
+    n = next((i for i, row in enumerate(head) if i and _looks_like_data(row)), len(head))
+    if n <= 1:
+        return [_norm(c) for c in head[0]], 1
+    if n > _MAX_HEADER_LINES:
+        raise DataError(f"{path} line {_MAX_HEADER_LINES + 1}: '{','.join(head[_MAX_HEADER_LINES])}' is not a "
+                        f"price row, and a header has at most {_MAX_HEADER_LINES} lines")
+    rows = [[_norm(c) for c in row] for row in head[:n]]
+    named = [i for i, row in enumerate(rows) if sum(c in PRICE_COLUMNS for c in row[1:]) >= 4]
+    if not named:
+        raise DataError(f"{path}: cannot tell the layout: none of header lines 1-{n} names the columns "
+                        "(expected date,open,high,low,close,volume in any order)")
+    for i, row in enumerate(rows):
+        rest = sorted({c for c in head[i][1:] if c.strip()})
+        if i == named[0]:
+            continue
+        if row[0] in DATE_NAMES and not rest:
+            continue  # "Date,,,,"
+        if row[0] in ("ticker", "price", "") and len(rest) == 1:
+            continue  # one ticker over every column
+        if row[0] in ("ticker", "price", "") and len(rest) > 1:
+            raise DataError(f"{path} line {i + 1}: the header names several tickers ({', '.join(rest[:3])}"
+                            f"{', ...' if len(rest) > 3 else ''}): save one ticker per file")
+        raise DataError(f"{path} line {i + 1}: header line '{','.join(head[i])}' is neither the column names, "
+                        "a row of one ticker, nor a date row")
+    names = rows[named[0]]
+    if names[0] in ("price", "ticker", "") or names[0] in DATE_NAMES:
+        names = ["date"] + names[1:]
+    return names, n
+
+
+_MAX_HEADER_LINES = 3
 
 
 def read_raw(path):

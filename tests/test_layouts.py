@@ -336,3 +336,53 @@ def test_slash_dates_in_two_orders_are_refused(tmp_path):
 def test_iso_and_year_first_slash_dates_are_not_reordered(tmp_path):
     raw = read_raw(write(tmp_path, "k.csv", kline_text(["2024/01/05", "2024/01/06", "2024-01-07", "2024-01-08"])))
     assert raw["label"].tolist() == [pd.Timestamp(r[0]) for r in KLINE_ROWS]
+
+
+YF_ROWS = """
+    2024-01-05,105.0,110.0,95.0,100.0,1.5
+    2024-01-06,108.0,112.0,101.0,105.0,2.5
+    2024-01-07,100.0,109.0,99.0,108.0,3.5
+    2024-01-08,118.0,120.0,98.0,100.0,4.5
+"""
+
+
+@pytest.mark.parametrize("header, lines", [
+    ("Date,Close,High,Low,Open,Volume", 1),
+    ("Date,Close,High,Low,Open,Volume\n,BTC-USD,BTC-USD,BTC-USD,BTC-USD,BTC-USD", 2),
+    ("Price,Close,High,Low,Open,Volume\nTicker,BTC-USD,BTC-USD,BTC-USD,BTC-USD,BTC-USD", 2),
+    ("Price,Close,High,Low,Open,Volume\nTicker,BTC-USD,BTC-USD,BTC-USD,BTC-USD,BTC-USD\nDate,,,,,", 3),
+    ("Ticker,BTC-USD,BTC-USD,BTC-USD,BTC-USD,BTC-USD\nPrice,Close,High,Low,Open,Volume\nDate,,,,,", 3),
+    (",Close,High,Low,Open,Volume\n,BTC-USD,BTC-USD,BTC-USD,BTC-USD,BTC-USD\nDate,,,,,", 3),
+])
+def test_every_yfinance_header_shape(tmp_path, header, lines):
+    path = write(tmp_path, "BTC-USD.csv", "\n".join(["", header, textwrap.dedent(YF_ROWS).strip(), ""]))
+    assert read_raw(path)["line"].tolist() == [lines + 1, lines + 2, lines + 3, lines + 4]
+    check_frame(load_csv(path, recorded_at=RECORDED), expected_kline_frame())
+
+
+def test_yfinance_columns_in_another_order_with_adj_close(tmp_path):
+    path = write(tmp_path, "BTC-USD.csv", """
+        Price,Adj Close,Volume,Open,Low,High,Close
+        Ticker,BTC-USD,BTC-USD,BTC-USD,BTC-USD,BTC-USD,BTC-USD
+        Date,,,,,,
+        2024-01-05,999,1.5,100.0,95.0,110.0,105.0
+        2024-01-06,999,2.5,105.0,101.0,112.0,108.0
+        2024-01-07,999,3.5,108.0,99.0,109.0,100.0
+        2024-01-08,999,4.5,100.0,98.0,120.0,118.0
+    """)
+    check_frame(load_csv(path, recorded_at=RECORDED), expected_kline_frame())
+
+
+@pytest.mark.parametrize("header, words", [
+    ("Price,Close,High,Low,Open,Volume\nTicker,BTC-USD,ETH-USD,BTC-USD,ETH-USD,BTC-USD\nDate,,,,,",
+     ("line 2", "several tickers", "BTC-USD, ETH-USD", "one ticker per file")),
+    ("Date,Close,High,Low,Open,Volume\nunits,USD,USD,USD,USD,coins",
+     ("line 2", "header line 'units,USD,USD,USD,USD,coins'", "neither the column names")),
+    ("Symbol,A,B,C,D,E\nTicker,BTC-USD,BTC-USD,BTC-USD,BTC-USD,BTC-USD",
+     ("none of header lines 1-2 names the columns",)),
+])
+def test_a_header_that_cannot_be_read_is_named_by_its_line(tmp_path, header, words):
+    path = write(tmp_path, "bad.csv", "\n".join(["", header, textwrap.dedent(YF_ROWS).strip(), ""]))
+    with pytest.raises(DataError) as exc:
+        load_csv(path, recorded_at=RECORDED)
+    assert_one_line_error(exc, "bad.csv", *words)
