@@ -80,6 +80,19 @@ class DataLibrary:
             return f"{path}: checksum mismatch: the file changed since it was recorded"
         return None
 
+    def check(self, symbol):
+        """(problem or None, how it was checked): against the recorded checksum, or, for a file
+        with none, by loading and validating it."""
+        if self.has_checksum(symbol):
+            return self.verify(symbol), "checksum matches"
+        try:
+            s = self.load(symbol)
+        except DataError as exc:
+            return str(exc), ""
+        notes = s.report.lines()
+        return None, (f"loads, {len(s.frame):,} bars closing {s.first.date()} to {s.last.date()}"
+                      + (f"; {len(notes)} note(s): {notes[0]}{' ...' if len(notes) > 1 else ''}" if notes else ""))
+
     def load(self, symbol):
         if symbol not in self._loaded:
             problem = self.verify(symbol) if symbol in self.entries else None

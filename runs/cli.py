@@ -252,17 +252,15 @@ def cmd_data_verify(args):
     from canary.feeds.library import DataLibrary
 
     lib = DataLibrary(args.data)
-    failed = unverifiable = 0
-    for symbol in lib.symbols():
-        problem = lib.verify(symbol)
-        recorded = lib.has_checksum(symbol)
-        print(f"{symbol:12s} {'FAILED: ' + problem if problem else ('ok' if recorded else 'no checksum recorded')}")
+    symbols = lib.symbols()
+    failed = 0
+    for symbol in symbols:
+        problem, how = lib.check(symbol)
+        print(f"{symbol:12s} {'FAILED: ' + problem if problem else 'ok: ' + how}")
         failed += bool(problem)
-        unverifiable += not problem and not recorded
-    verified = len(lib.symbols()) - failed - unverifiable
-    print(f"{verified} of {len(lib.symbols())} files verified in {lib.folder}"
-          + (f"; {unverifiable} have no recorded checksum" if unverifiable else ""))
-    return 1 if failed or not verified else 0
+    print(f"{len(symbols) - failed} of {len(symbols)} files verified in {lib.folder}"
+          + (f"; {failed} failed" if failed else ""))
+    return 1 if failed or not symbols else 0
 
 
 def parser():
@@ -350,9 +348,11 @@ def parser():
     listing.add_argument("--cache-dir", metavar="DIR",
                          help="the cache of fetched data (default: $CANARY_CACHE_DIR or ~/.cache/smallcap-canary)")
     listing.set_defaults(func=cmd_data_list)
-    verify = dsub.add_parser("verify", help="check every file against its recorded checksum",
-                             description="Check every file of the data folder against the SHA-256 its "
-                                         "manifest.json records; exit 1 if one differs or none can be checked.")
+    verify = dsub.add_parser("verify", help="check every file: its recorded checksum, or else load and validate it",
+                             description="Check every file of the data folder: against the SHA-256 its "
+                                         "manifest.json records, or, for a file with none (a folder of your "
+                                         "own), by loading and validating it; one line per file, each problem "
+                                         "in one line; exit 1 if a file fails.")
     verify.add_argument("--data", metavar="DIR", help="a folder of price files (default: the shipped data)")
     verify.set_defaults(func=cmd_data_verify)
     fetch = dsub.add_parser("fetch", help="download daily or intraday bars into the local cache",

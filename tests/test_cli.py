@@ -214,10 +214,16 @@ def test_a_gap_in_a_user_file_is_reported_and_the_run_stays_priced(user_data, tm
     assert not equity[["strategy", "benchmark"]].isna().any().any()
 
 
-def test_a_folder_without_checksums_is_not_called_verified(user_data):
-    proc = main("data", "verify", "--data", str(user_data))
+def test_data_verify_loads_and_validates_a_folder_without_a_manifest(user_data):
+    proc = main("data", "verify", "--data", user_data)
+    assert proc.returncode == 0, proc.stdout
+    assert "5 of 5 files verified" in proc.stdout and proc.stdout.count(": loads, ") == 5
+    (user_data / "BAD.csv").write_text("date,open,high,low,close,volume\n2024-01-01,1,2,0.5,x,1\n")
+    proc = main("data", "verify", "--data", user_data)
     assert proc.returncode == 1
-    assert "0 of 5 files verified" in proc.stdout and "5 have no recorded checksum" in proc.stdout
+    bad = [line for line in proc.stdout.splitlines() if line.startswith("BAD")]
+    assert len(bad) == 1 and "FAILED" in bad[0] and "line 2" in bad[0] and "close" in bad[0]
+    assert "5 of 6 files verified" in proc.stdout
 
 
 def test_data_list_shows_an_unusable_file_and_goes_on(user_data):
