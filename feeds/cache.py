@@ -118,12 +118,17 @@ def merge(old, new):
     return replace(new, raw=pd.concat([keep, new.raw], ignore_index=True))
 
 
+def shown_feed(feed):
+    """A feed as messages name it: the source's name (yfinance), not its cache folder (yahoo)."""
+    return "yfinance" if feed == "yahoo" else feed
+
+
 def store(path, bars):
     """Validate `bars`, keep the closed ones and write them to `path` atomically.
 
     Returns (RawBars, PriceSeries) of what was written. Nothing is written if validation fails.
     """
-    series = bars.series(f"{bars.feed} {bars.symbol}")
+    series = bars.series(f"{shown_feed(bars.feed)} {bars.symbol}")  # the download, not yet a file
     bars = bars.closed()
     table = pa.Table.from_pandas(bars.raw[["label", *PRICE_COLUMNS]], preserve_index=False)
     table = table.replace_schema_metadata({META_KEY: json.dumps(bars.metadata())})

@@ -82,7 +82,7 @@ def infer_clock(labels, source=""):
     if len(labels) < MIN_INFER_ROWS:
         raise DataError(
             f"{source}: cannot infer the clock from {len(labels)} bar(s) without a weekend day or a time of day; "
-            "give it explicitly ('session' for exchange sessions, 'interval' for 24/7 markets)")
+            "declare it in the folder's manifest.json ('session' for exchange sessions, 'interval' for 24/7 markets)")
     return "session"
 
 
@@ -90,7 +90,7 @@ def infer_interval(open_instants, source=""):
     """The bar interval: the most common step between consecutive open instants."""
     idx = pd.DatetimeIndex(open_instants)
     if len(idx) < 2:
-        raise DataError(f"{source}: cannot tell the bar interval from fewer than two bars; give it explicitly")
+        raise DataError(f"{source}: cannot tell the bar interval from fewer than two bars; declare it in the folder's manifest.json")
     steps = pd.Series(np.diff(idx.as_unit("ns").asi8)).mode()
     return pd.Timedelta(int(steps.iloc[0]), unit="ns")
 

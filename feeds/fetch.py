@@ -1,6 +1,6 @@
 """Refreshing the local cache from live sources, and reading it back.
 
-``fetch(["^RUT", "IWM"], "yahoo")`` or ``fetch(["BTC/USDT"], "ccxt", exchange="binance",
+``fetch(["^RUT", "IWM"], "yfinance")`` or ``fetch(["BTC/USDT"], "ccxt", exchange="binance",
 interval="4h")`` brings each symbol's cache file up to date and returns one FetchResult per
 symbol; ``cached_series`` reads a cached series back as a PriceSeries, ``list_cache`` lists
 what is cached.
@@ -21,11 +21,12 @@ from tqdm import tqdm
 from canary.errors import ConfigError, DataError, suggest
 
 from . import cache
+from .cache import shown_feed
 from .clocks import DEFAULT_CALENDAR
 from .library import DataLibrary
 from .loading import utc_instant
 
-SOURCES = ("yahoo", "ccxt")
+SOURCES = ("yfinance", "ccxt")   # "yahoo" is an alias of yfinance (and the name of its cache folder)
 REBASE_TOLERANCE = 0.01
 _SHIPPED_ALIASES = {"^GSPC": "SPX"}
 
@@ -57,7 +58,7 @@ class FetchResult:
     def line(self):
         if not self.ok:
             return self.error
-        return (f"{self.symbol} ({self.feed}, {self.interval}): {self.status}, {self.added} new bar(s), "
+        return (f"{self.symbol} ({shown_feed(self.feed)}, {self.interval}): {self.status}, {self.added} new bar(s), "
                 f"{self.bars} cached, last closed {self.last.isoformat()}")
 
 
@@ -77,10 +78,12 @@ class CacheEntry:
 
 
 def feed_name(source, exchange=None):
-    """The cache folder of a source: ``yahoo`` or ``ccxt/<exchange id>`` (default binance)."""
+    """The cache folder of a source: ``yahoo`` (for yfinance, alias yahoo) or ``ccxt/<exchange id>``
+    (default binance)."""
+    source = "yfinance" if source == "yahoo" else source
     if source not in SOURCES:
         raise ConfigError(f"unknown data source '{source}'{suggest(source, SOURCES)} (choose {' or '.join(SOURCES)})")
-    if source == "yahoo":
+    if source == "yfinance":
         if exchange is not None:
             raise ConfigError("an exchange applies to --source ccxt only (a Yahoo symbol names its market)")
         return "yahoo"
@@ -91,7 +94,7 @@ def feed_name(source, exchange=None):
 
 def fetch_command(symbol, feed, interval="1d"):
     """The command line that fetches `symbol` from `feed` into the cache."""
-    source, _, exchange = feed.partition("/")
+    source, _, exchange = shown_feed(feed).partition("/")
     parts = ["canary data fetch", symbol, "--source", source]
     if exchange:
         parts += ["--exchange", exchange]
@@ -110,7 +113,8 @@ def _how_to_get(symbol, feed, interval):
 
 def fetch(symbols, source, exchange=None, interval="1d", since=None, cache_dir=None, progress=True,
           calendar=DEFAULT_CALENDAR, client=None, now=None, sleep=time.sleep):
-    """Refresh the cache of each of `symbols` from `source` ("yahoo" or "ccxt"); one FetchResult each.
+    """Refresh the cache of each of `symbols` from `source` ("yfinance", alias "yahoo", or "ccxt"); one
+    FetchResult each.
 
     `exchange`: the ccxt exchange id (default binance); `calendar`: the exchange calendar of
     Yahoo's daily exchange-traded bars; `since`: the first bar wanted when nothing is cached;
@@ -127,7 +131,7 @@ def fetch(symbols, source, exchange=None, interval="1d", since=None, cache_dir=N
         unreachable = (Unreachable,)
         client = client if client is not None else connect(feed.removeprefix("ccxt/"))  # markets load once
     results, down = [], None
-    bar = tqdm(symbols, desc=f"fetch {feed}", unit="symbol", disable=None if progress is True else True)
+    bar = tqdm(symbols, desc=f"fetch {shown_feed(feed)}", unit="symbol", disable=None if progress is True else True)
     for symbol in bar:
         bar.set_postfix_str(symbol)
         try:
@@ -207,7 +211,7 @@ def cached_series(source, symbol, interval="1d", cache_dir=None, exchange=None):
     feed = feed_name(source, exchange)
     path = cache.path_for(cache_dir, feed, symbol, interval)
     if not path.exists():
-        raise DataError(f"no cached {feed} {interval} bars for {symbol} (looked for {path}): "
+        raise DataError(f"no cached {shown_feed(feed)} {interval} bars for {symbol} (looked for {path}): "
                         f"{_how_to_get(symbol, feed, interval)}")
     return cache.read(path)[1]
 

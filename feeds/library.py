@@ -2,9 +2,10 @@
 
 The shipped folder (``canary/feeds/data``) has a ``manifest.json`` with each file's checksum,
 clock and the instant it was recorded; every load verifies the checksum. A user's folder
-(``--data DIR``) needs no manifest: each ``<SYMBOL>.csv`` under it is found by name and its
-clock is inferred (a manifest of the same shape, if present, is honoured). Two files of the
-same name in different subfolders are refused: neither may silently hide the other.
+(``--data DIR``, repeatable) needs no manifest: each ``<SYMBOL>.csv`` under it (subfolders
+included) is found by name and its clock is inferred (a manifest of the same shape, if
+present, is honoured: it declares a file's clock). Two files of the same name, in two
+subfolders or two folders, are refused: neither may silently hide the other.
 """
 import hashlib
 import json
@@ -27,31 +28,53 @@ def sha256(path):
 
 
 class DataLibrary:
-    """Price files of one folder; `load(symbol)` returns a validated PriceSeries (memoised)."""
+    """Price files of one folder, or of several (a list); `load(symbol)` returns a validated
+    PriceSeries (memoised). Each folder is searched with its subfolders; a symbol found twice,
+    in one folder or in two, is refused."""
 
     def __init__(self, folder=None, recorded_at=None):
-        self.folder = Path(folder) if folder is not None else SHIPPED_DIR
-        if not self.folder.is_dir():
-            raise DataError(f"data folder {self.folder} does not exist")
+        folders = folder if isinstance(folder, (list, tuple)) else [folder] if folder is not None else []
+        self.folders = [Path(f) for f in folders] or [SHIPPED_DIR]
+        self.folder = self.folders[0]
         self.recorded_at = recorded_at
-        manifest = self.folder / "manifest.json"
         self.entries = {}
+        for f in self.folders:
+            for symbol, entry in self._scan(f).items():
+                if symbol in self.entries:
+                    raise DataError(f"two price files for symbol '{symbol}': {self.path(symbol)} and "
+                                    f"{f / entry['path']}; rename or remove one, or leave its folder out of --data")
+                # a later folder's files are kept by their full path (Path joins keep an absolute one)
+                self.entries[symbol] = entry if f == self.folder else dict(entry, path=str(f / entry["path"]))
+        self._loaded = {}
+
+    @staticmethod
+    def _scan(folder):
+        """{symbol: entry} of one folder: its manifest.json's files, then every other <SYMBOL>.csv under it."""
+        if not folder.is_dir():
+            raise DataError(f"data folder {folder} does not exist")
+        manifest = folder / "manifest.json"
+        entries = {}
         if manifest.exists():
             try:
-                self.entries = json.loads(manifest.read_text())["files"]
+                entries = json.loads(manifest.read_text())["files"]
             except (ValueError, KeyError) as exc:
                 raise DataError(f"{manifest}: unreadable manifest ({exc})") from None
-        listed = {e["path"] for e in self.entries.values()}
-        for path in sorted(self.folder.rglob("*.csv")):
-            rel = path.relative_to(self.folder).as_posix()
+        listed = {e["path"] for e in entries.values()}
+        for path in sorted(folder.rglob("*.csv")):
+            rel = path.relative_to(folder).as_posix()
             if rel in listed:
                 continue
-            if path.stem in self.entries:
-                other = self.folder / self.entries[path.stem]["path"]
+            if path.stem in entries:
+                other = folder / entries[path.stem]["path"]
                 raise DataError(f"two price files for symbol '{path.stem}': {other} and {path}; "
-                                "rename or remove one")
-            self.entries[path.stem] = {"path": rel}
-        self._loaded = {}
+                                "rename or remove one, or give --data its subfolders one by one")
+            entries[path.stem] = {"path": rel}
+        return entries
+
+    @property
+    def where(self):
+        """The folder(s), as messages name them."""
+        return ", ".join(str(f) for f in self.folders)
 
     @property
     def shipped(self):
@@ -62,7 +85,7 @@ class DataLibrary:
 
     def path(self, symbol):
         if symbol not in self.entries:
-            raise DataError(f"no price file for symbol '{symbol}' in {self.folder}{suggest(symbol, self.entries)}")
+            raise DataError(f"no price file for symbol '{symbol}' in {self.where}{suggest(symbol, self.entries)}")
         return self.folder / self.entries[symbol]["path"]
 
     def has_checksum(self, symbol):

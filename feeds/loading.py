@@ -82,7 +82,7 @@ def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_CALENDAR,
         interval = None
         if inferred:
             report.notes.append(f"clock inferred: session (no weekend bar, no time of day): bars close at the "
-                                f"{exchange} session close; give clock 'interval' if this is a 24/7 market")
+                                f"{exchange} session close; if this is a 24/7 market, declare clock 'interval' in the folder's manifest.json")
     else:
         interval = pd.Timedelta(interval) if interval is not None else infer_interval(labels, source)
         closes = interval_close_instants(labels, interval)
@@ -90,7 +90,8 @@ def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_CALENDAR,
         exchange = None
         if inferred:
             report.notes.append(f"clock inferred: interval (weekend bars or times of day): bars are labelled by "
-                                f"their open instant in UTC and close {_duration(interval)} later")
+                                f"their open instant in UTC and close {_duration(interval)} later (declare another clock in the folder's "
+                                f"manifest.json)")
     frame = pd.DataFrame({c: raw[c].to_numpy(dtype="float64") for c in PRICE_COLUMNS},
                          index=pd.DatetimeIndex(closes, name="close_time"))
     report.gaps = find_gaps(labels, expected)
@@ -104,7 +105,7 @@ def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_CALENDAR,
 def load_csv(path, symbol=None, clock=None, interval=None, exchange=DEFAULT_CALENDAR, recorded_at=None):
     """Read, validate and normalise the daily (or intraday) OHLCV CSV at `path`."""
     path = Path(path)
-    series = normalise(read_raw(path), path.name, clock, interval, exchange, recorded_at,
+    series = normalise(read_raw(path), str(path), clock, interval, exchange, recorded_at,
                        symbol or path.stem)
     series.path = path
     return series

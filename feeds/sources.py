@@ -39,6 +39,10 @@ class SourcedLibrary:
         return self.library.folder
 
     @property
+    def where(self):
+        return self.library.where
+
+    @property
     def shipped(self):
         return self.library.shipped
 

@@ -36,15 +36,17 @@ class Plan:
 def plan(config):
     """Check the configuration against the data (symbols exist) before any work."""
     data = config["data"]
-    if data["folder"] and not Path(data["folder"]).is_dir():
-        raise ConfigError(f"data.folder: {data['folder']} is not a folder")
-    library = SourcedLibrary(DataLibrary(data["folder"] or None, recorded_at=data["recorded_at"] or None),
+    folders = [f for f in ([data["folder"]] if isinstance(data["folder"], str) else data["folder"]) if f]
+    for folder in folders:
+        if not Path(folder).is_dir():
+            raise ConfigError(f"data.folder: {folder} is not a folder")
+    library = SourcedLibrary(DataLibrary(folders or None, recorded_at=data["recorded_at"] or None),
                              config["sources"], data["cache_dir"] or None)
     u = config["universe"]
     roles = [(f"universe.{key}", u[key]) for key in ("btc", "eth", "small_cap", "large_cap")]
     for key, symbol in roles + [("universe.alts", s) for s in u["alts"]]:
         if symbol not in library.entries:
-            raise ConfigError(f"{key}: no data for symbol '{symbol}' in {library.folder}"
+            raise ConfigError(f"{key}: no data for symbol '{symbol}' in {library.where}"
                               f"{suggest(symbol, library.entries)}")
     universe = Universe(u["btc"], u["eth"], tuple(u["alts"]), u["small_cap"], u["large_cap"])
     return Plan(config, library, universe, Costs(**config["costs"]), quote_currency(config, universe))

@@ -216,6 +216,7 @@ def cmd_data_list(args):
 
 def _cache_rows(args):
     """Rows for the local cache of fetched data (see `canary data fetch`)."""
+    from canary.feeds.cache import shown_feed
     from canary.feeds.fetch import list_cache
 
     rows = []
@@ -223,7 +224,7 @@ def _cache_rows(args):
         if e.problem:
             rows.append((e.path.name, "cache", f"UNUSABLE: {e.problem}", "", "", ""))
         else:
-            rows.append((e.symbol, f"cache:{e.feed}:{e.interval}", e.first.isoformat(), e.last.isoformat(),
+            rows.append((e.symbol, f"cache:{shown_feed(e.feed)}:{e.interval}", e.first.isoformat(), e.last.isoformat(),
                          str(e.bars), ""))
     return rows
 
@@ -237,7 +238,7 @@ def cmd_data_fetch(args):
             utc_instant(args.since, "--since")
         except CanaryError as exc:
             raise ConfigError(str(exc)) from None
-    source = "yahoo" if args.source in ("yfinance", "yahoo") else "ccxt"
+    source = args.source
     results = fetch(args.symbols, source, exchange=args.exchange, interval=args.interval, since=args.since,
                     cache_dir=args.cache_dir, progress=not args.quiet)
     for r in results:
@@ -258,7 +259,7 @@ def cmd_data_verify(args):
         problem, how = lib.check(symbol)
         print(f"{symbol:12s} {'FAILED: ' + problem if problem else 'ok: ' + how}")
         failed += bool(problem)
-    print(f"{len(symbols) - failed} of {len(symbols)} files verified in {lib.folder}"
+    print(f"{len(symbols) - failed} of {len(symbols)} files verified in {lib.where}"
           + (f"; {failed} failed" if failed else ""))
     return 1 if failed or not symbols else 0
 
@@ -277,7 +278,9 @@ def parser():
         p.add_argument("config", nargs="?", help="TOML configuration (default: the shipped runs/default.toml)")
         p.add_argument("--start", help="first trading date, YYYY-MM-DD (data.start)")
         p.add_argument("--end", help="last date used, YYYY-MM-DD (data.end)")
-        p.add_argument("--data", metavar="DIR", help="folder of <SYMBOL>.csv price files instead of the shipped set")
+        p.add_argument("--data", metavar="DIR", action="append",
+                       help="folder of <SYMBOL>.csv price files (searched with its subfolders) instead of the "
+                            "shipped set; repeat to use several folders (data.folder)")
         p.add_argument("--out", metavar="DIR", default="canary-runs",
                        help="parent folder of run folders (default: ./canary-runs)")
         p.add_argument("--name", help="run folder name (default: run-<UTC time>)")
@@ -344,7 +347,8 @@ def parser():
     listing = dsub.add_parser("list", help="symbols, sources, first and last bars, rows, gaps",
                               description="Every symbol of the data folder and of the cache: source, first and "
                                           "last bar close, rows and missing bars.")
-    listing.add_argument("--data", metavar="DIR", help="a folder of price files (default: the shipped data)")
+    listing.add_argument("--data", metavar="DIR", action="append",
+                         help="a folder of price files, with its subfolders; repeatable (default: the shipped data)")
     listing.add_argument("--cache-dir", metavar="DIR",
                          help="the cache of fetched data (default: $CANARY_CACHE_DIR or ~/.cache/smallcap-canary)")
     listing.set_defaults(func=cmd_data_list)
@@ -353,7 +357,8 @@ def parser():
                                          "manifest.json records, or, for a file with none (a folder of your "
                                          "own), by loading and validating it; one line per file, each problem "
                                          "in one line; exit 1 if a file fails.")
-    verify.add_argument("--data", metavar="DIR", help="a folder of price files (default: the shipped data)")
+    verify.add_argument("--data", metavar="DIR", action="append",
+                        help="a folder of price files, with its subfolders; repeatable (default: the shipped data)")
     verify.set_defaults(func=cmd_data_verify)
     fetch = dsub.add_parser("fetch", help="download daily or intraday bars into the local cache",
                             description="Fetch bars from Yahoo Finance (yfinance) or an exchange (ccxt) into the "
@@ -361,7 +366,7 @@ def parser():
     fetch.add_argument("symbols", nargs="+", metavar="SYMBOL",
                        help="Yahoo symbols (^RUT, IWM, BTC-USD) or exchange pairs (BTC/USDT)")
     fetch.add_argument("--source", required=True, choices=("yfinance", "yahoo", "ccxt"),
-                       help="yfinance (Yahoo Finance) or ccxt (a crypto exchange)")
+                       help="yfinance (Yahoo Finance; alias: yahoo) or ccxt (a crypto exchange)")
     fetch.add_argument("--exchange", help="ccxt exchange id (default: binance)")
     fetch.add_argument("--interval", default="1d", help="bar interval, e.g. 1d, 4h, 1h (default: 1d)")
     fetch.add_argument("--since", help="first date wanted when nothing is cached yet, YYYY-MM-DD")

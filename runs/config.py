@@ -57,9 +57,11 @@ def _instant_or_empty(v):
 
 # section -> key -> (type, rule, what the rule says)
 INT, FLOAT, STR, BOOL, LIST = int, float, str, bool, list
+FOLDERS = (str, list)   # a folder, or a list of folders
 SCHEMA = {
     "data": {
-        "folder": (STR, None, ""),
+        "folder": (FOLDERS, lambda v: isinstance(v, str) or all(isinstance(f, str) and f for f in v),
+                   "a folder or a list of folders"),
         "start": (STR, _date_or_empty, "a date (YYYY-MM-DD) or empty"),
         "end": (STR, _date_or_empty, "a date (YYYY-MM-DD) or empty"),
         "recorded_at": (STR, _instant_or_empty, "an ISO date or time (UTC if no offset), or empty"),
@@ -217,10 +219,12 @@ def load_config(path=None, overrides=(), settings=()):
     if path is not None:
         source = str(path)
         user = read_toml(path)
+        _paths_beside(user, Path(path).parent)
         layers.append((user, source))
     layers += [({section: {key: value}}, f"--set {text}") for text in overrides
                for section, key, value in [parse_override(text)]]
-    layers += [({section: {key: value}}, f"{section}.{key}") for section, key, value in settings]
+    layers += [({section: {key: value}}, FLAGS.get((section, key), f"{section}.{key}"))
+               for section, key, value in settings]
     strategy = {}  # the [strategy] keys the user gave
     for layer, where in layers:
         validate_partial(layer, where)
@@ -231,6 +235,30 @@ def load_config(path=None, overrides=(), settings=()):
         strategy = dict(config["strategy"], **strategy)
     config["strategy"] = strategy
     return validate(config, source)
+
+
+FLAGS = {("data", "start"): "--start", ("data", "end"): "--end", ("data", "folder"): "--data"}
+
+
+def _beside(paths, folder):
+    """`paths` (one or a list) with each relative one read from `folder` (and ~ expanded)."""
+    def one(p):
+        p = Path(p).expanduser()
+        return str(p if p.is_absolute() else folder / p)
+
+    return [one(p) for p in paths] if isinstance(paths, list) else one(paths)
+
+
+def _paths_beside(user, folder):
+    """Read the folders a configuration file names (data.folder, data.cache_dir) from `folder`, the file's."""
+    data = user.get("data")
+    if not isinstance(data, dict):
+        return
+    for key in ("folder", "cache_dir"):
+        value = data.get(key)
+        if (isinstance(value, str) and value) or (isinstance(value, list) and value
+                                                   and all(isinstance(v, str) and v for v in value)):
+            data[key] = _beside(value, folder)
 
 
 def validate_partial(config, source):
@@ -245,15 +273,18 @@ def validate_partial(config, source):
             raise ConfigError(f"{source}: [{section}] must be a table")
         out[section] = {}
         for key, value in values.items():
-            if section == "sources":
-                out[section][key] = _check_source(key, value)
-                continue
-            if section == "strategy" and key != "class":
-                out[section][key] = value  # checked against the class by `strategy_section`
-                continue
-            if key not in SCHEMA[section]:
-                raise ConfigError(f"{section}.{key}: unknown key{suggest(key, SCHEMA[section])}")
-            out[section][key] = _check_value(f"{section}.{key}", *SCHEMA[section][key], value)
+            try:
+                if section == "sources":
+                    out[section][key] = _check_source(key, value)
+                    continue
+                if section == "strategy" and key != "class":
+                    out[section][key] = value  # checked against the class by `strategy_section`
+                    continue
+                if key not in SCHEMA[section]:
+                    raise ConfigError(f"{section}.{key}: unknown key{suggest(key, SCHEMA[section])}")
+                out[section][key] = _check_value(f"{section}.{key}", *SCHEMA[section][key], value)
+            except ConfigError as exc:  # named by where it was given: the file, --set or the flag
+                raise ConfigError(f"{source}: {exc}") from None
     return out
 
 

@@ -333,7 +333,7 @@ def test_data_list_shows_cached_and_shipped_side_by_side(cached_rut):
     proc = main("data", "list", "--cache-dir", str(cached_rut))
     assert proc.returncode == 0, proc.stderr
     rows = {line.split()[0]: line for line in proc.stdout.splitlines()[1:]}
-    assert "shipped" in rows["RUT"] and "cache:yahoo" in rows["^RUT"]
+    assert "shipped" in rows["RUT"] and "cache:yfinance" in rows["^RUT"]
     assert rows["^RUT"].split()[4] == rows["RUT"].split()[4]  # the same number of bars
 
 

@@ -183,8 +183,8 @@ def test_too_few_weekday_rows_to_infer_a_clock_are_refused(tmp_path, dates):
         load_csv(path, recorded_at=RECORDED)
     msg = str(exc.value)
     assert "\n" not in msg
-    assert msg.startswith(f"COIN.csv: cannot infer the clock from {len(dates)} bar(s)"), msg
-    assert "give it explicitly" in msg
+    assert msg.startswith(f"{path}: cannot infer the clock from {len(dates)} bar(s)"), msg
+    assert "declare it in the folder's manifest.json" in msg
     with pytest.raises(DataError, match="cannot infer the clock"):
         infer_clock(pd.DatetimeIndex(dates), "COIN.csv")
     # an explicit clock loads it
@@ -196,13 +196,16 @@ def test_the_load_report_says_which_clock_was_inferred(tmp_path):
     s = load_csv(equity_file(tmp_path, dates), recorded_at=RECORDED)
     assert s.clock == "session"
     assert s.report.notes == ["clock inferred: session (no weekend bar, no time of day): bars close at the XNYS "
-                              "session close; give clock 'interval' if this is a 24/7 market"]
-    assert s.report.lines() == [f"SPY.csv: {s.report.notes[0]}"]
+                              "session close; if this is a 24/7 market, declare clock 'interval' in the folder's "
+                              "manifest.json"]
+    assert s.report.lines() == [f"{s.path}: {s.report.notes[0]}"]  # the file named by its path, as in errors
 
-    s = load_csv(equity_file(tmp_path, ["2024-01-05", "2024-01-06"], name="BTC.csv"), recorded_at=RECORDED)
+    path = equity_file(tmp_path, ["2024-01-05", "2024-01-06"], name="BTC.csv")
+    s = load_csv(path, recorded_at=RECORDED)
     assert s.clock == "interval"
-    assert s.report.lines() == ["BTC.csv: clock inferred: interval (weekend bars or times of day): bars are "
-                                "labelled by their open instant in UTC and close 1 day later"]
+    assert s.report.lines() == [f"{path}: clock inferred: interval (weekend bars or times of day): bars are "
+                                "labelled by their open instant in UTC and close 1 day later (declare another "
+                                "clock in the folder's manifest.json)"]
 
     # a clock that was given is not reported
     s = load_csv(equity_file(tmp_path, dates), recorded_at=RECORDED, clock="session")

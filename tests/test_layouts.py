@@ -68,8 +68,9 @@ def test_binance_klines_with_dates(tmp_path):
     check_frame(s, expected_kline_frame())
     assert s.report.dropped == [] and s.report.gaps == []
     # the clock was inferred, and the report says so
-    assert s.report.lines() == ["BTC-USDT.csv: clock inferred: interval (weekend bars or times of day): bars are "
-                                "labelled by their open instant in UTC and close 1 day later"]
+    assert s.report.lines() == [f"{s.path}: clock inferred: interval (weekend bars or times of day): bars are "
+                                "labelled by their open instant in UTC and close 1 day later (declare another "
+                                "clock in the folder's manifest.json)"]
 
 
 def test_binance_klines_with_epoch_milliseconds(tmp_path):
