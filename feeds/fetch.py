@@ -82,7 +82,8 @@ def feed_name(source, exchange=None):
     (default binance)."""
     source = "yfinance" if source == "yahoo" else source
     if source not in SOURCES:
-        raise ConfigError(f"unknown data source '{source}'{suggest(source, SOURCES)} (choose {' or '.join(SOURCES)})")
+        raise ConfigError(f"unknown data source '{source}'{suggest(source, SOURCES + ('yahoo',))} "
+                          f"(choose {' or '.join(SOURCES)})")
     if source == "yfinance":
         if exchange is not None:
             raise ConfigError("an exchange applies to --source ccxt only (a Yahoo symbol names its market)")

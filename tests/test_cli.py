@@ -209,7 +209,7 @@ def test_a_gap_in_a_user_file_is_reported_and_the_run_stays_priced(user_data, tm
     proc = main("run", "--data", str(user_data), *SMALL_UNIVERSE, "--set", "data.recorded_at=2026-01-06",
                   "--start", "2021-01-01", "--out", str(tmp_path), "--name", "g", "--no-report", "-q")
     assert proc.returncode == 0, proc.stderr
-    assert "data: BTC-USDT.csv: gap of 10 bar(s)" in proc.stdout
+    assert f"data: {path}: gap of 10 bar(s)" in proc.stdout  # the file named by its path
     equity = pd.read_csv(tmp_path / "g" / "equity.csv")
     assert not equity[["strategy", "benchmark"]].isna().any().any()
 

@@ -85,7 +85,7 @@ def test_holiday_is_not_a_session(tmp_path, day, why):
         load_csv(path, recorded_at=RECORDED, clock="session")
     msg = str(exc.value)
     assert "\n" not in msg
-    assert msg.startswith(f"SPY.csv line 4: {day} is not a XNYS session"), msg
+    assert msg.startswith(f"{path} line 4: {day} is not a XNYS session"), msg
 
 
 @pytest.mark.parametrize("day", ["2024-07-06", "2024-07-07"])

@@ -177,8 +177,8 @@ def test_a_symbol_not_cached_names_the_command_that_fetches_it(tmp_path):
     with pytest.raises(DataError) as err:
         cached_series("yahoo", "^RUT", "1d", cache_dir=tmp_path)
     assert str(err.value) == (
-        f"no cached yahoo 1d bars for ^RUT (looked for {tmp_path / 'yahoo' / '1d' / '^RUT.parquet'}): "
-        "run `canary data fetch ^RUT --source yahoo` when online, or use the shipped series RUT")
+        f"no cached yfinance 1d bars for ^RUT (looked for {tmp_path / 'yahoo' / '1d' / '^RUT.parquet'}): "
+        "run `canary data fetch ^RUT --source yfinance` when online, or use the shipped series RUT")
 
 
 def test_one_failing_symbol_does_not_stop_the_others(mock, client, tmp_path):

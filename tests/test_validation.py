@@ -45,7 +45,7 @@ def test_the_base_file_is_clean(tmp_path):
     s = load_csv(write(tmp_path, BASE), recorded_at=RECORDED)
     assert len(s.frame) == 5
     assert s.report.dropped == [] and s.report.gaps == []
-    assert [line.split(":")[:2] for line in s.report.lines()] == [["coin.csv", " clock inferred"]]
+    assert [line.split(": ")[:2] for line in s.report.lines()] == [[str(s.path), "clock inferred"]]
 
 
 @pytest.mark.parametrize("label", ["2024-01-0x", "2024-13-45", "yesterday", "", "NaN"])
@@ -68,7 +68,7 @@ def test_exact_duplicate_row_is_dropped_and_reported(tmp_path):
     assert len(s.frame) == 5
     assert s.frame.index.is_unique
     assert s.report.dropped == ["line 5: exact duplicate row dropped"]
-    assert "coin.csv: line 5: exact duplicate row dropped" in s.report.lines()
+    assert f"{s.path}: line 5: exact duplicate row dropped" in s.report.lines()
 
 
 def test_conflicting_duplicate_is_refused(tmp_path):
@@ -199,7 +199,7 @@ def test_missing_crypto_days_are_reported_as_gaps_and_never_filled(tmp_path):
     assert s.interval == pd.Timedelta(days=1)
     assert s.report.gaps == [("2024-01-08", "2024-01-10", 3), ("2024-01-15", "2024-01-15", 1)]
     assert s.report.missing_bars == 4
-    assert "coin.csv: gap of 3 bar(s) from 2024-01-08 to 2024-01-10" in s.report.lines()
+    assert f"{s.path}: gap of 3 bar(s) from 2024-01-08 to 2024-01-10" in s.report.lines()
     assert len(s.frame) == len(days) - 4
     for day in missing:  # no row closes at the end of a missing day
         assert pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1) not in s.frame.index
