@@ -1,17 +1,14 @@
 """The tear sheet: the rotation against BTC buy-and-hold over exactly the table's period.
 
-One self-contained HTML page. Every figure comes from this project's own computation
-(`canary.runs.metrics`) on the two equity curves as they are, over the same days as the
-printed table: the key figures are the table's, the yearly and monthly returns compound the
-daily returns by the UTC day they were earned in, and the drawdown table lists each fall from
-a high with its recovery, or says it has not recovered. What cannot be computed (an annual rate
-over a short period, a ratio of a strategy that never traded) is said in words; the page is
-written whatever the curves hold.
-
-QuantStats' own HTML report is not used: it cuts both series to the days after the
-strategy's first non-zero return ("matched dates"), mislabels its end-of-year chart, lists an
-unrecovered drawdown as recovered at the last date, shows 10-year figures for shorter runs and
-raises on a strategy that never trades.
+One self-contained HTML page: QuantStats' full report (`canary.runs.quantstats_sheet`) opened
+by the project's own sections, which also replace the parts QuantStats gets wrong. Every figure
+of those sections comes from this project's own computation (`canary.runs.metrics`) on the two
+equity curves as they are, over the same days as the printed table: the key figures are the
+table's, the yearly and monthly returns compound the daily returns by the UTC day they were
+earned in, and the drawdown table lists each fall from a high with its recovery, or says it has
+not recovered. What cannot be computed (an annual rate over a short period, a ratio of a
+strategy that never traded, QuantStats' report itself) is said in words, and the page is then
+the project's sections alone: it is written whatever the curves hold.
 """
 import html
 import io
@@ -121,21 +118,21 @@ def _date(t):
     return t.date().isoformat()
 
 
-def render(curves, figures, title, currency, days=None):
-    """The tear sheet's HTML for `curves` ({label: equity}, the rotation first) and their
-    table `figures` ({label: {figure: value}})."""
+def sections(curves, figures, title, currency, days, notes=()):
+    """The tear sheet's parts, as HTML fragments by name (``intro``, ``key_figures``, ``growth``,
+    ``yearly``, ``drawdowns``, ``monthly``), for `curves` ({label: equity}, the rotation first)
+    and their table `figures` ({label: {figure: value}}); `notes` are added to the caveats."""
     labels = list(curves)
     first = curves[labels[0]]
-    days = period_days(first) if days is None else days
-    notes = caveats({k: figures[k] for k in labels}, days)
+    notes = caveats({k: figures[k] for k in labels}, days) + list(notes)
+    out = {}
     parts = [f"<h1>{html.escape(title)}</h1>",
              f"<p>Period {_date(first.index[0])} to {_date(first.index[-1])} ({days:,.0f} days), the same for "
              f"both series and for the printed table; values in {html.escape(currency)}, after fees and "
              "slippage; annualised over 365 days, risk-free rate 0.</p>"]
     if notes:
         parts.append("<ul>" + "".join(f'<li class="note">{html.escape(n)}</li>' for n in notes) + "</ul>")
-
-    parts.append("<h2>Key figures</h2>")
+    out["intro"], parts = parts, ["<h2>Key figures</h2>"]
     rows, attrs = [], []
     for key in COLUMNS:
         rows.append([key] + [shown(key, figures[k][key], days) for k in labels])
@@ -148,13 +145,14 @@ def render(curves, figures, title, currency, days=None):
         extra.append([name] + [_pct(fn(r) if (r != 0).any() else math.nan, 2) for r in returns.values()])
     parts.append(_table(["daily returns"] + [LABELS.get(k, k) for k in labels], extra))
 
-    parts.append("<h2>Growth and drawdowns</h2>" + _figure("growth", _growth_chart(curves))
-                 + _figure("drawdowns", _drawdown_chart(curves)))
+    out["key_figures"] = parts
+    out["growth"] = ["<h2>Growth and drawdowns</h2>" + _figure("growth", _growth_chart(curves))
+                     + _figure("drawdowns", _drawdown_chart(curves))]
 
     yearly = {k: yearly_returns(curves[k]) for k in labels}
     years = sorted({y for per in yearly.values() for y in per})
     start_day, end_day = returns[labels[0]].index[[0, -1]] if len(returns[labels[0]]) else (None, None)
-    parts.append("<h2>Returns by calendar year</h2>")
+    parts = ["<h2>Returns by calendar year</h2>"]
     if years:
         parts.append('<p class="small">Compounded daily returns, each dated by the UTC day it was earned in; '
                      "a first or last year the period covers only in part is marked.</p>")
@@ -173,7 +171,8 @@ def render(curves, figures, title, currency, days=None):
     else:
         parts.append('<p class="note">No daily return in the period: nothing to show by year.</p>')
 
-    parts.append("<h2>Worst drawdowns</h2>")
+    out["yearly"] = parts
+    parts = ["<h2>Worst drawdowns</h2>"]
     parts.append('<p class="small">Dates as in equity.csv (the date of the close instant). A drawdown runs from '
                  "the close of a high to the first close back at that high.</p>")
     for k in labels:
@@ -189,7 +188,8 @@ def render(curves, figures, title, currency, days=None):
         parts.append(_table(["peak", "trough", "recovered", "depth", "days"], rows, attrs) if rows else
                      '<p class="small">The value never fell below an earlier high.</p>')
 
-    parts.append("<h2>Monthly returns</h2>")
+    out["drawdowns"] = parts
+    parts = ["<h2>Monthly returns</h2>"]
     for k in labels:
         monthly = monthly_returns(curves[k])
         parts.append(f"<h3>{html.escape(LABELS.get(k, k))}</h3>")
@@ -203,9 +203,29 @@ def render(curves, figures, title, currency, days=None):
             attrs.append([""] + [_heat(monthly.get((y, m))) for m in months])
         names = [pd.Timestamp(2000, m, 1).strftime("%b") for m in months]
         parts.append(_table(["year"] + names, rows, attrs))
-    body = "\n".join(parts)
+    out["monthly"] = parts
+    return {name: "\n".join(fragments) for name, fragments in out.items()}
+
+
+def own_page(parts, title):
+    """The project's own page: every section, nothing from QuantStats."""
+    body = "\n".join(parts.values())
     return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def render(curves, figures, title, currency):
+    """The tear sheet's HTML: QuantStats' full report with the project's own sections in place of
+    what it gets wrong (see `canary.runs.quantstats_sheet`); the project's own page, saying why,
+    when QuantStats cannot report on the run."""
+    from .quantstats_sheet import QuantStatsUnavailable, quantstats_page
+
+    days = period_days(next(iter(curves.values())))
+    try:
+        return quantstats_page(curves, sections(curves, figures, title, currency, days), title, days)
+    except QuantStatsUnavailable as why:
+        return own_page(sections(curves, figures, title, currency, days, [f"The QuantStats report is left out: {why}"]),
+                        title)
 
 
 def write_tearsheet(path, curves, figures, title, currency):
