@@ -2,7 +2,10 @@
 import datetime
 import importlib.metadata
 import math
+import multiprocessing
+import os
 import subprocess
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,17 +130,53 @@ def execute(p, benchmarks="btc", progress=None):
     """Load the market and run every strategy; returns (market, {label: BacktestResult}).
 
     `progress(label, done)` is told when each run starts (done False) and ends (done True).
+    The configured strategy runs here and the benchmarks at the same time in a worker process
+    when there is a spare core.
     """
     data = p.config["data"]
     market = load_market(p.library, p.universe, data["start"] or None, data["end"] or None)
-    results = {}
-    for label, cls, params in strategies(p, benchmarks):
-        if progress:
-            progress(label, False)
-        results[label] = run_backtest(market, cls, params, p.costs, name=label)
-        if progress:
-            progress(label, True)
-    return market, results
+    return market, run_all(market, strategies(p, benchmarks), p.costs, progress)
+
+
+def _told(progress, label, done):
+    if progress:
+        progress(label, done)
+
+
+_SHARED = {}
+
+
+def _run_shared(task):
+    label, cls, params = task
+    return run_backtest(_SHARED["market"], cls, params, _SHARED["costs"], name=label)
+
+
+def run_all(market, runs, costs, progress=None):
+    """Every (label, class, params) of `runs` through Backtrader: the first here, the others in
+    worker processes forked with the market already loaded (none when there is one core, or
+    no fork); {label: BacktestResult} in the order of `runs`."""
+    workers = min(len(runs) - 1, (os.cpu_count() or 1) - 1)
+    if workers < 1 or "fork" not in multiprocessing.get_all_start_methods():
+        results = {}
+        for label, cls, params in runs:
+            _told(progress, label, False)
+            results[label] = run_backtest(market, cls, params, costs, name=label)
+            _told(progress, label, True)
+        return results
+    _SHARED.update(market=market, costs=costs)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [(label, pool.submit(_run_shared, (label, cls, params))) for label, cls, params in runs[1:]]
+            label, cls, params = runs[0]
+            _told(progress, label, False)
+            results = {label: run_backtest(market, cls, params, costs, name=label)}
+            _told(progress, label, True)
+            for label, future in futures:
+                results[label] = future.result()
+                _told(progress, label, True)
+    finally:
+        _SHARED.clear()
+    return results
 
 
 def figures(results):

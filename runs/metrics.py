@@ -29,48 +29,74 @@ COLUMNS = ("final_value", "total_return", "cagr", "volatility", "sharpe", "sorti
 
 def per_day(equity):
     """(the curve at its daily closes, how many of its points make a year of 365 days)."""
-    step = pd.Series(equity.index).diff().median() if len(equity) > 1 else pd.Timedelta(days=1)
-    if step < pd.Timedelta(days=1):
-        # a bar closing at 00:00 UTC ends the day before: ceil keeps it in that day
-        return equity.groupby(equity.index.ceil("D")).last(), float(DAYS_PER_YEAR)
-    return equity, DAYS_PER_YEAR / (step / pd.Timedelta(days=1))
+    days, periods = daily_closes(equity.index)
+    return equity.iloc[days], periods
 
 
 def returns_of(equity):
     return equity.pct_change().iloc[1:]
 
 
-def max_drawdown(equity):
-    return float((equity / equity.cummax() - 1.0).min())
+def daily_closes(index):
+    """(positions of the bars that are daily closes, how many of them make a year of 365 days).
+
+    For bars shorter than a day, the last bar close of each UTC day (a bar closing at 00:00 UTC
+    ends the day before); otherwise every bar, a year being 365 days of them."""
+    index = pd.DatetimeIndex(index)
+    step = pd.Series(index).diff().median() if len(index) > 1 else pd.Timedelta(days=1)
+    if step < pd.Timedelta(days=1):
+        days = index.ceil("D")
+        last = np.r_[days[1:] != days[:-1], True]
+        return np.flatnonzero(last), float(DAYS_PER_YEAR)
+    return np.arange(len(index)), DAYS_PER_YEAR / (step / pd.Timedelta(days=1))
+
+
+def figures(values, index, exposure, traded, trades, fees):
+    """The figures of the printed table for many runs at once.
+
+    ``values``: runs x bars, each run's portfolio value at every bar close of ``index``;
+    ``exposure``: each run's share of bars with positions; ``traded``: its buys and sells
+    (notional), ``trades`` its fills, ``fees`` its fees. Returns {figure: array (one per run)}.
+    """
+    values = np.asarray(values, dtype=float)
+    traded = np.asarray(traded, dtype=float)
+    days, periods = daily_closes(index)
+    equity = values[:, days]
+    r = equity[:, 1:] / equity[:, :-1] - 1.0
+    n = r.shape[1]
+    total = equity[:, -1] / equity[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cagr = total ** (periods / n) - 1.0 if n else np.full(len(values), np.nan)
+        mean = r.mean(axis=1) if n else np.full(len(values), np.nan)
+        std = r.std(axis=1, ddof=1) if n > 1 else np.full(len(values), np.nan)
+        downside = np.sqrt((np.where(r < 0, r, 0.0) ** 2).sum(axis=1) / n) if n else np.full(len(values), np.nan)
+        mdd = (values / np.maximum.accumulate(values, axis=1) - 1.0).min(axis=1)
+        years = n / periods
+        out = {
+            "final_value": equity[:, -1],
+            "total_return": total - 1.0,
+            "cagr": cagr,
+            "volatility": std * math.sqrt(periods),
+            "sharpe": np.where(std != 0, mean / std * math.sqrt(periods), np.nan),
+            "sortino": np.where(downside != 0, mean / downside * math.sqrt(periods), np.nan),
+            "max_drawdown": mdd,
+            "calmar": np.where(mdd != 0, cagr / np.abs(mdd), np.nan),
+            "exposure": np.asarray(exposure, dtype=float),
+            "turnover": traded / 2 / values.mean(axis=1) / years if years else np.full(len(values), np.nan),
+            "trades": np.asarray(trades).astype(np.int64),
+            "fees": np.asarray(fees, dtype=float),
+        }
+    return out
 
 
 def performance(result):
     """The figures of the printed table for one BacktestResult, as a dict of floats."""
-    equity, periods = per_day(result.equity)
-    r = returns_of(equity)
-    n = r.count()
-    total = equity.iloc[-1] / equity.iloc[0]
-    cagr = total ** (periods / n) - 1.0 if n else math.nan
-    std = r.std(ddof=1)
-    downside = math.sqrt((r[r < 0] ** 2).sum() / n) if n else math.nan
-    mdd = max_drawdown(result.equity)
+    equity = result.equity
     invested = result.weights().abs().sum(axis=1) > 0.01
     traded = float(result.fills["value"].sum()) if len(result.fills) else 0.0
-    years = n / periods
-    return {
-        "final_value": float(equity.iloc[-1]),
-        "total_return": float(total - 1.0),
-        "cagr": float(cagr),
-        "volatility": float(std * math.sqrt(periods)),
-        "sharpe": float(r.mean() / std * math.sqrt(periods)) if std else math.nan,
-        "sortino": float(r.mean() / downside * math.sqrt(periods)) if downside else math.nan,
-        "max_drawdown": mdd,
-        "calmar": float(cagr / abs(mdd)) if mdd else math.nan,
-        "exposure": float(invested.mean()),
-        "turnover": float(traded / 2 / result.equity.mean() / years) if years else math.nan,
-        "trades": int(len(result.fills)),
-        "fees": float(result.fees),
-    }
+    out = figures(equity.to_numpy(dtype=float)[None, :], equity.index, [float(invested.mean())], [traded],
+                  [len(result.fills)], [result.fees])
+    return {key: int(v[0]) if key == "trades" else float(v[0]) for key, v in out.items()}
 
 
 def period_days(equity):

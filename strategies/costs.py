@@ -1,4 +1,5 @@
 """Trading costs, sizing and execution for spot crypto in Backtrader."""
+import itertools
 import math
 
 import backtrader as bt
@@ -38,7 +39,40 @@ class SpotCryptoCommission(bt.CommInfoBase):
 class SpotBroker(bt.brokers.BackBroker):
     """Backtrader's broker, except that an order waits while its coin has no bar (a gap in
     its history, a ``ListedData`` bar with ``listed`` 0): it fills at the next traded bar,
-    never at a missing price."""
+    never at a missing price.
+
+    Two shortcuts that change no figure: the portfolio value is summed over the positions
+    held (a zero position adds exactly 0.0), and with next-open fills an equity-only step
+    (an equity close between two crypto bars) is skipped while every order is a market
+    order: nothing can fill there, every order waiting for its coin's next bar, and the
+    margin check of new orders sees the same cash at the next crypto bar.
+    """
+
+    crypto_clock = None   # the first ListedData feed, set by `configure_broker`
+
+    def start(self):
+        super().start()
+        self._seen = 0
+
+    def next(self):
+        clock = self.crypto_clock
+        if clock is not None and not self.p.coc:
+            seen = len(clock)
+            if seen == self._seen and all(o.exectype == bt.Order.Market
+                                          for o in itertools.chain(self.submitted, self.pending)):
+                return
+            self._seen = seen
+        super().next()
+
+    def _get_value(self, datas=None, lever=False):
+        if datas is not None:
+            return super()._get_value(datas, lever)
+        everything = self.positions
+        self.positions = {data: pos for data, pos in everything.items() if pos.size}
+        try:
+            return super()._get_value(None, lever)
+        finally:
+            self.positions = everything
 
     def _try_exec(self, order):
         listed = getattr(order.data, "listed", None)
@@ -61,6 +95,8 @@ def configure_broker(broker, cash, fee_bp, slippage_bp, fill="open", coins=()):
         raise ConfigError(f"fill '{fill}' is not 'open' or 'close'{suggest(fill, ('open', 'close'))}")
     broker.setcash(cash)
     broker.addcommissioninfo(SpotCryptoCommission(commission=fee_bp / 1e4))
+    if coins and isinstance(broker, SpotBroker):
+        broker.crypto_clock = coins[0]
     for coin in coins:
         broker.addcommissioninfo(SpotCryptoCommission(commission=fee_bp / 1e4, mark=coin.mark), name=coin._name)
     broker.set_slippage_perc(slippage_bp / 1e4, slip_open=True, slip_limit=True, slip_match=True,

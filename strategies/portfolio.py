@@ -46,6 +46,8 @@ class TargetWeightStrategy(CryptoCloseSchedule):
         super().__init__()
         self.bars_since_trade = math.inf
         self._exits = {}            # coin -> its delisting exit order
+        # each coin's lines, looked up once (a Backtrader attribute lookup per coin and bar adds up)
+        self._lines = {c: (c.lines.close, c.lines.listed, c.lines.delisting) for c in self.coins}
 
     # -- what subclasses provide -------------------------------------------------------
     def target_weights(self):
@@ -70,7 +72,8 @@ class TargetWeightStrategy(CryptoCloseSchedule):
 
     def tradable(self, coin):
         """Listed at this bar, with a price, and no delisting notice."""
-        return coin.listed[0] == 1.0 and coin.delisting[0] == 0.0 and not math.isnan(coin.close[0])
+        close, listed, delisting = self._lines[coin]
+        return listed[0] == 1.0 and delisting[0] == 0.0 and not math.isnan(close[0])
 
     def exiting(self, coin):
         """True while `coin`'s delisting exit order is waiting to be filled."""
@@ -78,8 +81,8 @@ class TargetWeightStrategy(CryptoCloseSchedule):
         return order is not None and order.alive()
 
     def exit_delisted(self):
-        for coin in self.coins:
-            if coin.delisting[0] == 1.0 and self.getposition(coin).size and not self.exiting(coin):
+        for coin, (_, _, delisting) in self._lines.items():
+            if delisting[0] == 1.0 and self.getposition(coin).size and not self.exiting(coin):
                 self._exits[coin] = self.close(data=coin)
 
     def rebalance(self, targets):
@@ -87,9 +90,10 @@ class TargetWeightStrategy(CryptoCloseSchedule):
         scale = 1.0 - self.p.cash_buffer
         sells, buys, exits = [], [], []
         drifted = False
-        for coin in self.coins:
-            price = coin.close[0]
-            held = self.getposition(coin).size
+        positions = self.broker.positions
+        for coin, (close, _, _) in self._lines.items():
+            price = close[0]
+            held = positions[coin].size
             if self.exiting(coin):
                 exits.append((coin, None))  # already being sold: only count its proceeds
                 continue

@@ -27,9 +27,10 @@ class PortfolioRecorder(bt.Analyzer):
             return
         row = {"close_time": _utc(strat.clock.datetime[0]), "value": strat.broker.getvalue(),
                "cash": strat.broker.getcash()}
+        positions = strat.broker.positions
         for coin in strat.coins:
-            size = strat.getposition(coin).size
-            row[coin._name] = size * coin.mark[0] if size else 0.0
+            size = positions[coin].size
+            row[coin._name] = size * coin.lines.mark[0] if size else 0.0
         if hasattr(strat, "regime"):
             row["regime"] = strat.regime.regime[0]
         self.rows.append(row)

@@ -58,11 +58,12 @@ N_STATS = 5
 
 @njit(cache=True)
 def _value(cash, pos, avg, closes, marks, t):
-    """Backtrader's `BackBroker._get_value`: cash plus each position at its close (its last
-    traded close through a gap), summed as Backtrader sums it (value less unrealised profit,
-    then unrealised profit: the last bit of the value decides a margin check with no costs
-    and no cash buffer)."""
+    """(value, held): Backtrader's `BackBroker._get_value`, cash plus each position at its
+    close (its last traded close through a gap), summed as Backtrader sums it (value less
+    unrealised profit, then unrealised profit: the last bit of the value decides a margin
+    check with no costs and no cash buffer); and the gross value of the positions."""
     v = 0.0
+    held = 0.0
     for c in range(pos.shape[0]):
         s = pos[c]
         if s == 0.0:
@@ -71,13 +72,14 @@ def _value(cash, pos, avg, closes, marks, t):
         if np.isnan(price):
             price = marks[t, c]
         dvalue = s * price
+        held += abs(dvalue)
         unreal = s * (price - avg[c]) * 1.0
         if dvalue > 0:
             v += (dvalue - unreal) / 1.0
             v += unreal
         else:
             v += dvalue
-    return cash + v
+    return cash + v, held
 
 
 @njit(cache=True)
@@ -99,6 +101,8 @@ def _broker_step(v, fill_close, fee, slip, opens, highs, lows, closes, listed, c
       they wait through a gap (Backtrader's cheat-on-close keeps the creation price);
     * a buy whose cost and fee exceed the cash at its fill is refused (Margin), not shrunk.
     """
+    if n_orders == 0:
+        return cash, 0, n_f, n_r
     # check_submitted
     pcash = cash
     for i in range(n_orders):
@@ -276,7 +280,7 @@ def simulate(opens, highs, lows, closes, marks, listed, delisting, equity_step, 
             t, fill_close, fee, slip, opens, highs, lows, closes, listed, cash, pos, avg,
             o_coin, o_size, o_buy, o_created, o_exit, o_state, n_orders, exiting,
             record, f_out, n_f, r_out, n_r, stats)
-        value = _value(cash, pos, avg, closes, marks, t)
+        value, invested = _value(cash, pos, avg, closes, marks, t)
         # -- the decision at this bar's close (TargetWeightStrategy.next)
         if since < NEVER:
             since += 1
@@ -364,14 +368,9 @@ def simulate(opens, highs, lows, closes, marks, listed, delisting, equity_step, 
         j = t - t0
         values[j] = value
         cash_out[j] = cash
-        invested = 0.0
-        for c in range(k):
-            if pos[c] != 0.0:
-                invested += abs(pos[c] * marks[t, c])
-                if record:
-                    held_out[j, c] = pos[c] * marks[t, c]
-            elif record:
-                held_out[j, c] = 0.0
+        if record:
+            for c in range(k):
+                held_out[j, c] = pos[c] * marks[t, c] if pos[c] != 0.0 else 0.0
         if invested / value > 0.01:
             stats[STAT_INVESTED] += 1
     return n_f, n_r
