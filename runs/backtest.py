@@ -151,12 +151,33 @@ def _run_shared(task):
     return run_backtest(_SHARED["market"], cls, params, _SHARED["costs"], name=label)
 
 
+def _spare_core():
+    return (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
+def beside(func, *args):
+    """Start ``func(*args)`` in a forked worker process (here when there is no spare core or no
+    fork); returns a function that waits for it and gives its result (or raises its error)."""
+    if not _spare_core():
+        result = func(*args)
+        return lambda: result
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    future = pool.submit(func, *args)
+
+    def wait():
+        try:
+            return future.result()
+        finally:
+            pool.shutdown()
+    return wait
+
+
 def run_all(market, runs, costs, progress=None):
     """Every (label, class, params) of `runs` through Backtrader: the first here, the others in
     worker processes forked with the market already loaded (none when there is one core, or
     no fork); {label: BacktestResult} in the order of `runs`."""
     workers = min(len(runs) - 1, (os.cpu_count() or 1) - 1)
-    if workers < 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers < 1 or not _spare_core():
         results = {}
         for label, cls, params in runs:
             _told(progress, label, False)
@@ -224,6 +245,12 @@ def write_outputs(folder, p, market, results, started, tearsheet=True):
     regimes = strategy.regimes
     period = f"{strategy.equity.index[0].date()} to {strategy.equity.index[-1].date()}"
     days = period_days(strategy.equity)
+    if tearsheet:   # drawn in a worker process while this one writes the other files
+        from .tearsheet import write_tearsheet
+
+        sheet = beside(write_tearsheet, folder / "tearsheet.html",
+                       {label: strategy.equity, "btc_buy_hold": bench.equity}, metrics,
+                       f"{name} vs BTC buy-and-hold, {period}", p.currency)
     report.write_equity_csv(folder / "equity.csv", strategy.equity, bench.equity)
     report.write_trades_csv(folder / "trades.csv", strategy.fills)
     if regimes is not None:
@@ -239,10 +266,7 @@ def write_outputs(folder, p, market, results, started, tearsheet=True):
     curves = {label: r.equity for label, r in results.items()}
     report.plot_equity(folder / "equity.png", curves, regimes, f"{name} vs benchmarks, {period} ({p.currency})")
     if tearsheet:
-        from .tearsheet import write_tearsheet
-
-        write_tearsheet(folder / "tearsheet.html", {label: strategy.equity, "btc_buy_hold": bench.equity},
-                        metrics, f"{name} vs BTC buy-and-hold, {period}", p.currency)
+        sheet()
     finished = datetime.datetime.now(datetime.UTC)
     report.write_json(folder / "manifest.json", manifest(p, market, metrics, started, finished))
     return metrics
