@@ -6,7 +6,6 @@ mistake is one line on stderr, never a traceback.
 import argparse
 import datetime
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -28,11 +27,17 @@ class Progress:
         if self.live:
             print(f"... {text}", file=sys.stderr, flush=True)
 
-    def start_runs(self, total):
+    def start_runs(self, total, desc="backtests", unit="run"):
         if self.live:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc="backtests", unit="run", file=sys.stderr)
+            self.bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr)
+
+    def advance(self, count, note):
+        """`count` more done; `note` (say, the best figure so far) beside the bar."""
+        if self.bar is not None:
+            self.bar.set_postfix_str(note, refresh=False)
+            self.bar.update(count)
 
     def __call__(self, label, done):
         if self.bar is None:
@@ -112,30 +117,78 @@ def cmd_compare(args):
     return 0
 
 
-def cmd_tune(args):
-    from . import backtest
-    from .tuning import parse_grid, tune
+TUNE_FLAGS = (("method", "method"), ("count", "count"), ("seed", "seed"), ("objective", "objective"),
+              ("max_drawdown", "max_drawdown"), ("scheme", "scheme"), ("split", "split"), ("train", "train"),
+              ("test", "test"), ("step", "step"), ("blocks", "blocks"), ("rerun", "rerun"), ("engine", "engine"))
 
-    config = _config(args)
-    grid = parse_grid(args.grid)
-    p = backtest.plan(config)
-    run = RunFolder(args.out, args.name, args.overwrite)
+
+def _tune_config(args):
+    """The configuration of `canary tune`: as `_config`, then the [tune] flags."""
+    from .config import load_config
+    from .tuning import parse_grid
+
+    settings = [("data", key, getattr(args, flag)) for flag, key in
+                (("start", "start"), ("end", "end"), ("data", "folder")) if getattr(args, flag) is not None]
+    settings += [("tune", key, getattr(args, flag)) for flag, key in TUNE_FLAGS if getattr(args, flag) is not None]
+    if args.split is not None and args.scheme is None:
+        settings.append(("tune", "scheme", "split"))
+    if args.anchored:
+        settings.append(("tune", "window", "anchored"))
+    space = parse_grid(args.grid or ())
+    space.update(_space_flags(args.space or ()))
+    if space:
+        settings.append(("tune", "space", space))
+    return load_config(args.config, args.set or (), settings)
+
+
+def _space_flags(texts):
+    """--space KEY=SPEC, the SPEC read as TOML: [3, 5, 10] or {low = 1, high = 9, step = 2}."""
+    import tomllib
+
+    out = {}
+    for text in texts:
+        key, _, spec = text.partition("=")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {spec.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            raise ConfigError(f"--space {text}: expected KEY=[v1, v2] or KEY={{low = .., high = .., step = ..}} "
+                              "(or distribution = \"uniform\", \"log-uniform\", \"integer\")") from None
+    return out
+
+
+def cmd_tune(args):
+    if args.resume:
+        given = [f for f, _ in TUNE_FLAGS + (("config", ""), ("start", ""), ("end", ""), ("data", ""), ("set", ""),
+                                             ("grid", ""), ("space", ""), ("name", "")) if getattr(args, f)]
+        if given or args.anchored:
+            raise ConfigError(f"--resume continues the recorded tuning: drop "
+                              f"{', '.join('--' + g.replace('_', '-') for g in given + ['anchored'] * args.anchored)}")
+    from . import backtest, tune_report
+    from .config import validate
+    from .tuning import Checkpoint, Interrupted, total_trials, tune
+    from .workers import Workers
+
+    if args.resume:
+        run = RunFolder.resume(args.resume, keep_on=(Interrupted,))
+        config = validate(Checkpoint.config_of(Path(args.resume)), str(Path(args.resume) / "tune.json"))
+    else:
+        config = _tune_config(args)
+        backtest.plan(config)  # every symbol has data, before any work
+        run = RunFolder(args.out, args.name, args.overwrite, keep_on=(Interrupted,))
     progress = Progress(args.quiet)
-    progress.say("loading data")
-    progress.start_runs(2 * math.prod(len(v) for v in grid.values()) + 2)
-    table, summary = tune(p, grid, args.split, args.metric, args.jobs, lambda: progress("", True))
-    progress.end_runs()
     with run as folder:
-        table.to_csv(folder / "tuning.csv", index=False, float_format="%.10g")
-        (folder / "tuning.json").write_text(json.dumps(dict(summary, config=config), indent=2, default=str) + "\n")
-    m = args.metric
-    shown = table[list(grid) + [f"in_{m}", f"out_{m}"]].head(args.top)
-    print(f"{m}: in sample {summary['in_sample']}, out of sample {summary['out_of_sample']}")
-    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"\nbest in sample: {summary['best']}: {m} {summary['best_in']:.3f} in, {summary['best_out']:.3f} out")
-    print(f"BTC buy-and-hold: {m} {summary['btc_buy_hold_in']:.3f} in, {summary['btc_buy_hold_out']:.3f} out")
-    print(f"rank correlation of in- and out-of-sample {m} across the grid: {summary['rank_correlation_in_out']:.2f}")
-    print(f"\noutputs: {run.path}")
+        checkpoint = Checkpoint(folder)
+        if not args.resume:
+            checkpoint.start(config)
+        progress.say("loading data")
+        with Workers(args.jobs, args.scheduler) as workers:
+            progress.start_runs(total_trials(config), "trials", "trial")
+            tuned = tune(config, checkpoint, workers,
+                         lambda n, best: progress.advance(n, f"best {config['tune']['objective']} {best:.3f}"))
+            progress.end_runs()
+        progress.say("writing the report" + (" and the tear sheet" if tuned.walk is not None else ""))
+        tune_report.write(tuned, folder)
+    print(tune_report.text(tuned, run.path, args.top))
     return 0
 
 
@@ -309,20 +362,42 @@ def parser():
     backtest_options(compare)
     compare.set_defaults(func=cmd_compare, replay=None)
 
-    tune = sub.add_parser("tune", help="tune thresholds on a grid, checked out of sample",
-                          description="Run the rotation for every combination of --grid values in sample "
-                                      "(data up to --split) and out of sample (trading from --split, fresh "
-                                      "cash), rank by --metric in sample, and show how the pick did out of "
-                                      "sample; writes tuning.csv and tuning.json.")
+    tune = sub.add_parser("tune", help="tune thresholds: walk-forward out of sample, overfitting statistics",
+                          description="Screen every trial of the [tune] search space once over the whole history, "
+                                      "then judge the pick: the walk-forward (or split) out-of-sample curve against "
+                                      "BTC buy-and-hold, the probability of backtest overfitting, the deflated Sharpe "
+                                      "ratio and Hansen's SPA test. Flags override the [tune] keys of the "
+                                      "configuration (runs/default.toml documents them); writes trials.csv, "
+                                      "returns.parquet, walkforward.csv, best.toml, tuning.json, a tear sheet and "
+                                      "pictures.")
     backtest_options(tune, report=False)
-    tune.add_argument("--grid", action="append", required=True, metavar="KEY=V1,V2,...",
-                      help="configuration values to try, e.g. --grid filter.confirm=3,5,10 (repeatable)")
-    tune.add_argument("--split", required=True, metavar="DATE",
-                      help="first date of the out-of-sample period, YYYY-MM-DD")
-    tune.add_argument("--metric", default="sharpe", help="figure ranked in sample (sharpe, sortino, cagr, "
-                                                          "calmar, total_return; default sharpe)")
+    tune.add_argument("--grid", action="append", metavar="KEY=V1,V2,...",
+                      help="values to try, e.g. --grid filter.confirm=3,5,10 (repeatable; replaces [tune.space])")
+    tune.add_argument("--space", action="append", metavar="KEY=SPEC",
+                      help="a key and its values or range as TOML, e.g. --space 'filter.period={low=50, high=200, "
+                           "step=50}' or 'filter.hysteresis={low=0.0, high=0.05, distribution=\"uniform\"}' "
+                           "(repeatable; replaces [tune.space])")
+    tune.add_argument("--method", help="grid, random or optuna (tune.method)")
+    tune.add_argument("--count", type=int, help="random / optuna: how many trials (tune.count)")
+    tune.add_argument("--seed", type=int, help="random / optuna / SPA seed (tune.seed)")
+    tune.add_argument("--objective", "--metric", dest="objective",
+                      help="sharpe, sortino, calmar or cagr (tune.objective)")
+    tune.add_argument("--max-drawdown", type=float, metavar="FRACTION",
+                      help="never pick a trial whose drawdown went deeper, e.g. 0.6 (tune.max_drawdown)")
+    tune.add_argument("--scheme", help="split, walk-forward or cscv (tune.scheme)")
+    tune.add_argument("--split", metavar="DATE", help="first date out of sample; implies --scheme split (tune.split)")
+    tune.add_argument("--train", help="walk-forward training window: 730d, 104w, 2y (tune.train)")
+    tune.add_argument("--test", help="walk-forward test window (tune.test)")
+    tune.add_argument("--step", help="walk-forward step (tune.step; default the test window)")
+    tune.add_argument("--anchored", action="store_true", help="walk-forward training windows from the first day")
+    tune.add_argument("--blocks", type=int, help="CSCV blocks, even (tune.blocks)")
+    tune.add_argument("--rerun", type=int, metavar="K", help="best trials rerun in Backtrader (tune.rerun)")
+    tune.add_argument("--engine", help="screening engine: fast or backtrader (tune.engine)")
     tune.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
-    tune.add_argument("--top", type=int, default=10, help="rows of the printed table (default 10)")
+    tune.add_argument("--scheduler", metavar="ADDRESS",
+                      help="screen on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786")
+    tune.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted tuning run")
+    tune.add_argument("--top", type=int, default=10, help="rows of the printed in-sample table (default 10)")
     tune.set_defaults(func=cmd_tune)
 
     study = sub.add_parser("study", help="the research note's claim as an event study",

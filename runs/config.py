@@ -20,6 +20,10 @@ from canary.params import param_defaults, param_schema
 from canary.strategies.classpath import DEFAULT_STRATEGY, load_strategy
 from canary.strategies.engine import ENGINE_PARAMS
 
+from .objectives import OBJECTIVES
+from .search_space import METHODS
+from .walkforward import days_in
+
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "default.toml"
 
 
@@ -54,6 +58,10 @@ def _instant_or_empty(v):
     except ValueError:
         return False
 
+
+SCHEMES = ("split", "walk-forward", "cscv")
+ENGINES = ("fast", "backtrader")
+TUNABLE = ("filter", "strategy")  # the thresholds; data, universe and costs stay as configured
 
 # section -> key -> (type, rule, what the rule says)
 INT, FLOAT, STR, BOOL, LIST = int, float, str, bool, list
@@ -113,6 +121,26 @@ SCHEMA = {
         "slippage_bp": (FLOAT, lambda v: 0 <= v < 1e4, "not negative (basis points)"),
         "fill": (STR, lambda v: v in ("open", "close"), "open or close"),
     },
+    # `canary tune`; [tune.space] (the keys tried and their values) is checked by runs.search_space
+    "tune": {
+        "method": (STR, lambda v: v in METHODS, f"one of {', '.join(METHODS)}"),
+        "count": (INT, _positive_int, "a whole number >= 1"),
+        "seed": (INT, lambda v: v >= 0, "a whole number >= 0"),
+        "batch": (INT, _positive_int, "a whole number >= 1"),
+        "objective": (STR, lambda v: v in OBJECTIVES, f"one of {', '.join(OBJECTIVES)}"),
+        "max_drawdown": (FLOAT, lambda v: 0 <= v < 1, "0 (no limit) or a fraction below 1"),
+        "scheme": (STR, lambda v: v in SCHEMES, f"one of {', '.join(SCHEMES)}"),
+        "split": (STR, _date_or_empty, "a date (YYYY-MM-DD)"),
+        "window": (STR, lambda v: v in ("rolling", "anchored"), "rolling or anchored"),
+        "train": (STR, days_in, "a number of days, weeks or years: 730d, 104w, 2y"),
+        "test": (STR, days_in, "a number of days, weeks or years: 180d, 26w, 1y"),
+        "step": (STR, lambda v: v == "" or days_in(v), "a number of days, weeks or years, or empty (= test)"),
+        "blocks": (INT, lambda v: isinstance(v, int) and v >= 2 and v % 2 == 0, "an even number >= 2"),
+        "rerun": (INT, lambda v: isinstance(v, int) and v >= 0, "a whole number >= 0"),
+        "engine": (STR, lambda v: v in ENGINES, f"one of {', '.join(ENGINES)}"),
+        "reps": (INT, lambda v: isinstance(v, int) and v >= 100, "a whole number >= 100"),
+        "space": (dict, None, ""),
+    },
 }
 
 
@@ -128,6 +156,10 @@ def _check_value(key, kind, rule, says, value):
         raise ConfigError(f"{key}: expected {names}, got {type(value).__name__} {value!r}")
     if kind is FLOAT and not math.isfinite(value):
         raise ConfigError(f"{key}: must be a finite number, got {value!r}")
+    if key == "tune.space":
+        from .search_space import parse_space
+
+        parse_space(value)
     if rule is not None and not rule(value):
         raise ConfigError(f"{key}: {value!r} is not allowed: must be {says}")
     return value
@@ -164,8 +196,9 @@ def strategy_section(values):
     return out
 
 
-def validate(config, source="configuration"):
-    """A checked copy of `config` (a dict of sections), or a ConfigError naming the key."""
+def validate(config, source="configuration", space=True):
+    """A checked copy of `config` (a dict of sections), or a ConfigError naming the key
+    (with `space`, [tune.space] is checked against it too)."""
     out = validate_partial(config, source)
     out["strategy"] = strategy_section(out.get("strategy", {}))
     missing = [f"{s}.{k}" for s in SCHEMA for k in SCHEMA[s] if k not in out.get(s, {})]
@@ -180,7 +213,49 @@ def validate(config, source="configuration"):
     repeated = sorted({s for s in roles if roles.count(s) > 1})
     if repeated:
         raise ConfigError(f"universe: {repeated[0]} appears twice among btc, eth and alts")
+    tune = out["tune"]
+    if tune["scheme"] == "split" and not tune["split"]:
+        raise ConfigError(f"{source}: tune.scheme = \"split\" needs tune.split (a date)")
+    if space:
+        check_space(out)
     return out
+
+
+def with_values(config, values, source="tune.space", space=True):
+    """A validated copy of `config` with `values` ({'section.key': value}) set."""
+    candidate = copy.deepcopy(config)
+    for key, value in values.items():
+        *path, name = key.split(".")
+        table = candidate
+        for part in path:
+            table = table[part]
+        table[name] = value
+    return validate(candidate, source, space)
+
+
+def check_space(config):
+    """Every key of [tune.space] is a tunable key of this configuration, and every value listed
+    (or each end of a range) is a value it accepts."""
+    from .search_space import parse_space
+
+    for dim in parse_space(config["tune"]["space"]):
+        *path, name = dim.key.split(".")
+        table, where = config, []
+        for part in path:
+            if where == [] and part not in TUNABLE:
+                raise ConfigError(f"tune.space.{dim.key}: only [{'] and ['.join(TUNABLE)}] keys can be tuned"
+                                  f"{suggest(part, TUNABLE)}")
+            if not isinstance(table.get(part), dict):
+                raise ConfigError(f"tune.space.{dim.key}: no section {'.'.join(where + [part])}"
+                                  f"{suggest(part, [k for k, v in table.items() if isinstance(v, dict)])}")
+            table, where = table[part], where + [part]
+        if not path or name not in table or isinstance(table[name], dict):
+            raise ConfigError(f"tune.space.{dim.key}: unknown key{suggest(name, table if path else TUNABLE)}")
+        for value in dim.values if dim.values is not None else (dim.low, dim.high):
+            try:
+                with_values(config, {dim.key: value}, space=False)
+            except ConfigError as exc:
+                raise ConfigError(f"tune.space.{dim.key}: {str(exc).removeprefix(dim.key + ': ')}") from None
 
 
 def read_toml(path):

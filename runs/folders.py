@@ -23,7 +23,7 @@ class RunFolder:
     exit the files appear at ``.path`` in one rename; on an exception `tmp` is removed.
     """
 
-    def __init__(self, parent, name=None, overwrite=False):
+    def __init__(self, parent, name=None, overwrite=False, keep_on=()):
         self.parent = Path(parent)
         try:
             self.parent.mkdir(parents=True, exist_ok=True)
@@ -37,6 +37,20 @@ class RunFolder:
             raise ConfigError(f"--name {name}: {self.parent / name} exists; use --overwrite to replace it")
         self.path = self.parent / self.base  # where it is expected; final once published
         self._tmp = None
+        self.keep_on = keep_on  # exceptions after which the partial folder is kept, to be resumed
+
+    @classmethod
+    def resume(cls, partial, keep_on=()):
+        """The run of a partial folder kept by an earlier run (``.<name>.<random>.partial``):
+        writing continues in it, and it is published as that run would have been."""
+        partial = Path(partial)
+        if not (partial.is_dir() and partial.name.startswith(".") and partial.name.endswith(".partial")):
+            raise ConfigError(f"--resume {partial}: not a kept partial run folder (.<name>.<random>.partial)")
+        run = cls(partial.parent, keep_on=keep_on)
+        run.base = partial.name[1:].rsplit(".", 2)[0]
+        run.path = run.parent / run.base
+        run._tmp = partial
+        return run
 
     def _hidden(self, kind):
         """A new hidden folder beside the run's, with the usual permissions (mkdtemp's are 0700)."""
@@ -49,10 +63,13 @@ class RunFolder:
                 continue
 
     def __enter__(self):
-        self._tmp = self._hidden("partial")
+        if self._tmp is None:
+            self._tmp = self._hidden("partial")
         return self._tmp
 
     def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None and issubclass(exc_type, self.keep_on):
+            return False
         if exc_type is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             return False

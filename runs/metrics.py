@@ -197,7 +197,7 @@ def table(figures, days=math.inf):
     """A plain-text table: one column per run, one row per figure (annual rates 'n/m' under
     MIN_ANNUALISED_DAYS days)."""
     frame = pd.DataFrame(figures)
-    rows = [[key] + [shown(key, v, days) for v in frame.loc[key]] for key in COLUMNS]
+    rows = [[key] + [shown(key, v, days) for v in frame.loc[key]] for key in COLUMNS if key in frame.index]
     header = ["metric"] + list(frame.columns)
     widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths)))

@@ -1,127 +1,286 @@
-"""Tuning thresholds with an out-of-sample check.
+"""Tuning thresholds honestly: screen every trial once, then judge the pick out of sample.
 
-Every combination of a grid of configuration values is run twice: *in sample*, on the data
-up to the split date (the data after it removed), and *out of sample*, trading from the split
-date to the end (the earlier data only warm the indicators up), each from fresh cash. The
-combination with the best in-sample figure is the one a tuner would pick; its out-of-sample
-figure, the rank correlation of the two across the grid, and BTC buy-and-hold over the same
-two periods say whether the pick was skill or noise.
+1. The trials come from `[tune.space]` by grid, seeded random draws or a seeded TPE study
+   (`runs.search_space`).
+2. Each is screened once over the whole history (`runs.trial_returns`, in worker processes or
+   on a Dask cluster, `runs.workers`); its daily returns are one column of a days x trials
+   matrix. Finished batches are saved in the run folder as they come in, so an interrupted run
+   keeps them and `--resume` continues where it stopped.
+3. Everything else is computed on the matrix: the walk-forward (or split) out-of-sample curve
+   (`runs.walkforward`), the probability of backtest overfitting (`runs.cscv`), the deflated
+   Sharpe ratio of the pick (`runs.deflated_sharpe`), and Hansen's SPA test against BTC
+   buy-and-hold (`runs.spa`).
+4. The pick (the best trial over the whole history) and the other leading trials are rerun in
+   Backtrader when a faster engine screened them: a mismatch stops the tuning.
+
+The optuna study is guided by the objective over the *search period* only: the training part
+of a split, the first training window of a walk-forward (so the trials it tries know nothing of
+the later test windows), the whole history for CSCV (which judges the whole selection).
 """
-import datetime
-import itertools
+import json
 import math
-import os
-from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from canary.errors import ConfigError
-from canary.feeds.market import load_market
-from canary.strategies import BuyAndHold, SmallCapRotation, run_backtest
+from canary.errors import CanaryError, ConfigError
 
-from .config import parse_override, rotation_params, validate
-from .metrics import performance
+from . import trial_returns
+from .config import with_values
+from .cscv import cscv
+from .deflated_sharpe import deflate
+from .objectives import Objective, Segment, figures
+from .search_space import OptunaSearch, grid_trials, parse_space, random_trials
+from .spa import spa_test
+from .walkforward import days_in, split_window, walk_forward, walk_forward_windows
 
-METRICS = ("sharpe", "sortino", "cagr", "calmar", "total_return")
+PARITY_TOLERANCE = 1e-6  # relative, on the growth of each trial's value
 
 
-TUNABLE = ("filter", "strategy")  # the thresholds; data, universe and costs stay as configured
+class ParityError(CanaryError):
+    """The screening engine and Backtrader disagree on a trial."""
+
+    exit_status = 1
+
+
+class Interrupted(CanaryError):
+    """Ctrl-C during screening: the finished trials are kept."""
+
+    exit_status = 130
 
 
 def parse_grid(texts):
-    """['filter.confirm=3,5,10', ...] -> {'filter.confirm': [3, 5, 10], ...}."""
+    """['filter.confirm=3,5,10', ...] -> {'filter.confirm': [3, 5, 10], ...} (values read as TOML)."""
+    from .config import parse_override
+
     grid = {}
     for text in texts:
         key, _, values = text.partition("=")
-        section = key.split(".", 1)[0].strip()
-        if "." not in key or not values:
+        if "." not in key or not values.strip():
             raise ConfigError(f"--grid {text}: expected section.key=v1,v2,..., e.g. filter.confirm=3,5,10")
-        if section not in TUNABLE:
-            raise ConfigError(f"--grid {text}: only [filter] and [strategy] keys can be tuned "
-                              "(set data, universe and costs with --set)")
-        parsed = [parse_override(f"{key}={v.strip()}") for v in values.split(",") if v.strip()]
-        grid[key.strip()] = [v for _, _, v in parsed]
+        grid[key.strip()] = [parse_override(f"{key}={v.strip()}")[2] for v in values.split(",") if v.strip()]
     return grid
 
 
-def combinations(config, grid):
-    """Each grid point as (dict of the values set, validated configuration)."""
-    keys = list(grid)
-    points = []
-    for values in itertools.product(*(grid[k] for k in keys)):
-        changed = dict(zip(keys, values))
-        candidate = {section: dict(items) for section, items in config.items()}
-        for key, value in changed.items():
-            section, name = key.split(".", 1)
-            if section not in candidate:
-                raise ConfigError(f"--grid {key}: unknown section [{section}]")
-            candidate[section][name] = value
-        points.append((changed, validate(candidate, "--grid")))
-    return points
+def objective_of(config):
+    t = config["tune"]
+    return Objective(t["objective"], t["max_drawdown"] or None)
 
 
-_MARKETS = {}
+def windows_of(config, index):
+    """The walk-forward or split windows over the days of `index` (None for CSCV)."""
+    t = config["tune"]
+    if t["scheme"] == "split":
+        return split_window(index, pd.Timestamp(t["split"], tz="UTC"))
+    if t["scheme"] == "walk-forward":
+        return walk_forward_windows(len(index), days_in(t["train"]), days_in(t["test"]),
+                                    days_in(t["step"]) if t["step"] else None, t["window"] == "anchored")
+    return None
 
 
-def _init(markets, costs):
-    _MARKETS.update(markets, costs=costs)
+def search_rows(config, index):
+    """The rows whose objective guides the search and the progress bar's 'best so far'."""
+    windows = windows_of(config, index)
+    return slice(0, windows[0].train_end) if windows else slice(0, len(index))
 
 
-def _evaluate(task):
-    period, cls, params = task
-    result = run_backtest(_MARKETS[period], cls, params, _MARKETS["costs"])
-    return performance(result)
+class Checkpoint:
+    """Screened trials saved in the run folder: `tune.json` (the configuration) and one
+    Parquet file of returns per finished batch under `screened/`."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.parts = folder / "screened"
+
+    def start(self, config):
+        self.parts.mkdir(parents=True, exist_ok=True)
+        (self.folder / "tune.json").write_text(json.dumps({"config": config}, indent=2, default=str) + "\n")
+
+    @staticmethod
+    def config_of(folder):
+        try:
+            return json.loads((folder / "tune.json").read_text())["config"]
+        except FileNotFoundError:
+            raise ConfigError(f"--resume {folder}: no tune.json there (not a tuning run folder)") from None
+        except (ValueError, KeyError):
+            raise ConfigError(f"--resume {folder}: tune.json is not a tuning record") from None
+
+    def load(self):
+        """{trial id: its returns} of every saved batch."""
+        done = {}
+        for path in sorted(self.parts.glob("trials-*.parquet")):
+            frame = pd.read_parquet(path)
+            done.update({int(c): frame[c] for c in frame.columns})
+        return done
+
+    def save(self, ids, frame):
+        frame = frame.copy()
+        frame.columns = [str(i) for i in ids]
+        path = self.parts / f"trials-{ids[0]:06d}-{ids[-1]:06d}.parquet"
+        tmp = path.with_suffix(".tmp")
+        frame.to_parquet(tmp)
+        tmp.replace(path)  # a batch is saved whole or not at all
 
 
-def tune(plan, grid, split, metric="sharpe", jobs=None, progress=None):
-    """Run the grid in and out of sample; returns (table of every point, summary dict)."""
-    if metric not in METRICS:
-        raise ConfigError(f"--metric {metric}: choose one of {', '.join(METRICS)}")
-    data = plan.config["data"]
+def _chunks(ids, size):
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+class Screening:
+    """Runs the search: asks for trials, screens the ones not yet saved, tells the scores."""
+
+    def __init__(self, config, checkpoint, workers, progress=None):
+        self.config = config
+        self.checkpoint = checkpoint
+        self.workers = workers
+        self.progress = progress
+        self.trials = []           # distinct settings, by trial id
+        self.ids = {}              # repr(setting) -> trial id
+        self.returns = checkpoint.load()
+        self.objective = objective_of(config)
+        self.rows = None
+        self.best = -math.inf
+
+    def _id(self, setting):
+        key = repr(sorted(setting.items()))
+        if key not in self.ids:
+            with_values(self.config, setting)  # a value the configuration refuses stops here, in one line
+            self.ids[key] = len(self.trials)
+            self.trials.append(setting)
+        return self.ids[key]
+
+    def _score(self, trial_id):
+        r = self.returns[trial_id].to_numpy()[self.rows]
+        return float(self.objective.score(Segment.of(r))[0])
+
+    def _screen(self, ids):
+        missing = list(dict.fromkeys(i for i in ids if i not in self.returns))
+        per_task = 1 if self.config["tune"]["engine"] == "backtrader" else max(
+            1, min(256, math.ceil(len(missing) / (4 * self.workers.size))))
+        tasks = _chunks(missing, per_task)
+        self._tick(len(ids) - len(missing))
+        for n, frame in self.workers.run(screen_batch, [(self.config, [self.trials[i] for i in t]) for t in tasks]):
+            self.checkpoint.save(tasks[n], frame)
+            for i, column in zip(tasks[n], frame.columns):
+                self.returns[i] = frame[column]
+            self._tick(len(tasks[n]), tasks[n])
+
+    def _tick(self, count, ids=()):
+        for i in ids:
+            self.best = max(self.best, self._score(i))
+        if self.progress and count:
+            self.progress(count, self.best)
+
+    def run(self, index):
+        """Every trial's returns; returns (list of settings, days x trials DataFrame)."""
+        self.rows = search_rows(self.config, index)
+        t = self.config["tune"]
+        dims = parse_space(t["space"])
+        if t["method"] == "optuna":
+            study = OptunaSearch(dims, t["seed"])
+            for start in range(0, t["count"], t["batch"]):
+                asked = study.ask(min(t["batch"], t["count"] - start))
+                ids = [self._id(s) for s in asked]
+                self._screen(ids)
+                study.tell([self._score(i) for i in ids])
+        else:
+            settings = grid_trials(dims) if t["method"] == "grid" else random_trials(dims, t["count"], t["seed"])
+            self._screen([self._id(s) for s in settings])
+        matrix = pd.concat([self.returns[i] for i in range(len(self.trials))], axis=1, keys=range(len(self.trials)))
+        return self.trials, matrix
+
+
+def total_trials(config):
+    """How many trials the progress bar counts (optuna: asked, before repeats are skipped)."""
+    t = config["tune"]
+    dims = parse_space(t["space"])
+    if t["method"] == "grid":
+        return len(grid_trials(dims))
+    return t["count"]
+
+
+def screen_batch(config, trials):
+    """A batch of trials' daily returns, on the configured engine (runs in a worker)."""
+    engine = config["tune"]["engine"]
+    if engine == "fast":
+        return fast_screen(config, trials)
+    return trial_returns.screen(config, trials)
+
+
+def fast_screen(config, trials):
+    raise ConfigError("tune.engine: the fast screening engine is not in this version; use --engine backtrader")
+
+
+def recheck(config, trials, matrix, ids, workers):
+    """Rerun trials `ids` in Backtrader; a ParityError names the first that differs."""
+    tasks = [(config, [trials[i]]) for i in ids]
+    for n, frame in workers.run(trial_returns.screen, tasks):
+        i = ids[n]
+        mine = (1 + matrix[i]).cumprod()
+        theirs = (1 + frame.iloc[:, 0]).reindex(matrix.index).cumprod()
+        gap = (mine / theirs - 1).abs()
+        if not gap.le(PARITY_TOLERANCE).all():
+            day = gap.index[np.argmax(~gap.le(PARITY_TOLERANCE).to_numpy())]
+            setting = ", ".join(f"{k}={v}" for k, v in trials[i].items())
+            raise ParityError(f"parity: trial {i} ({setting}) differs from its Backtrader run by {gap[day]:.2e} "
+                              f"of its value on {day.date()}: tuning stopped; tune with --engine backtrader and "
+                              "report this trial")
+
+
+@dataclass
+class Tuned:
+    """Everything the report shows: the matrix, the pick, and the statistics."""
+
+    config: dict
+    trials: list               # settings by trial id
+    matrix: pd.DataFrame       # days x trials daily returns
+    benchmark: pd.Series       # BTC buy-and-hold daily returns on the same days
+    table: pd.DataFrame        # per trial: settings and whole-history figures
+    pick: int                  # the best trial over the whole history
+    leaders: list              # trial ids, best first by the objective over the whole history
+    windows: list | None
+    walk: object               # WalkForward, or None for CSCV
+    overfitting: object        # runs.cscv.Overfitting
+    deflated: object           # runs.deflated_sharpe.Deflated
+    spa: object                # runs.spa.SuperiorAbility
+    rechecked: list            # trial ids rerun in Backtrader
+
+
+def evaluate(config, trials, matrix, bench):
+    """The statistics of a screened matrix (no further backtests)."""
+    t = config["tune"]
+    objective = objective_of(config)
+    whole = Segment.of(matrix.to_numpy())
+    figs = figures(whole)
+    scores = objective.score(whole)
+    leaders = [int(i) for i in np.argsort(-scores, kind="stable")]
+    pick = leaders[0]
+    table = pd.DataFrame(trials)
+    for name in ("sharpe", "sortino", "calmar", "cagr", "total_return", "volatility", "max_drawdown"):
+        table[name] = figs[name]
+    table.insert(0, "trial", range(len(trials)))
+    windows = windows_of(config, matrix.index)
+    walk = walk_forward(matrix, windows, objective) if windows else None
+    blocks = min(t["blocks"], 2 * (len(matrix) // 4))
+    over = cscv(matrix, objective, blocks) if len(trials) > 1 else None
+    return Tuned(config, trials, matrix, bench.reindex(matrix.index), table, pick, leaders, windows, walk, over,
+                 deflate(matrix, pick), spa_test(matrix, bench.reindex(matrix.index), t["reps"], t["seed"]), [])
+
+
+def tune(config, checkpoint, workers, progress=None):
+    """Screen (or finish screening) every trial and compute the statistics; returns Tuned."""
+    bench = trial_returns.benchmark(config)
+    screening = Screening(config, checkpoint, workers, progress)
     try:
-        split_ts = pd.Timestamp(datetime.date.fromisoformat(split), tz="UTC")
-    except ValueError:
-        raise ConfigError(f"--split {split}: not a date (YYYY-MM-DD)") from None
-    start = pd.Timestamp(data["start"] or "1970-01-01", tz="UTC")
-    end = pd.Timestamp(data["end"], tz="UTC") if data["end"] else None
-    if split_ts <= start or (end is not None and split_ts >= end):
-        raise ConfigError(f"--split {split}: must fall between data.start and data.end")
-    points = combinations(plan.config, grid)
-    markets = {"in": load_market(plan.library, plan.universe, data["start"] or None, split_ts),
-               "out": load_market(plan.library, plan.universe, split_ts, data["end"] or None)}
-    tasks = [(period, SmallCapRotation, rotation_params(cfg)) for _, cfg in points for period in ("in", "out")]
-    cash_buffer = plan.config["strategy"]["cash_buffer"]
-    tasks += [(period, BuyAndHold, {"symbol": plan.universe.btc, "cash_buffer": cash_buffer})
-              for period in ("in", "out")]
-    jobs = jobs or min(len(tasks), os.cpu_count() or 1)
-    if jobs > 1:
-        with ProcessPoolExecutor(jobs, initializer=_init, initargs=(markets, plan.costs)) as pool:
-            figures = []
-            for fig in pool.map(_evaluate, tasks):
-                figures.append(fig)
-                if progress:
-                    progress()
-    else:
-        _init(markets, plan.costs)
-        figures = []
-        for task in tasks:
-            figures.append(_evaluate(task))
-            if progress:
-                progress()
-    rows = []
-    for i, (changed, _) in enumerate(points):
-        inside, outside = figures[2 * i], figures[2 * i + 1]
-        rows.append(dict(changed, **{f"in_{k}": inside[k] for k in METRICS}, **{f"out_{k}": outside[k] for k in METRICS}))
-    table = pd.DataFrame(rows).sort_values(f"in_{metric}", ascending=False, kind="stable").reset_index(drop=True)
-    btc_in, btc_out = figures[-2], figures[-1]
-    best = {k: table[k].iloc[0].item() if hasattr(table[k].iloc[0], "item") else table[k].iloc[0] for k in grid}
-    ranks = table[[f"in_{metric}", f"out_{metric}"]].rank().corr().iloc[0, 1] if len(table) > 2 else math.nan
-    summary = {
-        "metric": metric, "split": split_ts.date().isoformat(), "grid": grid,
-        "in_sample": f"{markets['in'].start.date()} to {markets['in'].end.date()}",
-        "out_of_sample": f"{markets['out'].start.date()} to {markets['out'].end.date()}",
-        "best": best, "best_in": float(table[f"in_{metric}"].iloc[0]),
-        "best_out": float(table[f"out_{metric}"].iloc[0]), "btc_buy_hold_in": btc_in[metric],
-        "btc_buy_hold_out": btc_out[metric], "rank_correlation_in_out": float(ranks),
-    }
-    return table, summary
+        trials, matrix = screening.run(bench.index)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: {len(screening.returns)} screened trial(s) kept in {checkpoint.folder}; "
+                          f"continue with: canary tune --resume {checkpoint.folder}") from None
+    tuned = evaluate(config, trials, matrix, bench)
+    if config["tune"]["engine"] != "backtrader" and config["tune"]["rerun"]:
+        picked = [p for p in (tuned.walk.picks if tuned.walk else []) if p >= 0]
+        ids = list(dict.fromkeys(tuned.leaders[:config["tune"]["rerun"]] + picked))
+        recheck(config, trials, matrix, ids, workers)
+        tuned.rechecked = ids
+    return tuned

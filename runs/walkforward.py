@@ -26,6 +26,18 @@ from canary.errors import ConfigError
 from .objectives import Segment, figures
 
 
+_UNITS = {"d": 1, "w": 7, "y": 365}
+
+
+def days_in(text):
+    """'730d', '26w', '2y' (365 days) or a whole number of days -> days; None if not one."""
+    text = str(text).strip().lower()
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "d")
+    if not number.isdigit() or int(number) < 1:
+        return None
+    return int(number) * _UNITS[unit]
+
+
 @dataclass(frozen=True)
 class Window:
     """Rows [train_start, train_end) train, rows [train_end, test_end) test."""

@@ -1,0 +1,59 @@
+"""Screening trials: the daily returns of each tuned configuration over the whole history.
+
+A trial is a dict of tuned values (`{'filter.confirm': 5, ...}`) applied to the run's
+configuration. Each is run once from `data.start` to the end, from the starting cash, and
+its daily returns (one per day close, as `runs/metrics.py` measures them) become one column of
+the days x trials matrix every tuning scheme is computed from. `screen` runs in worker
+processes, local or on a Dask cluster: each process loads the market once and keeps it for
+every later batch of the same data.
+"""
+import json
+
+import pandas as pd
+
+from canary.feeds.market import load_market
+from canary.strategies import run_backtest
+
+from .config import strategy_params, with_values
+from .metrics import per_day, returns_of
+
+_LOADED = {}  # per process: (plan, market) of each data setup
+
+
+def market_of(config):
+    """(plan, market) of the configuration's data, universe and sources, loaded once per process."""
+    from .backtest import plan
+
+    key = json.dumps({s: config[s] for s in ("data", "sources", "universe", "costs")}, sort_keys=True, default=str)
+    if key not in _LOADED:
+        p = plan(config)
+        data = config["data"]
+        _LOADED[key] = (p, load_market(p.library, p.universe, data["start"] or None, data["end"] or None))
+    return _LOADED[key]
+
+
+def daily_returns(equity):
+    """The returns from one day close to the next of an equity curve."""
+    return returns_of(per_day(equity)[0])
+
+
+def screen(config, trials, engine="backtrader"):
+    """A days x trials DataFrame of daily returns, one column per trial in the order given."""
+    p, market = market_of(config)
+    if engine == "fast":
+        raise NotImplementedError("the fast screening engine is wired in by runs.tuning")
+    columns = []
+    for values in trials:
+        cls, params = strategy_params(with_values(config, values))
+        columns.append(daily_returns(run_backtest(market, cls, params, p.costs).equity))
+    return pd.concat(columns, axis=1, keys=range(len(trials)))
+
+
+def benchmark(config):
+    """Daily returns of BTC buy-and-hold over the same history (with the strategy's cash buffer,
+    as `canary run` runs it)."""
+    from .backtest import strategies
+
+    p, market = market_of(config)
+    [(_, cls, params)] = [run for run in strategies(p) if run[0] == "btc_buy_hold"]
+    return daily_returns(run_backtest(market, cls, params, p.costs).equity).rename("btc_buy_hold")

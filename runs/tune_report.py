@@ -1,0 +1,349 @@
+"""The report of `canary tune`, out of sample first: printed, and written into the run folder.
+
+Files: `trials.parquet` / `trials.csv` (every trial's settings and whole-history figures),
+`returns.parquet` (the days x trials matrix, trial ids as column names, and BTC buy-and-hold),
+`walkforward.csv` (each window's dates, pick and figures), `best.toml` (the pick, a
+configuration `canary run` reruns), `tuning.json` (every figure printed), `tearsheet.html`
+(QuantStats, the out-of-sample curve against BTC buy-and-hold), and the pictures
+`walkforward.png`, `logits.png`, `is_vs_oos.png` and `heatmap.png`.
+"""
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from . import report
+from .metrics import table as metrics_table
+from .objectives import Segment, figures
+
+SHOWN = ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar")
+SUPPORT = {"pbo": 0.5, "dsr": 0.95, "spa": 0.05}  # the bars a piece of evidence must clear
+
+
+def _equity(returns, cash):
+    """An equity curve from daily returns, starting at `cash` the day before the first."""
+    start = returns.index[0] - (returns.index[1] - returns.index[0] if len(returns) > 1 else pd.Timedelta(days=1))
+    values = cash * np.concatenate([[1.0], np.cumprod(1.0 + returns.to_numpy())])
+    return pd.Series(values, index=returns.index.insert(0, start))
+
+
+def _figures(returns):
+    figs = figures(Segment.of(returns.to_numpy()))
+    return {k: float(figs[k][0]) for k in SHOWN}
+
+
+def out_of_sample(tuned):
+    """(stitched returns, BTC buy-and-hold returns on the same days), or (None, None) for CSCV."""
+    if tuned.walk is None:
+        return None, None
+    oos = tuned.walk.returns
+    return oos, tuned.benchmark.reindex(oos.index).rename("btc_buy_hold")
+
+
+def _setting(tuned, i):
+    return ", ".join(f"{k}={v}" for k, v in tuned.trials[i].items())
+
+
+def _scheme(config):
+    t = config["tune"]
+    if t["scheme"] == "split":
+        return f"split at {t['split']}"
+    if t["scheme"] == "walk-forward":
+        step = f", step {t['step']}" if t["step"] else ""
+        return f"walk-forward, {t['window']} (train {t['train']}, test {t['test']}{step})"
+    return "CSCV"
+
+
+def summary(tuned):
+    """Every figure of the report, as a dict (tuning.json)."""
+    t = tuned.config["tune"]
+    oos, btc = out_of_sample(tuned)
+    out = {
+        "trials": len(tuned.trials), "method": t["method"], "seed": t["seed"], "objective": t["objective"],
+        "max_drawdown_limit": t["max_drawdown"] or None, "scheme": _scheme(tuned.config),
+        "engine": t["engine"], "days": len(tuned.matrix),
+        "history": f"{tuned.matrix.index[0].date()} to {tuned.matrix.index[-1].date()}",
+        "pick": {"trial": tuned.pick, "settings": tuned.trials[tuned.pick],
+                 "whole_history": _figures(tuned.matrix[tuned.pick])},
+        "btc_buy_hold_whole_history": _figures(tuned.benchmark),
+        "deflated_sharpe": vars(tuned.deflated),
+        "spa_pvalue": vars(tuned.spa),
+        "rechecked_in_backtrader": tuned.rechecked,
+    }
+    if tuned.overfitting is not None:
+        o = tuned.overfitting
+        out["pbo"] = {"pbo": o.pbo, "blocks": o.blocks, "splits": o.splits,
+                      "median_logit": float(np.median(o.logits)),
+                      "out_of_sample_below_zero": float(np.mean(o.out_of_sample < 0))}
+    if oos is not None:
+        out["out_of_sample"] = {"period": f"{oos.index[0].date()} to {oos.index[-1].date()}", "days": len(oos),
+                                "windows": len(tuned.windows), "walk_forward": _figures(oos),
+                                "btc_buy_hold": _figures(btc)}
+    return out
+
+
+def verdict(s):
+    """One plain paragraph: what was tried, what each statistic says, and the conclusion."""
+    name = s["objective"]
+    parts = [f"{s['trials']} trials ({s['method']}) were each run once over {s['days']:,} days "
+             f"({s['history']}), and judged by their {name}."]
+    reasons = []
+    if "out_of_sample" in s:
+        o = s["out_of_sample"]
+        mine, btc = o["walk_forward"], o["btc_buy_hold"]
+        better = mine[name] > btc[name]
+        parts.append(f"Re-picking the best trial on each training window ({s['scheme']}) and trading it over the "
+                     f"next test window earned a {name} of {mine[name]:.2f} out of sample ({o['period']}; CAGR "
+                     f"{mine['cagr']:.1%}, worst drawdown {mine['max_drawdown']:.1%}) against {btc[name]:.2f} for "
+                     f"BTC buy-and-hold over the same days (CAGR {btc['cagr']:.1%}).")
+        reasons.append(better)
+    if "pbo" in s:
+        pbo = s["pbo"]["pbo"]
+        parts.append(f"The probability of backtest overfitting is {pbo:.2f}: in {pbo:.0%} of "
+                     f"{s['pbo']['splits']:,} ways of halving the history, the best trial of one half was no better "
+                     f"than the median trial of the other half ({'below' if pbo < SUPPORT['pbo'] else 'at or above'}"
+                     f" the {SUPPORT['pbo']} of pure luck).")
+        reasons.append(pbo < SUPPORT["pbo"])
+    dsr = s["deflated_sharpe"]["dsr"]
+    parts.append(f"The pick's deflated Sharpe ratio is {dsr:.2f}: the probability that its true Sharpe ratio is "
+                 f"above zero once its {s['trials']} trials and fat tails are allowed for "
+                 f"({'above' if dsr > SUPPORT['dsr'] else 'below'} the usual {SUPPORT['dsr']}).")
+    reasons.append(dsr > SUPPORT["dsr"])
+    p = s["spa_pvalue"]["consistent"]
+    parts.append(f"Hansen's SPA test gives p = {p:.2f} for the hypothesis that no trial beats BTC buy-and-hold "
+                 + ("(at least one setting did, beyond the luck of so many trials)." if p < SUPPORT["spa"]
+                    else "(no setting can be said to beat it)."))
+    reasons.append(p < SUPPORT["spa"])
+    if all(reasons):
+        parts.append("The evidence supports the rotation over BTC buy-and-hold on this data.")
+    elif any(reasons):
+        parts.append("The evidence is mixed: it does not support the rotation over BTC buy-and-hold.")
+    else:
+        parts.append("The evidence does not support the rotation over BTC buy-and-hold.")
+    return " ".join(parts)
+
+
+def _table_of(columns):
+    return metrics_table({name: figs for name, figs in columns.items()})
+
+
+def text(tuned, folder, top=10):
+    """The printed report."""
+    s = summary(tuned)
+    t = tuned.config["tune"]
+    keys = list(tuned.trials[0])
+    lines = [f"canary tune: {s['trials']} trials ({t['method']} over {', '.join(keys)}), objective "
+             f"{t['objective']}{' with drawdown at most ' + format(t['max_drawdown'], '.0%') if t['max_drawdown'] else ''}"
+             f", {s['scheme']}", ""]
+    if "out_of_sample" in s:
+        o = s["out_of_sample"]
+        lines += [f"OUT OF SAMPLE {o['period']} ({o['days']:,} days, {o['windows']} test window(s), the best trial "
+                  "of each training window traded over the next test window):",
+                  _table_of({"walk_forward": o["walk_forward"], "btc_buy_hold": o["btc_buy_hold"]}), ""]
+        wf = tuned.walk
+        picks = [p for p in wf.picks if p >= 0]
+        lines.append(f"picks: {len(set(picks))} distinct trial(s) over {len(wf.picks)} window(s)"
+                     + (f"; {wf.picks.count(-1)} window(s) in cash (no trial kept the drawdown limit)"
+                        if -1 in wf.picks else "") + " (walkforward.csv)")
+    if "pbo" in s:
+        p = s["pbo"]
+        lines.append(f"probability of backtest overfitting: {p['pbo']:.2f} (CSCV, {p['blocks']} blocks, "
+                     f"{p['splits']:,} splits; median logit {p['median_logit']:.2f})")
+    d = tuned.deflated
+    lines.append(f"deflated Sharpe ratio of the pick: {d.dsr:.2f} ({d.trials} trials; its Sharpe "
+                 f"{d.sharpe * math.sqrt(365):.2f} a year against {d.expected_max * math.sqrt(365):.2f} expected "
+                 f"of the best of {d.trials} without skill)")
+    lines.append(f"SPA test, any trial better than BTC buy-and-hold: p = {tuned.spa.consistent:.3f} "
+                 f"({tuned.spa.reps:,} bootstrap draws)")
+    if tuned.rechecked:
+        lines.append(f"rerun in Backtrader: trials {', '.join(map(str, tuned.rechecked))} match the screening engine")
+    lines += ["", verdict(s), ""]
+    order = tuned.table.loc[tuned.leaders].head(top)
+    lines.append(f"IN SAMPLE, whole history {s['history']} (best first; trials.csv has all):")
+    shown = order[["trial"] + keys + ["sharpe", "cagr", "max_drawdown", "calmar"]]
+    lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    btc = s["btc_buy_hold_whole_history"]
+    lines.append(f"BTC buy-and-hold: sharpe {btc['sharpe']:.3f}, cagr {btc['cagr']:.3f}, "
+                 f"max_drawdown {btc['max_drawdown']:.3f}")
+    lines += ["", f"pick: trial {tuned.pick} ({_setting(tuned, tuned.pick)}), in sample over the whole history; "
+              f"`canary run {folder / 'best.toml'}` reruns it", f"outputs: {folder}"]
+    return "\n".join(lines)
+
+
+def _toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(str(v))
+
+
+def _toml_key(k):
+    return k if k and all(c.isalnum() or c in "_-" for c in k) else json.dumps(k)
+
+
+def toml_text(config, header=""):
+    """A configuration (dict of sections, possibly nested) as TOML."""
+    lines = [header] if header else []
+
+    def section(name, table):
+        scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+        lines.append(f"\n[{name}]")
+        lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in scalars.items())
+        for k, v in table.items():
+            if isinstance(v, dict):
+                section(f"{name}.{_toml_key(k)}", v)
+
+    for name, table in config.items():
+        section(name, table)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def write(tuned, folder):
+    """Every file of the report into `folder`."""
+    from .config import with_values
+
+    s = summary(tuned)
+    table = tuned.table.copy()
+    table.to_parquet(folder / "trials.parquet", index=False)
+    table.to_csv(folder / "trials.csv", index=False, float_format="%.10g")
+    matrix = tuned.matrix.copy()
+    matrix.columns = [str(c) for c in matrix.columns]
+    matrix["btc_buy_hold"] = tuned.benchmark
+    matrix.rename_axis("date").to_parquet(folder / "returns.parquet")
+    best = with_values(tuned.config, tuned.trials[tuned.pick])
+    best.pop("tune")
+    (folder / "best.toml").write_text(toml_text(best, f"# canary tune pick: trial {tuned.pick} "
+                                                      f"({_setting(tuned, tuned.pick)})"))
+    report.write_json(folder / "tuning.json", dict(s, verdict=verdict(s), config=tuned.config))
+    cash = tuned.config["costs"]["cash"]
+    oos, btc = out_of_sample(tuned)
+    if oos is not None:
+        wf = tuned.walk.table(tuned.matrix.index, list(tuned.matrix.columns))
+        wf["btc_test_objective"] = [
+            float(figures(Segment.of(tuned.benchmark.to_numpy()[w.train_end:w.test_end]))[s["objective"]][0])
+            for w in tuned.windows]
+        for col in ("train_start", "train_end", "test_start", "test_end"):
+            wf[col] = [d.date().isoformat() for d in wf[col]]
+        settings = pd.DataFrame([tuned.trials[p] if p >= 0 else {} for p in tuned.walk.picks])
+        pd.concat([wf, settings], axis=1).to_csv(folder / "walkforward.csv", index=False, float_format="%.10g")
+        curves = {"walk_forward": _equity(oos, cash), "btc_buy_hold": _equity(btc, cash)}
+        starts = [tuned.matrix.index[w.train_end] for w in tuned.windows]
+        plot_stitched(folder / "walkforward.png", curves, starts, f"Out of sample: {s['scheme']}")
+        report.write_tearsheet(folder / "tearsheet.html", curves["walk_forward"], curves["btc_buy_hold"],
+                               f"Walk-forward out of sample, {s['out_of_sample']['period']}")
+    if tuned.overfitting is not None:
+        plot_logits(folder / "logits.png", tuned.overfitting)
+        plot_is_vs_oos(folder / "is_vs_oos.png", tuned, s["objective"])
+    plot_heatmap(folder / "heatmap.png", tuned.table, list(tuned.trials[0]), s["objective"])
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_stitched(path, curves, starts, title):
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(11, 5))
+    for name, equity in curves.items():
+        ax.plot(equity.index, equity.to_numpy(), lw=1.2, label=name)
+    for day in starts:
+        ax.axvline(day, color="grey", lw=0.5, ls=":")
+    ax.set_yscale("log")
+    ax.set_ylabel("value (log), test windows joined")
+    ax.set_title(title + " (dotted: each test window's start)")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_logits(path, over):
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    finite = over.logits[np.isfinite(over.logits)]
+    ax.hist(finite, bins=min(50, max(10, len(finite) // 20)), color="#6a8fc7")
+    ax.axvline(0.0, color="black", lw=1)
+    ax.set_xlabel("logit of the in-sample best trial's out-of-sample rank (left of 0: overfit)")
+    ax.set_ylabel("splits")
+    ax.set_title(f"CSCV, {over.blocks} blocks, {over.splits:,} splits: PBO {over.pbo:.2f}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_is_vs_oos(path, tuned, name):
+    plt = _plt()
+    over = tuned.overfitting
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    ax.scatter(over.in_sample, over.out_of_sample, s=4, alpha=0.3, color="grey",
+               label="CSCV: best of one half, in it and in the other half")
+    if tuned.walk is not None:
+        ax.scatter(tuned.walk.train_scores, tuned.walk.test_scores, s=30, color="C3",
+                   label="walk-forward: each window's pick, train and test")
+    finite = np.concatenate([over.in_sample, over.out_of_sample])
+    finite = finite[np.isfinite(finite)]
+    if len(finite):
+        lo, hi = finite.min(), finite.max()
+        ax.plot([lo, hi], [lo, hi], color="black", lw=0.6, label="out of sample = in sample")
+    ax.axhline(0.0, color="black", lw=0.4)
+    ax.set_xlabel(f"in-sample {name}")
+    ax.set_ylabel(f"out-of-sample {name}")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _binned(column, bins=6):
+    """The column as it is, or in up to `bins` quantile bins when it takes many numeric values."""
+    if not pd.api.types.is_numeric_dtype(column):
+        return column.astype(str)
+    if column.nunique() <= bins:
+        return column
+    return pd.qcut(column, bins, duplicates="drop").map(lambda iv: f"{iv.left:.3g}-{iv.right:.3g}")
+
+
+def influence(table, keys, name):
+    """Each key's share of the variance of the objective across trials (between its values)."""
+    y = table[name].replace([np.inf, -np.inf], np.nan)
+    total = y.var(ddof=0)
+    out = {}
+    for k in keys:
+        groups = y.groupby(_binned(table[k]), observed=True)
+        between = (groups.count() * (groups.mean() - y.mean()) ** 2).sum() / y.count()
+        out[k] = float(between / total) if total > 0 else 0.0
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def plot_heatmap(path, table, keys, name):
+    """Mean whole-history objective over the two most influential keys."""
+    plt = _plt()
+    ranked = list(influence(table, keys, name))
+    rows_key = ranked[0]
+    cols_key = ranked[1] if len(ranked) > 1 else None
+    frame = table.assign(_r=_binned(table[rows_key]),
+                         _c=_binned(table[cols_key]) if cols_key else "all")
+    grid = frame.pivot_table(index="_r", columns="_c", values=name, aggfunc="mean", observed=True)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.1 * grid.shape[1], 1.4 + 0.6 * grid.shape[0]))
+    image = ax.imshow(grid.to_numpy(dtype=float), cmap="RdYlGn", aspect="auto")
+    for (i, j), v in np.ndenumerate(grid.to_numpy(dtype=float)):
+        if np.isfinite(v):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8)
+    ax.set_yticks(range(grid.shape[0]), [str(v) for v in grid.index])
+    ax.set_xticks(range(grid.shape[1]), [str(v) for v in grid.columns], rotation=45, ha="right")
+    ax.set_ylabel(rows_key)
+    ax.set_xlabel(cols_key or "")
+    ax.set_title(f"mean whole-history {name}")
+    fig.colorbar(image, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

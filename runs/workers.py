@@ -1,0 +1,69 @@
+"""Where screening batches run: in this process, in local worker processes (one per core by
+default), or on a Dask distributed cluster (`--scheduler tcp://host:8786`).
+
+Every batch is a pure function of its arguments, so results are the same wherever they ran;
+`run` yields them as they finish, tagged with the batch's position, and the caller puts them
+back in order.
+"""
+import os
+
+from canary.errors import ConfigError
+
+
+class Workers:
+    """A pool of processes for `run(fn, tasks)`; use as a context manager."""
+
+    def __init__(self, jobs=None, scheduler=None):
+        if jobs is not None and jobs < 1:
+            raise ConfigError(f"--jobs {jobs}: must be at least 1")
+        self.jobs = jobs or os.cpu_count() or 1
+        self.scheduler = scheduler
+        self.pool = None
+        self.client = None
+
+    def __enter__(self):
+        if self.scheduler:
+            from distributed import Client
+
+            try:
+                self.client = Client(self.scheduler, timeout="20s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ConfigError(f"--scheduler {self.scheduler}: cannot reach a Dask scheduler there ({exc})") from None
+        elif self.jobs > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(self.jobs)
+        return self
+
+    def __exit__(self, *exc):
+        if self.client is not None:
+            self.client.close()
+        if self.pool is not None:
+            # on Ctrl-C, queued batches are dropped; finished ones were already handed over
+            self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+        return False
+
+    @property
+    def size(self):
+        if self.client is not None:
+            return max(1, sum(self.client.nthreads().values()))
+        return self.jobs
+
+    def run(self, fn, tasks):
+        """Yield (position, fn(*task)) for each task, in the order they finish."""
+        if self.client is not None:
+            from distributed import as_completed
+
+            futures = [self.client.submit(fn, *task, pure=False) for task in tasks]
+            where = {f.key: i for i, f in enumerate(futures)}
+            for future, result in as_completed(futures, with_results=True):
+                yield where[future.key], result
+        elif self.pool is not None:
+            from concurrent.futures import as_completed
+
+            futures = {self.pool.submit(fn, *task): i for i, task in enumerate(tasks)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        else:
+            for i, task in enumerate(tasks):
+                yield i, fn(*task)
