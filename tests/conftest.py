@@ -11,17 +11,34 @@ class NetworkAccessError(AssertionError):
     pass
 
 
+LOOPBACK = (None, "", "127.0.0.1", "::1", "localhost")
+
+
+def _host(address):
+    return address[0] if isinstance(address, tuple) else address
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
-    """Fail loudly if anything tries to open a network connection."""
+    """Fail loudly if anything tries to open a network connection (this machine's loopback
+    interface is allowed: the Dask test runs a scheduler and workers on 127.0.0.1)."""
+    real = {name: getattr(socket.socket, name) for name in ("connect", "connect_ex")}
+    real_create, real_getaddrinfo = socket.create_connection, socket.getaddrinfo
 
-    def refuse(*args, **kwargs):
-        raise NetworkAccessError(f"a test tried to reach the network: {args[1:] or kwargs}")
+    def refuse(what, *args, **kwargs):
+        raise NetworkAccessError(f"a test tried to reach the network: {what} {args or kwargs}")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    def guard(name, fn, first):
+        def checked(*args, **kwargs):
+            if _host(args[first]) in LOOPBACK:
+                return fn(*args, **kwargs)
+            refuse(name, *args[first:], **kwargs)
+        return checked
+
+    monkeypatch.setattr(socket.socket, "connect", guard("connect", real["connect"], 1))
+    monkeypatch.setattr(socket.socket, "connect_ex", guard("connect_ex", real["connect_ex"], 1))
+    monkeypatch.setattr(socket, "create_connection", guard("create_connection", real_create, 0))
+    monkeypatch.setattr(socket, "getaddrinfo", guard("getaddrinfo", real_getaddrinfo, 0))
 
 
 @pytest.fixture(scope="session")

@@ -1,91 +1,184 @@
-"""Tuning with an out-of-sample check: each figure is what a separate run of that period gives."""
+"""canary tune on the shipped data: each trial screened once over the whole history, the schemes
+computed on its returns, the same result wherever it ran, and a rerunnable pick."""
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from canary.errors import ConfigError
 from canary.feeds.market import load_market
+from canary.runs import tune_report
 from canary.runs.backtest import plan
-from canary.runs.config import load_config, rotation_params
+from canary.runs.config import load_config, rotation_params, validate, with_values
 from canary.runs.metrics import performance
-from canary.runs.tuning import parse_grid, tune
+from canary.runs.trial_returns import daily_returns
+from canary.runs.tuning import Checkpoint, Interrupted, ParityError, recheck, tune
+from canary.runs.workers import Workers
 from canary.strategies import SmallCapRotation, run_backtest
 
-SMALL = ['universe.alts=["BNB-USDT", "SOL-USDT"]', "data.start=2023-01-01"]
-SPLIT = "2024-07-01"
+# one altcoin from 2024: each backtest still warms up on the years before, about 2 s
+SMALL = ['universe.alts=["BNB-USDT"]', "data.start=2024-01-01", "tune.engine=backtrader", "tune.train=120d",
+         "tune.test=60d", "tune.blocks=4", "tune.reps=200", "tune.space={ \"filter.confirm\" = [2, 8] }"]
 
 
 @pytest.fixture(scope="module")
-def tuned():
-    p = plan(load_config(overrides=SMALL))
-    grid = parse_grid(["filter.confirm=2,8", "strategy.defensive=cash,btc"])
-    table, summary = tune(p, grid, SPLIT, "sharpe", jobs=1)
-    return p, grid, table, summary
+def config():
+    return load_config(overrides=SMALL)
 
 
-def test_every_grid_point_is_run_in_and_out_of_sample(tuned):
-    _, grid, table, summary = tuned
-    assert len(table) == 4
-    assert set(map(tuple, table[list(grid)].to_numpy().tolist())) == {(2, "cash"), (2, "btc"), (8, "cash"), (8, "btc")}
-    assert table["in_sharpe"].is_monotonic_decreasing
-    assert summary["best"] == {k: table[k].iloc[0] for k in grid}
-    assert summary["out_of_sample"].startswith(SPLIT)
+@pytest.fixture(scope="module")
+def tuned(config, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tune")
+    checkpoint = Checkpoint(folder)
+    checkpoint.start(config)
+    with Workers(1) as workers:
+        return tune(config, checkpoint, workers), folder
 
 
-def test_each_figure_matches_a_separate_run_of_its_period(tuned):
-    p, grid, table, _ = tuned
-    row = table.iloc[-1]
-    config = load_config(overrides=SMALL + [f"filter.confirm={row['filter.confirm']}",
-                                             f'strategy.defensive="{row["strategy.defensive"]}"'])
-    params = rotation_params(config)
-    inside = run_backtest(load_market(p.library, p.universe, "2023-01-01", SPLIT), SmallCapRotation, params, p.costs)
-    outside = run_backtest(load_market(p.library, p.universe, SPLIT), SmallCapRotation, params, p.costs)
-    assert row["in_sharpe"] == pytest.approx(performance(inside)["sharpe"], rel=1e-12)
-    assert row["out_sharpe"] == pytest.approx(performance(outside)["sharpe"], rel=1e-12)
-    assert outside.equity.index[0] == pd.Timestamp(SPLIT, tz="UTC")
-    assert outside.equity.iloc[0] == p.costs.cash  # out of sample starts from fresh cash
-    assert inside.equity.index[-1] <= pd.Timestamp(SPLIT, tz="UTC")
+def test_walk_forward_on_the_matrix(tuned):
+    t, _ = tuned
+    assert t.trials == [{"filter.confirm": 2}, {"filter.confirm": 8}]
+    assert t.matrix.shape[1] == 2 and t.matrix.index.equals(t.benchmark.index)
+    assert t.matrix.index[0] == pd.Timestamp("2024-01-02", tz="UTC")  # the first day close after the start
+    first = t.walk.windows[0]
+    assert (first.train_start, first.train_end, first.test_end) == (0, 120, 180)
+    assert len(t.walk.returns) == len(t.matrix) - 120
+    for w, pick in zip(t.walk.windows, t.walk.picks):
+        np.testing.assert_array_equal(t.walk.returns.loc[t.matrix.index[w.train_end:w.test_end]],
+                                      t.matrix[pick].iloc[w.train_end:w.test_end])
+    assert t.overfitting.splits == 6 and 0.0 <= t.overfitting.pbo <= 1.0
+    assert t.deflated.trials == 2 and 0.0 < t.deflated.dsr < 1.0
 
 
-def test_parallel_workers_give_the_same_table(tuned):
-    p, grid, table, _ = tuned
-    parallel, _ = tune(p, grid, SPLIT, "sharpe", jobs=2)
-    pd.testing.assert_frame_equal(parallel, table)
+def test_the_pick_reruns_to_the_reported_figures(tuned, config):
+    t, folder = tuned
+    tune_report.write(t, folder)
+    for name in ("trials.csv", "trials.parquet", "returns.parquet", "walkforward.csv", "best.toml", "tuning.json",
+                 "tearsheet.html", "walkforward.png", "logits.png", "is_vs_oos.png", "heatmap.png"):
+        assert (folder / name).stat().st_size > 0, name
+    best = load_config(folder / "best.toml")
+    picked = with_values(config, t.trials[t.pick])
+    assert {s: v for s, v in best.items() if s != "tune"} == {s: v for s, v in picked.items() if s != "tune"}
+    p = plan(best)
+    result = run_backtest(load_market(p.library, p.universe, "2024-01-01"), SmallCapRotation, rotation_params(best),
+                          p.costs)
+    row = pd.read_csv(folder / "trials.csv").set_index("trial").loc[t.pick]
+    figures = performance(result)
+    for name in ("sharpe", "sortino", "cagr", "calmar", "max_drawdown", "total_return", "volatility"):
+        assert row[name] == pytest.approx(figures[name], rel=1e-9), name
+    summary = json.loads((folder / "tuning.json").read_text())
+    assert summary["pick"]["settings"] == t.trials[t.pick]
+    assert summary["out_of_sample"]["days"] == len(t.walk.returns)
+    text = tune_report.text(t, folder)
+    assert text.index("OUT OF SAMPLE") < text.index("probability of backtest overfitting") < text.index("IN SAMPLE")
+    returns = pd.read_parquet(folder / "returns.parquet")
+    np.testing.assert_array_equal(returns["btc_buy_hold"].to_numpy(), t.benchmark.to_numpy())
 
 
-def test_tuning_mistakes_are_configuration_errors(tuned):
-    p = tuned[0]
-    with pytest.raises(ConfigError, match="filter.confrim"):
-        tune(p, parse_grid(["filter.confrim=2,3"]), SPLIT)
-    with pytest.raises(ConfigError, match="filter.confirm"):
-        tune(p, parse_grid(["filter.confirm=0,3"]), SPLIT)
-    with pytest.raises(ConfigError, match="--split"):
-        tune(p, parse_grid(["filter.confirm=2,3"]), "2019-01-01")
-    with pytest.raises(ConfigError, match="not a date"):
-        tune(p, parse_grid(["filter.confirm=2,3"]), "notadate")
-    with pytest.raises(ConfigError, match="only \\[filter\\] and \\[strategy\\]"):
-        parse_grid(["costs.fee_bp=0,100"])
-    with pytest.raises(ConfigError, match="expected section.key"):
-        parse_grid(["confirm=3,5"])
-    with pytest.raises(ConfigError, match="--metric"):
-        tune(p, parse_grid(["filter.confirm=2,3"]), SPLIT, metric="luck")
+def test_a_window_of_the_whole_run_against_a_restart_from_cash(tuned, config):
+    """The matrix takes a trial's returns from its whole-history run: on a window's first day it
+    is already warm and invested. Restarting from cash at the window's start waits a day in cash
+    and pays to buy in; after that both hold the same regime's coins and earn nearly the same."""
+    t, _ = tuned
+    w = t.walk.windows[2]
+    pick = t.walk.picks[2]
+    days = t.matrix.index[w.train_end:w.test_end]
+    trial = with_values(config, t.trials[pick])
+    p = plan(trial)
+    fresh = run_backtest(load_market(p.library, p.universe, days[0] - pd.Timedelta(days=1), days[-1]),
+                         SmallCapRotation, rotation_params(trial), p.costs)
+    restart = daily_returns(fresh.equity)
+    whole = t.matrix[pick].loc[days]
+    assert restart.index.equals(days)
+    gap = (1 + whole).prod() - (1 + restart).prod()
+    print(f"window {days[0].date()} to {days[-1].date()}: whole-history slice {(1 + whole).prod() - 1:+.2%}, "
+          f"restart from cash {(1 + restart).prod() - 1:+.2%}, gap {gap:+.2%}")
+    # the restart buys in at its first open: its first day is short by the fee and the slippage
+    buy_in = (trial["costs"]["fee_bp"] + trial["costs"]["slippage_bp"]) / 1e4
+    assert whole.iloc[0] - restart.iloc[0] == pytest.approx(buy_in, rel=0.1)
+    # afterwards both hold the same regime's coins: the days differ by rounding of the weights
+    assert (whole.iloc[1:] - restart.iloc[1:]).abs().max() < 1e-4
+    assert abs(gap) < 2 * buy_in * (1 + whole).prod()
 
 
-def test_the_tune_command(tmp_path):
-    canary = str(Path(sys.executable).with_name("canary"))
-    args = [canary, "tune", "--grid", "filter.confirm=2,8", "--split", SPLIT, "--out", str(tmp_path), "--name", "t",
-            *(a for s in SMALL for a in ("--set", s))]
+def test_interrupted_screening_keeps_finished_trials_and_resumes(tuned, config, tmp_path):
+    t, _ = tuned
+    checkpoint = Checkpoint(tmp_path)
+    checkpoint.start(config)
+
+    def stop(count, best):
+        raise KeyboardInterrupt
+
+    with Workers(1) as workers, pytest.raises(Interrupted, match="1 screened trial.*--resume"):
+        tune(config, checkpoint, workers, stop)
+    assert len(list((tmp_path / "screened").glob("*.parquet"))) == 1
+    ticks = []
+    with Workers(1) as workers:
+        resumed = tune(validate(Checkpoint.config_of(tmp_path)), Checkpoint(tmp_path), workers,
+                       lambda n, best: ticks.append(n))
+    assert ticks == [1, 1]  # one kept, one screened
+    pd.testing.assert_frame_equal(resumed.matrix, t.matrix)
+    assert resumed.pick == t.pick and resumed.walk.picks == t.walk.picks
+
+
+def test_a_dask_cluster_gives_the_same_matrix(tuned, config, tmp_path):
+    from distributed import LocalCluster
+
+    t, _ = tuned
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Workers(scheduler=cluster.scheduler_address) as workers:
+        assert workers.size == 2
+        remote = tune(config, _fresh(tmp_path, config), workers)
+    pd.testing.assert_frame_equal(remote.matrix, t.matrix)
+    assert remote.pick == t.pick and remote.walk.picks == t.walk.picks
+    assert remote.overfitting.pbo == t.overfitting.pbo and remote.spa == t.spa
+
+
+def _fresh(folder, config):
+    checkpoint = Checkpoint(folder)
+    checkpoint.start(config)
+    return checkpoint
+
+
+def test_a_parity_failure_stops_the_tuning(tuned, config):
+    t, _ = tuned
+    with Workers(1) as workers:
+        recheck(config, t.trials, t.matrix, [t.pick], workers)  # the Backtrader run itself: identical
+        wrong = t.matrix.copy()
+        wrong.iloc[100, t.pick] += 1e-4
+        with pytest.raises(ParityError, match=f"trial {t.pick} .*on {t.matrix.index[100].date()}"):
+            recheck(config, t.trials, wrong, [t.pick], workers)
+
+
+CANARY = str(Path(sys.executable).with_name("canary"))
+
+
+def test_the_tune_command(tuned, tmp_path):
+    t, _ = tuned
+    args = [CANARY, "tune", "--grid", "filter.confirm=2,8", "--split", "2024-07-01", "--out", str(tmp_path),
+            "--name", "t", "--jobs", "2", *(a for s in SMALL for a in ("--set", s))]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    assert "rank correlation" in proc.stdout and "BTC buy-and-hold" in proc.stdout
-    table = pd.read_csv(tmp_path / "t" / "tuning.csv")
-    assert sorted(table["filter.confirm"]) == [2, 8]
-    summary = json.loads((tmp_path / "t" / "tuning.json").read_text())
-    assert summary["split"] == SPLIT and summary["config"]["data"]["start"] == "2023-01-01"
-    bad = subprocess.run([canary, "tune", "--grid", "filter.confirm=2", "--split", "1999-01-01"],
-                         capture_output=True, text=True, timeout=600)
-    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--split" in bad.stderr
+    out = proc.stdout
+    assert out.index("OUT OF SAMPLE 2024-07-01") < out.index("deflated Sharpe") < out.index("IN SAMPLE")
+    assert "SPA test" in out and "probability of backtest overfitting" in out
+    walk = pd.read_csv(tmp_path / "t" / "walkforward.csv")
+    assert len(walk) == 1 and walk["test_start"].iloc[0] == "2024-07-01"
+    assert sorted(pd.read_csv(tmp_path / "t" / "trials.csv")["filter.confirm"]) == [2, 8]
+    # two worker processes screened the same trials as the one process of the fixture
+    returns = pd.read_parquet(tmp_path / "t" / "returns.parquet")
+    np.testing.assert_array_equal(returns[["0", "1"]].to_numpy(), t.matrix.to_numpy())
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--split", "1999-01-01", "--set", SMALL[0]], "tune.split"),
+    (["--resume", ".", "--seed", "3"], "--resume continues the recorded tuning: drop --seed"),
+    (["--resume", "."], "no tune.json"),
+])
+def test_tuning_mistakes_are_one_line(args, says, tmp_path):
+    proc = subprocess.run([CANARY, "tune", "--out", str(tmp_path), *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and says in proc.stderr, proc.stderr
