@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from canary.feeds.errors import ConfigError
+from canary.errors import ConfigError
 from canary.runs.cli import _tune_config, parser
 from canary.runs.config import load_config
 from canary.runs.search_space import OptunaSearch, grid_trials, parse_space, random_trials
