@@ -18,7 +18,7 @@ from canary.errors import ConfigError
 
 from .objectives import Segment, figures
 
-CHUNK = 256  # splits evaluated at once (bounds memory: CHUNK x trials per summary field)
+CELLS = 2_000_000  # splits x trials evaluated at once (bounds memory: about 16 MB per summary field)
 
 
 @dataclass
@@ -62,9 +62,10 @@ def cscv(matrix, objective, blocks=16):
     everything = set(range(blocks))
     test_sets = np.array([sorted(everything.difference(c)) for c in train_sets])
     logits, inside, outside = [], [], []
-    for start in range(0, len(train_sets), CHUNK):
-        train = Segment.joined(parts.take(train_sets[start:start + CHUNK, j]) for j in range(blocks // 2))
-        test = Segment.joined(parts.take(test_sets[start:start + CHUNK, j]) for j in range(blocks // 2))
+    chunk = max(1, CELLS // trials)
+    for start in range(0, len(train_sets), chunk):
+        train = Segment.joined(parts.take(train_sets[start:start + chunk, j]) for j in range(blocks // 2))
+        test = Segment.joined(parts.take(test_sets[start:start + chunk, j]) for j in range(blocks // 2))
         train_figs, test_figs = figures(train), figures(test)
         best = np.argmax(objective.score_of(train_figs), axis=1)
         w = _relative_rank(objective.score_of(test_figs), best)

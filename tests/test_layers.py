@@ -11,7 +11,7 @@ from canary import errors, params
 ROOT = Path(canary.__file__).resolve().parent
 
 
-@pytest.mark.parametrize("gone", ["canary.errors", "canary.indicators.params"])
+@pytest.mark.parametrize("gone", ["canary.feeds.errors", "canary.indicators.params"])
 def test_error_contract_and_strict_params_have_no_copies_below_the_root(gone):
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module(gone)
