@@ -4,7 +4,7 @@ Files: `trials.parquet` / `trials.csv` (every trial's settings and whole-history
 `returns.parquet` (the days x trials matrix, trial ids as column names, and BTC buy-and-hold),
 `walkforward.csv` (each window's dates, pick and figures), `best.toml` (the pick, a
 configuration `canary run` reruns), `tuning.json` (every figure printed), `tearsheet.html`
-(QuantStats, the out-of-sample curve against BTC buy-and-hold), and the pictures
+(the project's tear sheet of the out-of-sample curve against BTC buy-and-hold), and the pictures
 `walkforward.png`, `logits.png`, `is_vs_oos.png` and `heatmap.png`.
 """
 import json
@@ -13,7 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import report
+from . import report, trial_returns
+from .metrics import COLUMNS
 from .metrics import table as metrics_table
 from .objectives import Segment, figures
 
@@ -51,7 +52,7 @@ def _scheme(config):
         return f"split at {t['split']}"
     if t["scheme"] == "walk-forward":
         step = f", step {t['step']}" if t["step"] else ""
-        return f"walk-forward, {t['window']} (train {t['train']}, test {t['test']}{step})"
+        return f"{t['window']} walk-forward, train {t['train']}, test {t['test']}{step}"
     return "CSCV"
 
 
@@ -124,8 +125,8 @@ def verdict(s):
     return " ".join(parts)
 
 
-def _table_of(columns):
-    return metrics_table({name: figs for name, figs in columns.items()})
+def _table_of(columns, days):
+    return metrics_table({name: figs for name, figs in columns.items()}, days)
 
 
 def text(tuned, folder, top=10):
@@ -140,7 +141,7 @@ def text(tuned, folder, top=10):
         o = s["out_of_sample"]
         lines += [f"OUT OF SAMPLE {o['period']} ({o['days']:,} days, {o['windows']} test window(s), the best trial "
                   "of each training window traded over the next test window):",
-                  _table_of({"walk_forward": o["walk_forward"], "btc_buy_hold": o["btc_buy_hold"]}), ""]
+                  _table_of({"walk_forward": o["walk_forward"], "btc_buy_hold": o["btc_buy_hold"]}, o["days"]), ""]
         wf = tuned.walk
         picks = [p for p in wf.picks if p >= 0]
         lines.append(f"picks: {len(set(picks))} distinct trial(s) over {len(wf.picks)} window(s)"
@@ -233,8 +234,14 @@ def write(tuned, folder):
         curves = {"walk_forward": _equity(oos, cash), "btc_buy_hold": _equity(btc, cash)}
         starts = [tuned.matrix.index[w.train_end] for w in tuned.windows]
         plot_stitched(folder / "walkforward.png", curves, starts, f"Out of sample: {s['scheme']}")
-        report.write_tearsheet(folder / "tearsheet.html", curves["walk_forward"], curves["btc_buy_hold"],
-                               f"Walk-forward out of sample, {s['out_of_sample']['period']}")
+        from .tearsheet import write_tearsheet
+
+        currency = trial_returns.market_of(tuned.config)[0].currency
+        sheet = {k: dict(dict.fromkeys(COLUMNS, math.nan), final_value=float(v.iloc[-1]),
+                         **s["out_of_sample"][k]) for k, v in curves.items()}
+        write_tearsheet(folder / "tearsheet.html", curves, sheet,
+                        f"Walk-forward out of sample against BTC buy-and-hold, {s['out_of_sample']['period']}",
+                        currency)
     if tuned.overfitting is not None:
         plot_logits(folder / "logits.png", tuned.overfitting)
         plot_is_vs_oos(folder / "is_vs_oos.png", tuned, s["objective"])

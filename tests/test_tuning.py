@@ -176,7 +176,7 @@ def test_the_tune_command(tuned, tmp_path):
 @pytest.mark.parametrize("args, says", [
     (["--split", "1999-01-01", "--set", SMALL[0]], "tune.split"),
     (["--resume", ".", "--seed", "3"], "--resume continues the recorded tuning: drop --seed"),
-    (["--resume", "."], "no tune.json"),
+    (["--resume", "."], "not a kept partial run folder"),
 ])
 def test_tuning_mistakes_are_one_line(args, says, tmp_path):
     proc = subprocess.run([CANARY, "tune", "--out", str(tmp_path), *args], capture_output=True, text=True, timeout=300)
