@@ -134,7 +134,7 @@ def text(tuned, folder, top=10):
     s = summary(tuned)
     t = tuned.config["tune"]
     keys = list(tuned.trials[0])
-    lines = [f"canary tune: {s['trials']} trials ({t['method']} over {', '.join(keys)}), objective "
+    lines = [f"tuning: {s['trials']} trials ({t['method']} over {', '.join(keys)}), objective "
              f"{t['objective']}{' with drawdown at most ' + format(t['max_drawdown'], '.0%') if t['max_drawdown'] else ''}"
              f", {s['scheme']}", ""]
     if "out_of_sample" in s:

@@ -6,8 +6,14 @@ Every batch is a pure function of its arguments, so results are the same whereve
 back in order.
 """
 import os
+import signal
 
 from canary.errors import ConfigError
+
+
+def _ignore_ctrl_c():
+    """Workers leave Ctrl-C to the main process, which keeps what finished and stops the rest."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class Workers:
@@ -32,7 +38,7 @@ class Workers:
         elif self.jobs > 1:
             from concurrent.futures import ProcessPoolExecutor
 
-            self.pool = ProcessPoolExecutor(self.jobs)
+            self.pool = ProcessPoolExecutor(self.jobs, initializer=_ignore_ctrl_c)
         return self
 
     def __exit__(self, *exc):
