@@ -255,7 +255,8 @@ def check_space(config):
             try:
                 with_values(config, {dim.key: value}, space=False)
             except ConfigError as exc:
-                raise ConfigError(f"tune.space.{dim.key}: {str(exc).removeprefix(dim.key + ': ')}") from None
+                said = str(exc).split(f"{dim.key}: ", 1)[-1]
+                raise ConfigError(f"tune.space.{dim.key}: {said}") from None
 
 
 def read_toml(path):
