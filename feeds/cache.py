@@ -18,20 +18,19 @@ A file that cannot be read or fails validation is reported and left where it is,
 import json
 import os
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from canary.errors import DataError
 
-from .clocks import interval_close_instants, session_close_instants
 from .layouts import PRICE_COLUMNS
-from .loading import normalise, utc_instant
+from .loading import utc_instant
+from .rawbars import RawBars
 
 FORMAT = 1
 META_KEY = b"canary.bars"
@@ -52,52 +51,13 @@ def path_for(cache_dir, feed, symbol, interval):
     return root / feed / quote(interval, safe="") / (quote(symbol, safe="^=.-_+") + SUFFIX)
 
 
-@dataclass
-class RawBars:
-    """One symbol's bars as a source labels them, and how to read those labels.
-
-    ``raw`` has ``label`` (tz-naive: the exchange-local session date at midnight on the
-    ``session`` clock, the UTC open instant on the ``interval`` clock) and the five price
-    columns. ``bar`` is the bar length on the interval clock, ``calendar`` the exchange
-    calendar on the session clock. Bars closing after ``recorded_at`` were still open.
-    """
-
-    feed: str
-    symbol: str
-    interval: str
-    clock: str
-    bar: pd.Timedelta | None
-    calendar: str | None
-    recorded_at: pd.Timestamp
-    raw: pd.DataFrame
-
-    def series(self, source):
-        """The validated PriceSeries of these bars; `source` names them in error messages."""
-        raw = self.raw.assign(line=np.arange(1, len(self.raw) + 1))
-        return normalise(raw, source, clock=self.clock, interval=self.bar, exchange=self.calendar,
-                         recorded_at=self.recorded_at, symbol=self.symbol)
-
-    def close_instants(self):
-        """The UTC instant each bar's close becomes known."""
-        if self.clock == "session":
-            return session_close_instants(self.raw["label"], self.calendar, self.symbol)
-        return interval_close_instants(self.raw["label"], self.bar)
-
-    def closed(self):
-        """These bars without the ones still open at ``recorded_at``."""
-        done = np.asarray(self.close_instants() <= self.recorded_at)
-        return replace(self, raw=self.raw[done].reset_index(drop=True))
-
-    @property
-    def labels(self):
-        return pd.DatetimeIndex(self.raw["label"])
-
-    def metadata(self):
-        return {
-            "format": FORMAT, "feed": self.feed, "symbol": self.symbol, "interval": self.interval,
-            "clock": self.clock, "bar": None if self.bar is None else self.bar.isoformat(),
-            "calendar": self.calendar, "recorded_at": self.recorded_at.isoformat(),
-        }
+def metadata(bars):
+    """What a cache file records of `bars` besides the bars: how to read their labels, and when."""
+    return {
+        "format": FORMAT, "feed": bars.feed, "symbol": bars.symbol, "interval": bars.interval,
+        "clock": bars.clock, "bar": None if bars.bar is None else bars.bar.isoformat(),
+        "calendar": bars.calendar, "recorded_at": bars.recorded_at.isoformat(),
+    }
 
 
 def merge(old, new):
@@ -131,7 +91,7 @@ def store(path, bars):
     series = bars.series(f"{shown_feed(bars.feed)} {bars.symbol}")  # the download, not yet a file
     bars = bars.closed()
     table = pa.Table.from_pandas(bars.raw[["label", *PRICE_COLUMNS]], preserve_index=False)
-    table = table.replace_schema_metadata({META_KEY: json.dumps(bars.metadata())})
+    table = table.replace_schema_metadata({META_KEY: json.dumps(metadata(bars))})
     _write_atomically(path, table)
     series.path = Path(path)
     return bars, series

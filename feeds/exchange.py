@@ -28,9 +28,9 @@ import pandas as pd
 
 from canary.errors import ConfigError, DataError, suggest
 
-from .cache import RawBars
 from .layouts import PRICE_COLUMNS
 from .loading import utc_instant
+from .rawbars import RawBars
 
 DEFAULT_EXCHANGE = "binance"
 RETRIES = 4

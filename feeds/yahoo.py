@@ -41,9 +41,9 @@ from yfinance.exceptions import YFException, YFRateLimitError
 
 from canary.errors import DataError
 
-from .cache import RawBars
 from .clocks import DEFAULT_CALENDAR, exchange_calendar
 from .loading import utc_instant
+from .rawbars import RawBars
 
 FEED = "yahoo"
 INTERVALS = ("1m", "2m", "5m", "15m", "30m", "60m", "90m", "1h", "1d")

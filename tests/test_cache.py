@@ -8,6 +8,7 @@ import pytest
 
 from canary.errors import DataError
 from canary.feeds import cache
+from canary.feeds.rawbars import RawBars
 
 UTC = "UTC"
 
@@ -20,14 +21,14 @@ def rut_bars(recorded_at="2024-07-10"):
         "low": [2027.78, 2035.56, 2019.06, 2036.55], "close": [2033.87, 2036.62, 2026.73, 2038.67],
         "volume": [3329950000.0, 2179470000.0, 3253080000.0, 3185670000.0],
     })
-    return cache.RawBars("yahoo", "^RUT", "1d", "session", None, "XNYS", pd.Timestamp(recorded_at, tz=UTC), raw)
+    return RawBars("yahoo", "^RUT", "1d", "session", None, "XNYS", pd.Timestamp(recorded_at, tz=UTC), raw)
 
 
 def btc_bars(days, recorded_at, first="2024-01-01", close=100.0):
     labels = pd.date_range(first, periods=days, freq="D")
     raw = pd.DataFrame({"label": labels, "open": close, "high": close + 1, "low": close - 1, "close": close,
                         "volume": 5.0})
-    return cache.RawBars("ccxt/binance", "BTC/USDT", "1d", "interval", pd.Timedelta("1D"), None,
+    return RawBars("ccxt/binance", "BTC/USDT", "1d", "interval", pd.Timedelta("1D"), None,
                          pd.Timestamp(recorded_at, tz=UTC), raw)
 
 

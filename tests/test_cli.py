@@ -321,9 +321,10 @@ def cached_rut(tmp_path):
     (its bars are the shipped Russell 2000 file's)."""
     from canary.feeds import cache
     from canary.feeds.layouts import read_raw
+    from canary.feeds.rawbars import RawBars
 
     raw = read_raw(SHIPPED_DIR / "equity" / "RUT.csv").drop(columns="line")
-    bars = cache.RawBars("yahoo", "^RUT", "1d", "session", None, "XNYS",
+    bars = RawBars("yahoo", "^RUT", "1d", "session", None, "XNYS",
                          pd.Timestamp("2026-08-21T21:24Z"), raw)
     cache.store(cache.path_for(tmp_path / "cache", "yahoo", "^RUT", "1d"), bars)
     return tmp_path / "cache"
