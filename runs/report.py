@@ -1,13 +1,10 @@
 """The files of a run: CSVs, metrics and the equity picture (the tear sheet: `tearsheet`)."""
 import json
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
-import pandas as pd  # noqa: E402
-
-from .metrics import regime_names  # noqa: E402
+from .metrics import regime_names
+from .pictures import subplots
 
 REGIME_COLOURS = {"risk-off": "#d9d9d9", "btc": "#f7c873", "eth": "#9fb8f0", "alts": "#a8dba8"}
 
@@ -55,7 +52,7 @@ def write_json(path, payload):
 
 def plot_equity(path, curves, regimes=None, title=""):
     """Equity curves (log scale) over a drawdown panel, with the regimes shaded."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, height_ratios=[3, 1])
+    fig, (top, bottom) = subplots(2, 1, figsize=(11, 7), sharex=True, height_ratios=[3, 1])
     if regimes is not None and len(regimes):
         names = regime_names(regimes)
         change = names.ne(names.shift()).cumsum()
@@ -76,4 +73,3 @@ def plot_equity(path, curves, regimes=None, title=""):
     bottom.tick_params(axis="x", labelbottom=True)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -127,16 +127,12 @@ def markdown(study, words):
 def plot_study(path, study):
     """Average cumulative path after events, with its band, against the path from all days;
     one row per form with events, one column per asset."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    from .pictures import subplots
     from .study import ASSETS
 
     forms = [f for f, p in study.paths.items() if p["event"].shape[0]]
     rows = max(len(forms), 1)
-    fig, axes = plt.subplots(rows, len(ASSETS), figsize=(3.2 * len(ASSETS), 2.6 * rows + 0.6), squeeze=False,
+    fig, axes = subplots(rows, len(ASSETS), figsize=(3.2 * len(ASSETS), 2.6 * rows + 0.6), squeeze=False,
                              sharex=True)
     conf = study.settings.confidence
     for i, form in enumerate(forms):
@@ -167,4 +163,3 @@ def plot_study(path, study):
     fig.suptitle(f"After the small-cap background turns on, {first} to {last} (band: events resampled)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -15,13 +15,11 @@ import io
 import math
 
 import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .metrics import COLUMNS, caveats, daily_returns, drawdowns, monthly_returns, period_days, shown, yearly_returns  # noqa: E402,E501
+from .metrics import COLUMNS, caveats, daily_returns, drawdowns, monthly_returns, period_days, shown, yearly_returns  # noqa: E501
+from .pictures import subplots
 
 LABELS = {"rotation": "Small-cap rotation", "btc_buy_hold": "BTC buy-and-hold"}
 COLOURS = {"rotation": "#1f77b4", "btc_buy_hold": "#ff7f0e"}
@@ -46,7 +44,6 @@ def _svg(fig):
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # labels stay text: smaller, searchable
         fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg"):]
 
@@ -56,7 +53,7 @@ def _figure(name, svg):
 
 
 def _growth_chart(curves):
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig, ax = subplots(figsize=(10, 4))
     for label, equity in curves.items():
         ax.plot(equity.index, (equity / equity.iloc[0]).to_numpy(), lw=1.2, label=LABELS.get(label, label),
                 color=COLOURS.get(label))
@@ -69,7 +66,7 @@ def _growth_chart(curves):
 
 
 def _drawdown_chart(curves):
-    fig, ax = plt.subplots(figsize=(10, 2.8))
+    fig, ax = subplots(figsize=(10, 2.8))
     for label, equity in curves.items():
         ax.plot(equity.index, ((equity / equity.cummax() - 1.0) * 100).to_numpy(), lw=0.9,
                 label=LABELS.get(label, label), color=COLOURS.get(label))
@@ -81,7 +78,7 @@ def _drawdown_chart(curves):
 
 def _yearly_chart(yearly):
     years = sorted({y for per in yearly.values() for y in per})
-    fig, ax = plt.subplots(figsize=(10, 3.2))
+    fig, ax = subplots(figsize=(10, 3.2))
     width = 0.8 / max(len(yearly), 1)
     x = np.arange(len(years))
     for i, (label, per) in enumerate(yearly.items()):

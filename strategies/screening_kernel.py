@@ -26,22 +26,12 @@ What a run is given:
 Decisions start at bar ``t0`` (the first bar at or after ``trade_from``); values are recorded
 from there on.
 """
-import os
-import tempfile
-
 import numpy as np
+from numba import njit, prange
 
-if "NUMBA_CACHE_DIR" not in os.environ:
-    # Compiled code is cached beside this module; an installation that cannot be written to
-    # (a system site-packages) caches it in the user's cache folder instead.
-    _here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
-    if not os.access(os.path.dirname(_here), os.W_OK) or (os.path.exists(_here) and not os.access(_here, os.W_OK)):
-        _base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        if not os.access(os.path.dirname(_base) if not os.path.exists(_base) else _base, os.W_OK):
-            _base = tempfile.gettempdir()
-        os.environ["NUMBA_CACHE_DIR"] = os.path.join(_base, "smallcap-canary", "numba")
-
-from numba import njit, prange  # noqa: E402  (after the cache folder is chosen)
+# Compiled code is cached beside this module, or, where that cannot be written (a system
+# site-packages), in the user's cache folder: numba's own fallback, chosen without touching
+# the environment at import.
 
 DUST = 1e-6          # TargetWeightStrategy.DUST: a difference below this share of the value is not traded
 NEVER = 1 << 40      # bars since the last trade before any trade (Backtrader: math.inf)

@@ -72,3 +72,81 @@ def test_one_strict_mechanism_for_indicators_and_strategies():
     with pytest.raises(params.ParameterError, match=r"_Plain: unknown parameter 'sise' \(did you mean 'size'\?\)"):
         _run(_Plain, sise=2.0)
     assert _run(_Plain, size=2.0)[0].p.size == 2.0
+
+
+def test_raw_bars_have_a_module_of_their_own():
+    from canary.feeds import cache, rawbars
+
+    assert rawbars.RawBars.__module__ == "canary.feeds.rawbars"
+    assert "class RawBars" not in Path(cache.__file__).read_text()
+
+
+GLOBAL_STATE = r'''
+import json, logging, os, pkgutil, sys, warnings, importlib
+import numpy as np
+import matplotlib
+
+def state():
+    return {"environ": dict(os.environ), "path": list(sys.path), "warnings": len(warnings.filters),
+            "backend": matplotlib.rcParams._get_backend_or_none(), "pyplot": "matplotlib.pyplot" in sys.modules,
+            "logging": [(n, logging.getLogger(n).level, len(logging.getLogger(n).handlers))
+                        for n in ("", "yfinance", "matplotlib", "numba", "ccxt")],
+            "numpy": np.geterr(), "recursion": sys.getrecursionlimit()}
+
+import ast, canary
+names = [m.name for m in pkgutil.walk_packages(canary.__path__, "canary.")
+         if ".tests" not in m.name and not m.name.endswith("__main__")]
+# What the libraries do on import is theirs: import them first, then every canary module.
+libraries = set()
+for name in names:
+    spec = importlib.util.find_spec(name)
+    for node in ast.parse(open(spec.origin).read()).body:
+        if isinstance(node, ast.Import):
+            libraries |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            libraries |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+for lib in sorted(libraries):
+    if not lib.startswith("canary"):
+        try:
+            importlib.import_module(lib)
+        except ImportError:
+            pass  # a name in a module, not a module
+before = state()
+for name in names:
+    importlib.import_module(name)
+after = state()
+print(json.dumps({"modules": len(names), "changed": {k: [before[k], after[k]] for k in before
+                                                     if before[k] != after[k]}}, default=str))
+'''
+
+
+def test_importing_any_module_changes_no_global_state():
+    import json
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in __import__("os").environ.items() if k != "MPLBACKEND"}
+    proc = subprocess.run([sys.executable, "-c", GLOBAL_STATE], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["modules"] > 30
+    assert report["changed"] == {}
+
+
+def test_run_pictures_choose_no_backend(tmp_path):
+    import subprocess
+    import sys
+
+    script = f'''
+import sys, matplotlib, pandas as pd
+from canary.runs import report
+curve = pd.Series([1.0, 1.2, 1.1], index=pd.date_range("2024-01-01", periods=3, tz="UTC"))
+report.plot_equity(r"{tmp_path / 'equity.png'}", {{"a": curve}}, None, "t")
+print(matplotlib.rcParams._get_backend_or_none(), "matplotlib.pyplot" in sys.modules)
+'''
+    env = {k: v for k, v in __import__("os").environ.items() if k != "MPLBACKEND"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["None", "False"]
+    assert (tmp_path / "equity.png").read_bytes()[:4] == b"\x89PNG"
