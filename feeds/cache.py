@@ -31,6 +31,7 @@ from canary.errors import DataError
 from .layouts import PRICE_COLUMNS
 from .loading import utc_instant
 from .rawbars import RawBars
+from .sources import shown_feed
 
 FORMAT = 1
 META_KEY = b"canary.bars"
@@ -76,11 +77,6 @@ def merge(old, new):
             )
     keep = old.raw[old.raw["label"] < new.raw["label"].iloc[0]]
     return replace(new, raw=pd.concat([keep, new.raw], ignore_index=True))
-
-
-def shown_feed(feed):
-    """A feed as messages name it: the source's name (yfinance), not its cache folder (yahoo)."""
-    return "yfinance" if feed == "yahoo" else feed
 
 
 def store(path, bars):

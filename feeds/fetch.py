@@ -18,15 +18,14 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from canary.errors import ConfigError, DataError, suggest
+from canary.errors import ConfigError, DataError
 
 from . import cache
-from .cache import shown_feed
 from .clocks import DEFAULT_CALENDAR
 from .library import DataLibrary
 from .loading import utc_instant
+from .sources import LIVE_SOURCES, live_source, shown_feed
 
-SOURCES = ("yfinance", "ccxt")   # "yahoo" is an alias of yfinance (and the name of its cache folder)
 REBASE_TOLERANCE = 0.01
 _SHIPPED_ALIASES = {"^GSPC": "SPX"}
 
@@ -78,19 +77,17 @@ class CacheEntry:
 
 
 def feed_name(source, exchange=None):
-    """The cache folder of a source: ``yahoo`` (for yfinance, alias yahoo) or ``ccxt/<exchange id>``
-    (default binance)."""
-    source = "yfinance" if source == "yahoo" else source
-    if source not in SOURCES:
-        raise ConfigError(f"unknown data source '{source}'{suggest(source, SOURCES + ('yahoo',))} "
-                          f"(choose {' or '.join(SOURCES)})")
-    if source == "yfinance":
+    """The cache folder of a source (`sources.LIVE_SOURCES`, by name or alias): ``yahoo`` for
+    yfinance, or ``ccxt/<exchange id>`` (default binance)."""
+    source = live_source(source)
+    if not source.takes_exchange:
         if exchange is not None:
-            raise ConfigError("an exchange applies to --source ccxt only (a Yahoo symbol names its market)")
-        return "yahoo"
+            raise ConfigError(f"an exchange applies to --source {' or '.join(s.name for s in LIVE_SOURCES if s.takes_exchange)} "
+                              f"only (a {source.what} symbol names its market)")
+        return source.feed
     from .exchange import exchange_id  # ccxt takes a second to import: only when it is needed
 
-    return f"ccxt/{exchange_id(exchange)}"
+    return f"{source.feed}/{exchange_id(exchange)}"
 
 
 def fetch_command(symbol, feed, interval="1d"):

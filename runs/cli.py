@@ -11,6 +11,7 @@ from pathlib import Path
 
 from canary import __version__
 from canary.errors import CanaryError, ConfigError
+from canary.feeds import sources
 
 from .folders import RunFolder
 
@@ -269,7 +270,6 @@ def cmd_data_list(args):
 
 def _cache_rows(args):
     """Rows for the local cache of fetched data (see `canary data fetch`)."""
-    from canary.feeds.cache import shown_feed
     from canary.feeds.fetch import list_cache
 
     rows = []
@@ -277,7 +277,7 @@ def _cache_rows(args):
         if e.problem:
             rows.append((e.path.name, "cache", f"UNUSABLE: {e.problem}", "", "", ""))
         else:
-            rows.append((e.symbol, f"cache:{shown_feed(e.feed)}:{e.interval}", e.first.isoformat(), e.last.isoformat(),
+            rows.append((e.symbol, f"cache:{sources.shown_feed(e.feed)}:{e.interval}", e.first.isoformat(), e.last.isoformat(),
                          str(e.bars), ""))
     return rows
 
@@ -440,8 +440,9 @@ def parser():
                                         "local Parquet cache, only what is newer than the cache. Needs a network.")
     fetch.add_argument("symbols", nargs="+", metavar="SYMBOL",
                        help="Yahoo symbols (^RUT, IWM, BTC-USD) or exchange pairs (BTC/USDT)")
-    fetch.add_argument("--source", required=True, choices=("yfinance", "yahoo", "ccxt"),
-                       help="yfinance (Yahoo Finance; alias: yahoo) or ccxt (a crypto exchange)")
+    fetch.add_argument("--source", required=True, choices=sources.live_source_names(),
+                       help=" or ".join(f"{s.name} ({s.what}{'; alias: ' + ', '.join(s.aliases) if s.aliases else ''})"
+                                        for s in sources.LIVE_SOURCES))
     fetch.add_argument("--exchange", help="ccxt exchange id (default: binance)")
     fetch.add_argument("--interval", default="1d", help="bar interval, e.g. 1d, 4h, 1h (default: 1d)")
     fetch.add_argument("--since", help="first date wanted when nothing is cached yet, YYYY-MM-DD")

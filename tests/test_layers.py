@@ -150,3 +150,19 @@ print(matplotlib.rcParams._get_backend_or_none(), "matplotlib.pyplot" in sys.mod
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["None", "False"]
     assert (tmp_path / "equity.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_data_sources_are_registered_once(monkeypatch):
+    from canary.feeds import fetch, sources
+    from canary.runs.cli import parser
+
+    extra = sources.LiveSource("stooq", ("stq",), "Stooq", takes_exchange=False)
+    monkeypatch.setattr(sources, "LIVE_SOURCES", sources.LIVE_SOURCES + (extra,))
+    assert sources.parse_source("stq") == ("stooq", None)  # the configuration's [sources]
+    assert fetch.feed_name("stooq") == "stooq"               # the cache
+    with pytest.raises(errors.ConfigError, match="only ccxt takes an exchange"):
+        sources.parse_source("stooq:x")
+    args = parser().parse_args(["data", "fetch", "X", "--source", "stq"])  # the command line
+    assert args.source == "stq"
+    with pytest.raises(errors.ConfigError, match="did you mean 'stooq'"):
+        sources.parse_source("stoq")
