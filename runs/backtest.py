@@ -1,7 +1,6 @@
 """A configured backtest, from a validated configuration to a folder of outputs."""
 import datetime
 import importlib.metadata
-import math
 import multiprocessing
 import os
 import subprocess
@@ -109,21 +108,32 @@ def strategy_label(cls):
     return "rotation" if cls is SmallCapRotation else cls.__name__
 
 
+# The sets of benchmarks a run compares its strategy with: `canary run` ("btc"), `canary compare` ("all").
+BENCHMARK_SETS = {
+    "btc": ("btc_buy_hold",),
+    "all": ("btc_buy_hold", "eth_buy_hold", "alt_basket_buy_hold", "btc_eth_50_50_monthly"),
+}
+
+
+def benchmark_set(labels):
+    """The name of the set of BENCHMARK_SETS whose runs are `labels`, or None."""
+    return next((name for name, runs in BENCHMARK_SETS.items() if list(runs) == list(labels)), None)
+
+
 def strategies(p, benchmarks="btc"):
-    """(label, class, params) of the configured strategy, then its benchmarks ('btc' or 'all').
+    """(label, class, params) of the configured strategy, then its benchmarks (a name of
+    BENCHMARK_SETS).
 
     The benchmarks keep the strategy's ``cash_buffer`` (that of the target-weight strategies
     if it has none), so that neither side holds more cash than the other.
     """
     cls, params = strategy_params(p.config)
     cash = {"cash_buffer": params.get("cash_buffer", param_defaults(TargetWeightStrategy)["cash_buffer"])}
-    runs = [(strategy_label(cls), cls, params),
-            ("btc_buy_hold", BuyAndHold, dict(cash, symbol=p.universe.btc))]
-    if benchmarks == "all":
-        runs += [("eth_buy_hold", BuyAndHold, dict(cash, symbol=p.universe.eth)),
-                 ("alt_basket_buy_hold", EqualWeightBasket, cash),
-                 ("btc_eth_50_50_monthly", BtcEthMonthly, cash)]
-    return runs
+    every = {"btc_buy_hold": (BuyAndHold, dict(cash, symbol=p.universe.btc)),
+             "eth_buy_hold": (BuyAndHold, dict(cash, symbol=p.universe.eth)),
+             "alt_basket_buy_hold": (EqualWeightBasket, cash),
+             "btc_eth_50_50_monthly": (BtcEthMonthly, cash)}
+    return [(strategy_label(cls), cls, params)] + [(label, *every[label]) for label in BENCHMARK_SETS[benchmarks]]
 
 
 def execute(p, benchmarks="btc", progress=None):
@@ -216,7 +226,10 @@ def git_revision():
         return None
 
 
-def manifest(p, market, metrics, started, finished):
+def manifest(p, market, metrics, started, finished, benchmarks=()):
+    """What `canary run --replay` needs to rerun a run and check it: the configuration, the
+    benchmark runs (`benchmarks`, their labels), the data files with their checksums, the
+    package versions and the figures."""
     files = {}
     for symbol in p.universe.symbols:
         s = market.series[symbol]
@@ -230,13 +243,14 @@ def manifest(p, market, metrics, started, finished):
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
     return {"smallcap_canary": __version__, "git_revision": git_revision(), "config": p.config,
-            "data": files, "packages": versions, "started": started.isoformat(), "finished": finished.isoformat(),
-            "metrics": metrics}
+            "benchmarks": list(benchmarks), "data": files, "packages": versions, "started": started.isoformat(),
+            "finished": finished.isoformat(), "metrics": metrics}
 
 
 def write_outputs(folder, p, market, results, started, tearsheet=True):
-    """Every file of a run into `folder` (the configured strategy is the first of `results`;
-    regimes.csv only for a strategy with a regime); returns the metrics written."""
+    """Every file of a run into `folder` (the configured strategy is the first of `results`,
+    its benchmarks the others; regimes.csv only for a strategy with a regime, comparison.csv
+    with more than one benchmark); returns the metrics written."""
     folder.mkdir(parents=True, exist_ok=True)
     label = next(iter(results))
     strategy, bench = results[label], results["btc_buy_hold"]
@@ -267,18 +281,9 @@ def write_outputs(folder, p, market, results, started, tearsheet=True):
     report.plot_equity(folder / "equity.png", curves, regimes, f"{name} vs benchmarks, {period} ({p.currency})")
     if tearsheet:
         sheet()
+    if len(results) > 2:
+        report.write_comparison_csv(folder / "comparison.csv", curves)
     finished = datetime.datetime.now(datetime.UTC)
-    report.write_json(folder / "manifest.json", manifest(p, market, metrics, started, finished))
+    report.write_json(folder / "manifest.json", manifest(p, market, metrics, started, finished, list(results)[1:]))
     return metrics
 
-
-def same_figures(a, b, rel=1e-9):
-    """Names of the figures that differ between two metric dicts (per run label)."""
-    diffs = []
-    for label, figs in a.items():
-        for key, value in figs.items():
-            other = b.get(label, {}).get(key)
-            if other is None or not (value == other or (isinstance(value, float) and math.isclose(
-                    value, other, rel_tol=rel, abs_tol=1e-12)) or (value != value and other != other)):
-                diffs.append(f"{label}.{key}: {other} -> {value}")
-    return diffs

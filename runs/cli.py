@@ -7,7 +7,6 @@ import argparse
 import datetime
 import json
 import sys
-from pathlib import Path
 
 from canary import __version__
 from canary.errors import CanaryError, ConfigError
@@ -78,12 +77,6 @@ def _backtest(args, config, benchmarks):
     progress.say("writing outputs" + ("" if args.no_report else " and the tear sheet"))
     with run as folder:
         metrics = backtest.write_outputs(folder, p, market, results, started, tearsheet=not args.no_report)
-        if benchmarks == "all":
-            import pandas as pd
-
-            curves = pd.DataFrame({k: r.equity for k, r in results.items()})
-            curves.index = [t.date().isoformat() for t in curves.index]
-            curves.rename_axis("date").to_csv(folder / "comparison.csv", float_format="%.10g")
     head = backtest.period_lines(config, next(iter(results.values())).equity, p.currency)
     return run.path, metrics, backtest.data_notes(market), head
 
@@ -214,36 +207,18 @@ def cmd_study(args):
 
 
 def cmd_replay(args):
-    from . import backtest
-    from .config import validate
+    from . import replay
 
     given = [flag for flag in ("config", "start", "end", "data", "set") if getattr(args, flag)]
     if given:
         raise ConfigError(f"--replay reruns the recorded configuration: drop {', '.join('--' + g for g in given)}")
-    path = Path(args.replay)
-    try:
-        recorded = json.loads(path.read_text())
-        config, old = recorded["config"], recorded["metrics"]
-    except FileNotFoundError:
-        raise ConfigError(f"--replay {path}: file not found") from None
-    except (ValueError, KeyError, TypeError):
-        raise ConfigError(f"--replay {path}: not a run manifest (no config/metrics)") from None
-    config = validate(config, str(path))
-    benchmarks = "all" if len(old) > 2 else "btc"
-    folder, metrics, notes, head = _backtest(args, config, benchmarks)
+    recorded = replay.read(args.replay)
+    folder, metrics, notes, head = _backtest(args, recorded.config, recorded.benchmarks)
     _summary(folder, metrics, notes, head)
-    changed = [s for s, e in recorded.get("data", {}).items()
-               if (Path(e["path"]).exists() and backtest.sha256(e["path"]) != e["sha256"])]
-    if changed:
-        print(f"replay: data changed since the recorded run: {', '.join(changed)}")
-    diffs = backtest.same_figures(metrics, old)
-    if diffs:
-        print(f"replay: {len(diffs)} figure(s) differ from {path}:")
-        for d in diffs:
-            print(f"  {d}")
-        return 1
-    print(f"replay: all {sum(len(v) for v in old.values())} figures match {path}")
-    return 0
+    lines, same = replay.verdict(recorded, metrics)
+    for line in lines:
+        print(line)
+    return 0 if same else 1
 
 
 def cmd_data_list(args):

@@ -41,6 +41,13 @@ def write_orders_csv(path, orders):
     out.to_csv(path, index=False, float_format="%.10g")
 
 
+def write_comparison_csv(path, curves):
+    """The equity curves of a strategy and its benchmarks ({label: equity}), one column each."""
+    frame = pd.DataFrame(curves)
+    frame.index = _dates(frame.index)
+    frame.rename_axis("date").to_csv(path, float_format="%.10g")
+
+
 def write_regimes_csv(path, regimes):
     pd.DataFrame({"date": _dates(regimes.index), "regime": regime_names(regimes).to_numpy()}).to_csv(
         path, index=False)

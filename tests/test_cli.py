@@ -59,6 +59,7 @@ def test_manifest_records_enough_to_rerun(default_run):
     _, folder = default_run
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["config"]["filter"]["mode"] == "ma"
+    assert manifest["benchmarks"] == ["btc_buy_hold"]
     assert manifest["data"]["BTC-USDT"]["sha256"] == json.loads(
         (SHIPPED_DIR / "manifest.json").read_text())["files"]["BTC-USDT"]["sha256"]
     assert manifest["packages"]["backtrader"] == "1.9.78.123"
@@ -157,6 +158,7 @@ def test_compare_writes_one_table_and_picture(readme_runs):
                 "trades", "fees"} <= set(metrics[label])
     curves = pd.read_csv(folder / "comparison.csv")
     assert list(curves.columns) == ["date", *labels]
+    assert json.loads((folder / "manifest.json").read_text())["benchmarks"] == list(labels[1:])
     assert (folder / "equity.png").stat().st_size > 10_000
 
 
