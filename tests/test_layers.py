@@ -156,10 +156,12 @@ def test_data_sources_are_registered_once(monkeypatch):
     from canary.feeds import fetch, sources
     from canary.runs.cli import parser
 
-    extra = sources.LiveSource("stooq", ("stq",), "Stooq", takes_exchange=False)
+    extra = sources.LiveSource("stooq", ("stq",), "Stooq", feed="stooq-bars", takes_exchange=False)
     monkeypatch.setattr(sources, "LIVE_SOURCES", sources.LIVE_SOURCES + (extra,))
-    assert sources.parse_source("stq") == ("stooq", None)  # the configuration's [sources]
-    assert fetch.feed_name("stooq") == "stooq"               # the cache
+    assert sources.parse_source("stq") == ("stooq", None)   # the configuration's [sources]
+    assert fetch.feed_name("stq") == "stooq-bars"            # the cache folder ...
+    assert sources.shown_feed("stooq-bars") == "stooq"       # ... and how messages name it
+    assert fetch.fetch_command("X", "stooq-bars") == "canary data fetch X --source stooq"
     with pytest.raises(errors.ConfigError, match="only ccxt takes an exchange"):
         sources.parse_source("stooq:x")
     args = parser().parse_args(["data", "fetch", "X", "--source", "stq"])  # the command line
