@@ -92,12 +92,14 @@ class TargetWeightStrategy(CryptoCloseSchedule):
         drifted = False
         positions = self.broker.positions
         for coin, (close, _, _) in self._lines.items():
-            price = close[0]
             held = positions[coin].size
-            if self.exiting(coin):
+            if coin in self._exits and self.exiting(coin):
                 exits.append((coin, None))  # already being sold: only count its proceeds
                 continue
-            if math.isnan(price) or (not held and coin not in targets):
+            if not held and coin not in targets:
+                continue
+            price = close[0]
+            if math.isnan(price):
                 continue
             weight = targets.get(coin, 0.0) * scale
             delta = weight * value - held * price

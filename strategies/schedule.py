@@ -28,6 +28,7 @@ class CryptoCloseSchedule(Strategy):
         self.rejected = 0
         self.trading_bar = False
         self._step = self._seen = 0
+        self._begun = False
         super().__init__(*args, **kwargs)
 
     def on_crypto_bar(self):
@@ -42,7 +43,9 @@ class CryptoCloseSchedule(Strategy):
                 self._seen = len(self.clock)
                 self.on_crypto_bar()
                 start = self.p.trade_from
-                self.trading_bar = start is None or self.clock.datetime.datetime(0) >= start
+                # the clock only moves forward: once trading has begun, no date to convert
+                self._begun = self._begun or start is None or self.clock.datetime.datetime(0) >= start
+                self.trading_bar = self._begun
         return self.trading_bar
 
     def prenext(self):
