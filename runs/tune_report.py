@@ -17,6 +17,7 @@ from . import report, trial_returns
 from .metrics import COLUMNS
 from .metrics import table as metrics_table
 from .objectives import Segment, figures
+from .pictures import subplots
 
 SHOWN = ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar")
 SUPPORT = {"pbo": 0.5, "dsr": 0.95, "spa": 0.05}  # the bars a piece of evidence must clear
@@ -248,18 +249,8 @@ def write(tuned, folder):
     plot_heatmap(folder / "heatmap.png", tuned.table, list(tuned.trials[0]), s["objective"])
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_stitched(path, curves, starts, title):
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(11, 5))
+    fig, ax = subplots(figsize=(11, 5))
     for name, equity in curves.items():
         ax.plot(equity.index, equity.to_numpy(), lw=1.2, label=name)
     for day in starts:
@@ -270,12 +261,10 @@ def plot_stitched(path, curves, starts, title):
     ax.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def plot_logits(path, over):
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = subplots(figsize=(7, 4))
     finite = over.logits[np.isfinite(over.logits)]
     ax.hist(finite, bins=min(50, max(10, len(finite) // 20)), color="#6a8fc7")
     ax.axvline(0.0, color="black", lw=1)
@@ -284,13 +273,11 @@ def plot_logits(path, over):
     ax.set_title(f"CSCV, {over.blocks} blocks, {over.splits:,} splits: PBO {over.pbo:.2f}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def plot_is_vs_oos(path, tuned, name):
-    plt = _plt()
     over = tuned.overfitting
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    fig, ax = subplots(figsize=(6.5, 5.5))
     ax.scatter(over.in_sample, over.out_of_sample, s=4, alpha=0.3, color="grey",
                label="CSCV: best of one half, in it and in the other half")
     if tuned.walk is not None:
@@ -307,7 +294,6 @@ def plot_is_vs_oos(path, tuned, name):
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _binned(column, bins=6):
@@ -333,14 +319,13 @@ def influence(table, keys, name):
 
 def plot_heatmap(path, table, keys, name):
     """Mean whole-history objective over the two most influential keys."""
-    plt = _plt()
     ranked = list(influence(table, keys, name))
     rows_key = ranked[0]
     cols_key = ranked[1] if len(ranked) > 1 else None
     frame = table.assign(_r=_binned(table[rows_key]),
                          _c=_binned(table[cols_key]) if cols_key else "all")
     grid = frame.pivot_table(index="_r", columns="_c", values=name, aggfunc="mean", observed=True)
-    fig, ax = plt.subplots(figsize=(1.6 + 1.1 * grid.shape[1], 1.4 + 0.6 * grid.shape[0]))
+    fig, ax = subplots(figsize=(1.6 + 1.1 * grid.shape[1], 1.4 + 0.6 * grid.shape[0]))
     image = ax.imshow(grid.to_numpy(dtype=float), cmap="RdYlGn", aspect="auto")
     for (i, j), v in np.ndenumerate(grid.to_numpy(dtype=float)):
         if np.isfinite(v):
@@ -353,4 +338,3 @@ def plot_heatmap(path, table, keys, name):
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
