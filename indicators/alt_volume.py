@@ -1,82 +1,81 @@
 """Does altcoin volume hold up while BTC goes nowhere? The third confirmation."""
-import math
-
 import numpy as np
 
-from canary.params import Indicator
+from .array_indicator import ArrayIndicator
+from .rolling import rolling_median, rolling_sum, row_median, shift
 
-from .windowed import WindowIndicator
 
-
-def basket_relative_volume(volumes):
-    """Median across coins of (this bar's volume / the median of the coin's previous bars).
-
-    `volumes`: one column per coin, the last row the current bar. Coins with any missing
-    or zero volume in the window are left out; NaN when none remain. Unit-free, so coins
-    with volumes in different units (base-asset coins) can be pooled.
-    """
+def sideways(btc_close, period, band):
+    """1 on the bars where BTC's return over `period` bars is within +/- `band`, else 0; NaN
+    for the first `period` bars."""
+    btc_close = np.asarray(btc_close, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        usual = np.median(volumes[:-1], axis=0)
-        ratio = volumes[-1] / usual
-        ok = np.all(np.isfinite(volumes) & (volumes > 0), axis=0)
-    return (float(np.median(ratio[ok])) if ok.any() else math.nan,)
+        move = btc_close / shift(btc_close, period) - 1.0
+        return np.where(np.isnan(move), np.nan, (np.abs(move) < band).astype(float))
 
 
-def sideways_mean(values, sideways):
-    """Mean of `values` over the bars flagged `sideways` whose value is known; NaN if none."""
-    use = (sideways > 0.5) & np.isfinite(values)
-    return (float(np.mean(values[use])) if use.any() else math.nan,)
+def basket_relative_volume(volumes, lookback):
+    """Per bar: the median across coins of (the bar's volume / the coin's median volume over
+    the ``lookback`` bars before).
+
+    Array in: ``volumes``, bars x coins. A coin with a missing or zero volume among those
+    ``lookback + 1`` bars is left out at that bar; NaN when none remain, and for the first
+    ``lookback`` bars. Unit-free, so coins whose volumes are in different units (base-asset
+    coins) pool fairly.
+    """
+    volumes = np.asarray(volumes, dtype=float)
+    usual = shift(rolling_median(volumes, lookback), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        good = np.isfinite(volumes) & (volumes > 0)
+        ok = rolling_sum(good.astype(float), lookback + 1) == lookback + 1
+        return row_median(volumes / usual, ok)
 
 
-class BasketRelativeVolume(WindowIndicator):
-    """Per bar: the basket's median relative volume (see `basket_relative_volume`), each coin
-    against its own median over the previous ``lookback`` bars."""
-
-    lines = ("ratio",)
-    params = (("lookback", 30),)
-
-    def __init__(self):
-        self.setup([d.volume for d in self.datas], self.p.lookback + 1)
-
-    def compute(self, block):
-        return basket_relative_volume(block)
+def sideways_mean(values, sideways, window):
+    """Mean of `values` over the bars of the last `window` flagged `sideways` (1) whose value is
+    known; NaN where there are none (or the window is not full)."""
+    values = np.asarray(values, dtype=float)
+    use = (np.asarray(sideways, dtype=float) > 0.5) & np.isfinite(values)
+    count = rolling_sum(use.astype(float), window)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, rolling_sum(np.where(use, values, 0.0), window) / count, np.nan)
 
 
-class SidewaysMean(WindowIndicator):
-    """Per bar: the mean of data0 (a line) over the last ``window`` bars where data1 (a 1/0
-    line) is set and data0 is known (see `sideways_mean`)."""
+def alt_volume_hold(btc_close, volumes, sideways_period, sideways_band, lookback, window):
+    """Altcoin volume on the bars where BTC moves sideways, at every bar.
 
-    lines = ("mean",)
-    params = (("window", 30),)
+    Arrays in: the BTC closes (1-D) and the altcoin volumes (bars x coins), one crypto clock.
+    Arrays out: ``sideways`` (see `sideways`), ``ratio`` (see `basket_relative_volume`) and
+    ``hold``, the mean of ``ratio`` over the sideways bars of the last ``window`` bars where
+    it is known (see `sideways_mean`); NaN for the first ``max(lookback, sideways_period) +
+    window - 1`` bars.
+    """
+    flags = sideways(btc_close, sideways_period, sideways_band)
+    ratio = basket_relative_volume(volumes, lookback)
+    hold = sideways_mean(ratio, flags, window)
+    hold[:max(lookback, sideways_period) + window - 1] = np.nan
+    return flags, ratio, hold
 
-    def __init__(self):
-        self.setup([self.data0.lines[0], self.data1.lines[0]], self.p.window)
 
-    def compute(self, block):
-        return sideways_mean(block[:, 0], block[:, 1])
+class AltVolumeHold(ArrayIndicator):
+    """Altcoin volume on the bars where BTC moves sideways: the note's sign of money rotating
+    down the risk curve while BTC rests.
 
-
-class AltVolumeHold(Indicator):
-    """Altcoin volume on the bars where BTC moves sideways.
-
-    data0 is BTC, the other feeds the altcoin basket (one crypto clock). BTC is *sideways* on
-    a bar when ``|close / close(-sideways_period) - 1| < sideways_band``. ``ratio`` is the
-    basket's median relative volume (each coin against its median of the previous
-    ``lookback`` bars). ``hold`` is the mean of ``ratio`` over the sideways bars among the
-    last ``window`` bars whose ratio is known (NaN if there were none; a bar with no basket
-    ratio yet, say before the altcoins list, is skipped, not a hole): above 1, altcoin
-    activity stays up while BTC rests, the note's sign of money rotating down the risk curve.
-    Lines: ``sideways`` (1/0), ``ratio``, ``hold``.
+    Feeds: data0 is BTC, the other feeds the altcoin basket (one crypto clock).
+    Formula (see `alt_volume_hold`):
+      sideways = |btc.close / btc.close(-sideways_period) - 1| < sideways_band
+      ratio = median over coins of volume / median(volume of the previous ``lookback`` bars)
+      hold = mean of ratio over the sideways bars of the last ``window`` bars
+    Above 1, altcoin activity stays up while BTC rests. A bar with no basket ratio yet (say
+    before the altcoins list) is skipped, not a hole. Lines: ``sideways`` (1/0), ``ratio``,
+    ``hold``.
     """
 
     lines = ("sideways", "ratio", "hold")
     params = (("sideways_period", 7), ("sideways_band", 0.03), ("lookback", 30), ("window", 30))
+    function = staticmethod(alt_volume_hold)
+    inputs = ("close", "volume")
+    basket = True
 
-    def __init__(self):
-        btc = self.data0.close
-        sideways = abs(btc / btc(-self.p.sideways_period) - 1.0) < self.p.sideways_band
-        ratio = BasketRelativeVolume(*self.datas[1:], lookback=self.p.lookback).ratio
-        self.lines.sideways = sideways
-        self.lines.ratio = ratio
-        # A NaN ratio must not poison the window (NaN * 0 is NaN): average in numpy.
-        self.lines.hold = SidewaysMean(ratio, sideways, window=self.p.window).mean
+    def lookback(self, p):
+        return max(p["lookback"], p["sideways_period"]) + p["window"]

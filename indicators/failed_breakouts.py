@@ -1,70 +1,83 @@
 """How often do altcoin breakouts fail? The second confirmation from crypto itself."""
-import math
-
-import backtrader as bt
 import numpy as np
 
-from canary.params import Indicator
-
-from .windowed import WindowIndicator
+from .array_indicator import ArrayIndicator
+from .rolling import rolling_max, rolling_sum, shift
 
 
 def breakout_outcomes(closes, period, horizon):
-    """Breakouts across coins whose outcome becomes known at the last row of `closes`.
+    """Breakouts across coins that fail / resolve at each bar.
 
-    `closes` has one column per coin and ``period + horizon + 1`` rows, the last being the
-    current bar. A breakout at bar t is a close above the highest close of the ``period``
-    bars before it (all of them listed). It *fails* at the first later close below that
-    level within ``horizon`` bars, and *succeeds* once it has held for ``horizon`` bars.
-    A coin with a missing bar (NaN: not listed yet, delisted, gap) in the window voids it.
-    Returns (failed, resolved): counts of breakouts failing / resolving at the current bar.
+    Array in: ``closes``, bars x coins on one crypto clock (NaN where a coin had no bar).
+    A breakout at bar t is a close above the highest close of the ``period`` bars before it
+    (all of them listed). It *fails* at the first later close below that level within
+    ``horizon`` bars, and *succeeds* once it has held for ``horizon`` bars. A missing bar
+    (not listed yet, delisted, gap) before the outcome voids it.
+    Arrays out, one value per bar: (failed, resolved), counts of breakouts failing /
+    resolving at that bar; NaN for the first ``period + horizon`` bars.
     """
-    failed = resolved = 0
-    now = len(closes) - 1
+    closes = np.asarray(closes, dtype=float)
+    n = len(closes)
+    failed, resolved = np.zeros(n), np.zeros(n)
     with np.errstate(invalid="ignore"):
-        for k in range(1, horizon + 1):
-            t = now - k
-            level = np.max(closes[t - period:t], axis=0)
-            broke = closes[t] > level  # NaN anywhere -> False
-            held_before = np.all(closes[t + 1:now] >= level, axis=0)
-            fails_now = broke & held_before & (closes[now] < level)
-            holds_now = broke & held_before & (closes[now] >= level) & (k == horizon)
-            failed += int(fails_now.sum())
-            resolved += int(fails_now.sum() + holds_now.sum())
+        level = shift(rolling_max(closes, period), 1)     # the highest close of the bars before
+        alive = closes > level                             # broke out (NaN anywhere -> False)
+        for k in range(1, min(horizon, n - 1) + 1):
+            later = closes[k:]                             # the close k bars after the breakout
+            base = level[:n - k]
+            fails = alive[:n - k] & (later < base)
+            holds = alive[:n - k] & (later >= base)
+            failed[k:] += fails.sum(axis=1)
+            resolved[k:] += fails.sum(axis=1) + (holds.sum(axis=1) if k == horizon else 0)
+            alive = holds                                  # still open, k bars on
+    failed[:period + horizon] = resolved[:period + horizon] = np.nan
     return failed, resolved
 
 
-class BreakoutOutcomes(WindowIndicator):
-    """Per bar, across the coin feeds given: breakouts that failed / resolved on this bar.
+def failed_breakout_rate(closes, period, horizon, window):
+    """Share of the altcoin breakouts resolved over the last ``window`` bars that failed.
 
-    See `breakout_outcomes`. All feeds must share one crypto clock (`ListedData`).
+    Array in: ``closes``, bars x coins (see `breakout_outcomes`). Arrays out, one value per
+    bar: ``failed`` and ``resolved`` (sums over the window) and ``rate`` = failed / resolved
+    (NaN when none resolved, and for the first ``period + horizon + window - 1`` bars).
     """
+    failed, resolved = breakout_outcomes(closes, period, horizon)
+    failed, resolved = rolling_sum(failed, window), rolling_sum(resolved, window)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(resolved != 0, failed / resolved, np.nan)
+    return failed, resolved, rate
+
+
+class BreakoutOutcomes(ArrayIndicator):
+    """Per bar, across the coin feeds given (one crypto clock, `ListedData`): breakouts that
+    failed / resolved on this bar (see `breakout_outcomes`)."""
 
     lines = ("failed", "resolved")
     params = (("period", 20), ("horizon", 5))
+    function = staticmethod(breakout_outcomes)
+    inputs = ("close",)
+    basket = True
 
-    def __init__(self):
-        self.setup([d.close for d in self.datas], self.p.period + self.p.horizon + 1)
-
-    def compute(self, block):
-        return breakout_outcomes(block, self.p.period, self.p.horizon)
+    def lookback(self, p):
+        return p["period"] + p["horizon"] + 1
 
 
-class FailedBreakoutRate(Indicator):
-    """Share of recent altcoin breakouts that failed, across the basket (the coin feeds given).
+class FailedBreakoutRate(ArrayIndicator):
+    """Share of recent altcoin breakouts that failed, across the basket (the coin feeds given,
+    one crypto clock): a falling rate means breakouts stick, the market has regained its
+    resilience.
 
-    Over the last ``window`` bars, the breakouts whose outcome became known (see
-    `breakout_outcomes`): ``rate = failed / resolved``, NaN when none resolved. Only coins
+    Formula (see `failed_breakout_rate`): over the last ``window`` bars, the breakouts whose
+    outcome became known: ``rate = failed / resolved``, NaN when none resolved. Only coins
     with a ``period``-bar history enter, so a coin listed later adds no look-ahead and no hole.
-    A falling rate means breakouts stick: the market has regained its resilience.
     Lines: ``failed`` and ``resolved`` (window sums), ``rate``.
     """
 
     lines = ("failed", "resolved", "rate")
     params = (("period", 20), ("horizon", 5), ("window", 30))
+    function = staticmethod(failed_breakout_rate)
+    inputs = ("close",)
+    basket = True
 
-    def __init__(self):
-        events = BreakoutOutcomes(*self.datas, period=self.p.period, horizon=self.p.horizon)
-        self.lines.failed = bt.ind.SumN(events.failed, period=self.p.window)
-        self.lines.resolved = bt.ind.SumN(events.resolved, period=self.p.window)
-        self.lines.rate = bt.DivByZero(self.lines.failed, self.lines.resolved, zero=math.nan)
+    def lookback(self, p):
+        return p["period"] + p["horizon"] + p["window"]

@@ -1,33 +1,75 @@
 """Small caps against large caps: is money rotating out of the mega caps?"""
 import math
+from array import array
 
-import backtrader as bt
 import numpy as np
 
 from canary.feeds.alignment import known_at
 from canary.params import Indicator
 
-
-def _ratio(num, den):
-    return num / den if den != 0 else math.nan
+from .rolling import rolling_mean
 
 
-class AsOfRatio(Indicator):
-    """data0 close / the data1 close known at data0's bar close (the last data1 bar closing
-    at or before it); NaN before data1's first bar.
+def asof_ratio(time, close, other_time, other_close):
+    """`close` / the `other_close` known at each of `time` (the last one closing at or before
+    it, see `known_at`); NaN before the other series' first close or where it is 0.
 
-    Aligned by time, not by bar number: the two series may have different calendars or
-    histories (IWM from 2000 against the S&P 500 from 2016, a session one of them lacks).
+    Arrays in: two series with their close instants (sorted, in one unit, e.g. Backtrader day
+    numbers), on calendars and histories of their own. Array out: one ratio per `time`.
+    """
+    close = np.asarray(close, dtype=float)
+    pos = known_at(np.asarray(other_time, dtype=float), np.asarray(time, dtype=float))
+    known = np.asarray(other_close, dtype=float)[np.maximum(pos, 0)] if len(other_close) else np.full(len(pos), 0.0)
+    known = np.where(pos >= 0, known, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(known != 0, close / known, np.nan)
+
+
+def relative_strength(ratio, period):
+    """(average, strength): the ``period``-bar simple moving average of `ratio` and
+    ratio / average - 1, at every bar."""
+    average = rolling_mean(ratio, period)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return average, np.asarray(ratio, dtype=float) / average - 1.0
+
+
+def small_vs_large_cap(small_time, small_close, large_time, large_close, period):
+    """Relative strength of small caps over large caps, one value per small-cap session.
+
+    Arrays in: each index's close instants and closes (see `asof_ratio`). Arrays out:
+    ``ratio`` (small / the large close known then), ``average`` (its ``period``-session SMA)
+    and ``strength`` (ratio / average - 1).
+    """
+    ratio = asof_ratio(small_time, small_close, large_time, large_close)
+    return (ratio, *relative_strength(ratio, period))
+
+
+class SmallVsLargeCap(Indicator):
+    """Relative strength of small caps (data0, the Russell 2000) over large caps (data1, the
+    S&P 500), against its own ``period``-session moving average.
+
+    Lines: ``ratio`` (small / large), ``average`` (its SMA), ``strength`` (ratio / average - 1:
+    above 0 means small caps are outperforming their recent norm). One value per small-cap
+    session, against the large-cap close known at that session's close, so the two feeds
+    need not share a calendar or a history; NaN before the large cap's first bar.
+    Formula: see `small_vs_large_cap`.
     """
 
-    lines = ("ratio",)
+    lines = ("ratio", "average", "strength")
+    params = (("period", 50),)
+    function = staticmethod(small_vs_large_cap)
+    inputs = (("datetime", "close"), ("datetime", "close"))
 
     def __init__(self):
+        self.addminperiod(self.p.period)
         self._done = 0
 
+    def prenext(self):
+        self.next()
+
     def next(self):
-        # Called on every step, including steps where only data1 moves: a data0 bar's ratio
-        # is fixed when that bar arrives, so a later data1 close never rewrites it.
+        # Called on every step, including steps where only data1 moves: a data0 bar's values
+        # are fixed when that bar arrives, so a later data1 close never rewrites them.
         if len(self) == self._done:
             return
         self._done = len(self)
@@ -37,33 +79,22 @@ class AsOfRatio(Indicator):
             if large.datetime[ago] <= now:
                 known = large.close[ago]
                 break
-        self.lines.ratio[0] = _ratio(self.data0.close[0], known)
+        ratio = self.data0.close[0] / known if known != 0 else math.nan
+        self.lines.ratio[0] = ratio
+        size = min(len(self), self.p.period)
+        recent = np.asarray(self.lines.ratio.get(size=size), dtype=float)
+        average, strength = relative_strength(recent, self.p.period)
+        self.lines.average[0], self.lines.strength[0] = average[-1], strength[-1]
+
+    def preonce(self, start, end):
+        pass
+
+    def oncestart(self, start, end):
+        pass
 
     def once(self, start, end):
-        small_dt = np.asarray(self.data0.datetime.array[start:end])
-        large_dt = np.asarray(self.data1.datetime.array)
-        large = self.data1.close.array
-        pos = known_at(large_dt, small_dt)
-        close, out = self.data0.close.array, self.lines.ratio.array
-        for j, i in enumerate(range(start, end)):
-            out[i] = _ratio(close[i], large[pos[j]] if pos[j] >= 0 else math.nan)
-
-
-class SmallVsLargeCap(Indicator):
-    """Relative strength of small caps (data0, the Russell 2000) over large caps (data1, the
-    S&P 500), against its own ``period``-session moving average.
-
-    Lines: ``ratio`` (small / large), ``average`` (its SMA), ``strength`` (ratio / average - 1:
-    above 0 means small caps are outperforming their recent norm). One value per small-cap
-    session, against the large-cap close known at that session's close (see `AsOfRatio`), so
-    the two feeds need not share a calendar or a history; NaN before the large cap's first bar.
-    """
-
-    lines = ("ratio", "average", "strength")
-    params = (("period", 50),)
-
-    def __init__(self):
-        ratio = AsOfRatio(self.data0, self.data1).ratio
-        self.lines.ratio = ratio
-        self.lines.average = bt.ind.SMA(ratio, period=self.p.period)
-        self.lines.strength = ratio / self.lines.average - 1.0
+        small, large = self.data0, self.data1
+        values = small_vs_large_cap(np.asarray(small.datetime.array[:end]), np.asarray(small.close.array[:end]),
+                                    np.asarray(large.datetime.array), np.asarray(large.close.array), self.p.period)
+        for line, column in zip(self.lines, values):
+            line.array[:end] = array("d", column.tobytes())

@@ -1,12 +1,27 @@
 """The research note's background condition: the Russell 2000 breaks out and holds."""
 import math
+from array import array
 
-import backtrader as bt
+import numpy as np
 
 from canary.errors import ConfigError, suggest
 from canary.params import Indicator
 
+from .rolling import rolling_max, rolling_mean, shift
+
 MODES = ("absolute", "channel", "ma")
+
+
+def breakout_trigger(close, mode, level, period, distance):
+    """The level a session's close is judged against, at every session: ``level`` (absolute),
+    the highest close of the ``period`` sessions before (channel), or the ``period``-session
+    simple moving average times ``1 + distance`` (ma); NaN until the window is full."""
+    close = np.asarray(close, dtype=float)
+    if mode == "absolute":
+        return close * 0.0 + float(level)
+    if mode == "channel":
+        return shift(rolling_max(close, period), 1)
+    return rolling_mean(close, period) * (1.0 + distance)
 
 
 def breakout_step(close, trigger, was_on, streak, held_level, mode, confirm, hysteresis):
@@ -27,6 +42,33 @@ def breakout_step(close, trigger, was_on, streak, held_level, mode, confirm, hys
     return level, streak, on
 
 
+def warmup(mode, period):
+    """Sessions before the trigger of `mode` is known (the state machine starts after them)."""
+    return {"absolute": 0, "channel": period, "ma": period - 1}[mode]
+
+
+def small_cap_breakout(close, mode, level, period, distance, confirm, hysteresis):
+    """The breakout state machine over every session.
+
+    Array in: the small-cap index closes, one per equity session. Arrays out, one per
+    session: ``level`` (the reference level), ``streak`` (sessions in a row above it),
+    ``risk_on`` (1/0) and ``trigger`` (see `breakout_trigger`); NaN before the trigger is
+    known. Each session's state depends on the one before (a path, not a window), so this
+    is one loop over the sessions, calling `breakout_step`.
+    """
+    close = np.asarray(close, dtype=float)
+    trigger = breakout_trigger(close, mode, level, period, distance)
+    n = len(close)
+    out_level, streak, on = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    state = (0.0, 0, math.nan)
+    for i in range(warmup(mode, period), n):
+        lv, st, o = breakout_step(float(close[i]), float(trigger[i]), state[0], state[1], state[2], mode, confirm,
+                                  hysteresis)
+        out_level[i], streak[i], on[i] = lv, st, o
+        state = (o, st, lv)
+    return out_level, streak, on, trigger
+
+
 class SmallCapBreakout(Indicator):
     """Small caps crossing a level and *holding* it: the risk-on background.
 
@@ -40,7 +82,8 @@ class SmallCapBreakout(Indicator):
     ``risk_on`` turns to 1 once the close has been above the level for ``confirm`` consecutive
     sessions, and back to 0 on a close below ``level * (1 - hysteresis)``: the fake-out.
     Lines: ``level`` (the reference level), ``streak`` (sessions in a row above it),
-    ``risk_on`` (1 risk-on, 0 not).
+    ``risk_on`` (1 risk-on, 0 not), ``trigger`` (the level before the channel hold).
+    Formula: see `small_cap_breakout` (vectorised) and `breakout_step` (one session).
     """
 
     lines = ("level", "streak", "risk_on", "trigger")
@@ -52,6 +95,8 @@ class SmallCapBreakout(Indicator):
         ("confirm", 3),
         ("hysteresis", 0.01),
     )
+    function = staticmethod(small_cap_breakout)
+    inputs = ("close",)
     plotinfo = dict(subplot=True)
     plotlines = dict(trigger=dict(_plotskip=True))
 
@@ -59,16 +104,13 @@ class SmallCapBreakout(Indicator):
         if self.p.mode not in MODES:
             raise ConfigError(f"SmallCapBreakout: mode '{self.p.mode}' is not one of {', '.join(MODES)}"
                               f"{suggest(self.p.mode, MODES)}")
-        close = self.data.close
-        if self.p.mode == "absolute":
-            self.lines.trigger = close * 0.0 + float(self.p.level)
-        elif self.p.mode == "channel":
-            self.lines.trigger = bt.ind.Highest(close(-1), period=self.p.period)
-        else:
-            self.lines.trigger = bt.ind.SMA(close, period=self.p.period) * (1.0 + self.p.distance)
+        self._start = warmup(self.p.mode, self.p.period)
+        self.addminperiod(self._start + 1)
 
-    def _args(self):
-        return self.p.mode, self.p.confirm, self.p.hysteresis
+    def _trigger_now(self):
+        p = self.p
+        close = np.asarray(self.data.close.get(size=min(len(self.data), p.period + 1)), dtype=float)
+        return float(breakout_trigger(close, p.mode, p.level, p.period, p.distance)[-1])
 
     def nextstart(self):
         self._write(0.0, 0, math.nan)
@@ -77,14 +119,21 @@ class SmallCapBreakout(Indicator):
         self._write(self.lines.risk_on[-1], int(self.lines.streak[-1]), self.lines.level[-1])
 
     def _write(self, was_on, streak, held):
-        level, streak, on = breakout_step(self.data.close[0], self.lines.trigger[0], was_on, streak, held,
-                                          *self._args())
+        trigger = self._trigger_now()
+        level, streak, on = breakout_step(self.data.close[0], trigger, was_on, streak, held, self.p.mode,
+                                          self.p.confirm, self.p.hysteresis)
+        self.lines.trigger[0] = trigger
         self.lines.level[0], self.lines.streak[0], self.lines.risk_on[0] = level, streak, on
 
+    def preonce(self, start, end):
+        pass
+
+    def oncestart(self, start, end):
+        pass
+
     def once(self, start, end):
-        close, trigger = self.data.close.array, self.lines.trigger.array
-        level, streak, on = self.lines.level.array, self.lines.streak.array, self.lines.risk_on.array
-        args = self._args()
-        for i in range(start, end):
-            prev = (0.0, 0, math.nan) if i == self._minperiod - 1 else (on[i - 1], int(streak[i - 1]), level[i - 1])
-            level[i], streak[i], on[i] = breakout_step(close[i], trigger[i], *prev, *args)
+        p = self.p
+        close = np.asarray(self.data.close.array[:end], dtype=float)
+        values = small_cap_breakout(close, p.mode, p.level, p.period, p.distance, p.confirm, p.hysteresis)
+        for line, column in zip(self.lines, values):
+            line.array[:end] = array("d", column.tobytes())

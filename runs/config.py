@@ -364,16 +364,33 @@ def validate_partial(config, source):
     return out
 
 
+# [filter] key -> (section, key) of the RiskRegime settings
+FILTER_KEYS = {
+    "mode": ("small_cap", "mode"), "level": ("small_cap", "level"), "period": ("small_cap", "period"),
+    "distance": ("small_cap", "distance"), "confirm": ("small_cap", "confirm"),
+    "hysteresis": ("small_cap", "hysteresis"), "use_rotation": ("rotation", "use"),
+    "rotation_period": ("rotation", "period"), "min_rotation": ("rotation", "min_strength"),
+    "eth_period": ("eth_btc", "period"), "eth_momentum_period": ("eth_btc", "momentum_period"),
+    "min_eth_trend": ("eth_btc", "min_trend"), "min_eth_momentum": ("eth_btc", "min_momentum"),
+    "breakout_period": ("failed_breakouts", "period"), "breakout_horizon": ("failed_breakouts", "horizon"),
+    "breakout_window": ("failed_breakouts", "window"), "max_failed_rate": ("failed_breakouts", "max_rate"),
+    "sideways_period": ("alt_volume", "sideways_period"), "sideways_band": ("alt_volume", "sideways_band"),
+    "volume_lookback": ("alt_volume", "lookback"), "volume_window": ("alt_volume", "window"),
+    "min_volume_hold": ("alt_volume", "min_hold"), "breadth_needed": ("breadth", "needed"),
+}
+
+
 def regime_params(config):
-    """RiskRegime parameters from the [filter] section."""
-    f = copy.deepcopy(config["filter"])
-    use = f.pop("use_rotation")
-    f["min_rotation"] = f["min_rotation"] if use else None
-    return f
+    """RiskRegime settings ({section: {key: value}}) from the [filter] section."""
+    out = {}
+    for key, value in config["filter"].items():
+        section, name = FILTER_KEYS[key]
+        out.setdefault(section, {})[name] = copy.deepcopy(value)
+    return out
 
 
 # Strategy parameters filled from a section of their own rather than from [strategy].
-SECTION_PARAMS = {"regime_params": regime_params}
+SECTION_PARAMS = {"filter": regime_params}
 
 
 def strategy_params(config):

@@ -36,7 +36,7 @@ class SmallCapRotation(TargetWeightStrategy):
     It trades on a regime change once ``min_hold`` bars have passed since the last trade; and,
     from ``rebalance_every`` bars after the last trade (0: never), on any bar where a weight
     drifted beyond ``drift_band``.
-    Parameters named in `RiskRegime` are passed to it with ``regime_params``.
+    ``filter``: the settings of `RiskRegime` ({section: {key: value}}, any part).
     """
 
     roles = ("btc", "eth", "small_cap", "large_cap", "alts")
@@ -51,7 +51,7 @@ class SmallCapRotation(TargetWeightStrategy):
         ("momentum_window", 30),
         ("min_hold", 1),
         ("rebalance_every", 7),
-        ("regime_params", None),
+        ("filter", None),
     )
     param_rules = {
         "defensive": Rule(lambda v: v in ("cash", "btc"), "cash or btc"),
@@ -70,7 +70,7 @@ class SmallCapRotation(TargetWeightStrategy):
         super().__init__()
         btc, eth, small, large, *alts = self.datas
         self.btc, self.eth, self.alts = btc, eth, alts
-        self.regime = RiskRegime(btc, eth, small, large, *alts, **(self.p.regime_params or {}))
+        self.regime = RiskRegime(btc, eth, small, large, *alts, filter=self.p.filter)
         self.held_regime = None
 
     def current_regime(self):

@@ -13,16 +13,18 @@ import pandas as pd
 import pytest
 
 from canary.feeds import CloseInstantData, DataLibrary, ListedData, master_clock
-from canary.indicators import ALTS, BTC, ETH, RISK_OFF, RiskRegime, SmallCapBreakout
+from canary.feeds.alignment import on_clock
+from canary.feeds.btfeeds import bt_datetimes
+from canary.indicators import ALTS, BTC, ETH, RISK_OFF, RiskRegime, SmallCapBreakout, evaluate
 
-REGIME = dict(mode="ma", period=100, confirm=5, hysteresis=0.02)
-# sub-indicator attribute of RiskRegime -> (clock, its lines)
+REGIME = {"small_cap": dict(mode="ma", period=100, confirm=5, hysteresis=0.02)}
+# section of RiskRegime.parts -> (clock, its lines)
 PARTS = {
     "small_cap": ("equity", ("level", "streak", "risk_on", "trigger")),
     "rotation": ("equity", ("ratio", "average", "strength")),
-    "eth": ("crypto", ("ratio", "average", "trend", "momentum")),
-    "failed": ("crypto", ("failed", "resolved", "rate")),
-    "volume": ("crypto", ("sideways", "ratio", "hold")),
+    "eth_btc": ("crypto", ("ratio", "average", "trend", "momentum")),
+    "failed_breakouts": ("crypto", ("failed", "resolved", "rate")),
+    "alt_volume": ("crypto", ("sideways", "ratio", "hold")),
 }
 
 
@@ -59,7 +61,7 @@ def run_regime(data, runonce):
 
     class Holder(bt.Strategy):
         def __init__(self):
-            self.regime = RiskRegime(*self.datas, **REGIME)
+            self.regime = RiskRegime(*self.datas, filter=REGIME)
 
     cerebro.addstrategy(Holder)
     reg = cerebro.run()[0].regime
@@ -67,7 +69,7 @@ def run_regime(data, runonce):
     sizes = {name: len(clock) for name in out}
     for part, (kind, names) in PARTS.items():
         for name in names:
-            out[f"{part}.{name}"] = np.asarray(getattr(getattr(reg, part).lines, name).array, dtype=float)
+            out[f"{part}.{name}"] = np.asarray(getattr(reg.parts[part].lines, name).array, dtype=float)
             sizes[f"{part}.{name}"] = len(clock) if kind == "crypto" else len(data["small"])
     return out, sizes
 
@@ -135,6 +137,25 @@ def test_regime_full_run_is_the_same_in_both_modes(shipped, full_once, full_next
     assert set(np.unique(once["regime"])) == {RISK_OFF, BTC, ETH, ALTS}
     for name, values in once.items():
         assert np.isfinite(values).sum() > len(values) // 2, name
+
+
+def test_the_array_path_gives_the_regime_of_the_indicators(shipped, full_once):
+    # the screening engine's contract: `evaluate` on plain arrays equals RiskRegime's lines
+    clock = clock_of(shipped)
+    on = {s: on_clock(f, clock) for s, f in shipped["crypto"].items()}
+
+    def role(frame):
+        return {"close": frame["close"].to_numpy(), "volume": frame["volume"].to_numpy(),
+                "datetime": bt_datetimes(frame.index)}
+
+    symbols = list(on)
+    arrays = {"btc": role(on[symbols[0]]), "eth": role(on[symbols[1]]), "small_cap": role(shipped["small"]),
+              "large_cap": role(shipped["large"]),
+              "alts": {k: np.column_stack([role(on[s])[k] for s in symbols[2:]]) for k in ("close", "volume")}}
+    got = evaluate(arrays, REGIME)
+    for line in ("regime", "background", "eth_strong", "breadth"):
+        np.testing.assert_array_equal(got[line], full_once[0][line], err_msg=line)
+    np.testing.assert_array_equal(got["alt_volume"], full_once[0]["alt_volume.hold"])
 
 
 def regime_cut(shipped, full, kind, seed, last=1.0):

@@ -6,7 +6,6 @@ bars against hand-worked numbers or plain pandas, in both ``runonce`` modes, and
 must give identical lines.
 """
 import math
-from types import SimpleNamespace
 
 import backtrader as bt
 import numpy as np
@@ -17,7 +16,7 @@ from canary.errors import ConfigError
 from canary.feeds import CloseInstantData, ListedData, master_clock
 from canary.indicators import (ALTS, BTC, ETH, RISK_OFF, AltVolumeHold, BreakoutOutcomes, EthBtcStrength,
                                FailedBreakoutRate, RiskRegime, SmallCapBreakout,
-                               SmallVsLargeCap, classify)
+                               SmallVsLargeCap, classify, resolve)
 from canary.indicators.alt_volume import basket_relative_volume, sideways_mean
 from canary.indicators.failed_breakouts import breakout_outcomes
 from canary.params import ParameterError
@@ -187,7 +186,7 @@ def test_breakout_misspelt_parameter_suggests_the_right_one(runonce):
 def test_regime_misspelt_parameter_suggests_the_right_one():
     feed = equity_feed(bars([1, 2, 3], sessions(3)))
     with pytest.raises(ParameterError, match="'hysteresis'"):
-        _run(feed, lambda d: RiskRegime(d, d, d, d, d, hysterisis=0.02), True)
+        _run(feed, lambda d: RiskRegime(d, d, d, d, d, filter={"small_cap": {"hysterisis": 0.02}}), True)
 
 
 def test_breakout_bad_mode_is_refused():
@@ -253,7 +252,7 @@ def test_eth_btc_strength_against_pandas(runonce):
     btc = pd.Series(40000 * np.exp(np.cumsum(rng.normal(0, 0.02, n))))
     eth = pd.Series(2500 * np.exp(np.cumsum(rng.normal(0.002, 0.03, n))))
     out = lines_of(coin_feeds([bars(eth, idx), bars(btc, idx)]),
-                   lambda e, b: EthBtcStrength(e, b, period=period, momentum=momentum), runonce)
+                   lambda e, b: EthBtcStrength(e, b, period=period, momentum_period=momentum), runonce)
     ratio = eth / btc
     assert_same(out["ratio"], ratio)
     assert_same(out["average"], ratio.rolling(period).mean())
@@ -315,10 +314,14 @@ def test_breakout_outcomes_function_by_hand():
         [1.5, 0.5, 1.5, 1.5],    # coin 1 fails already here (resolved a bar ago, not now)
         [1.2, 0.5, 0.9, 1.2],    # coin 0 held two bars: success; coin 2 fails now
     ])
-    assert breakout_outcomes(block, period=2, horizon=2) == (1, 2)
+    def now(block):
+        failed, resolved = breakout_outcomes(block, period=2, horizon=2)
+        return failed[-1], resolved[-1]
+
+    assert now(block) == (1, 2)
     # a missing bar after the breakout voids it
     block[3, 0] = NaN
-    assert breakout_outcomes(block, period=2, horizon=2) == (1, 1)
+    assert now(block) == (1, 1)
 
 
 def reference_events(closes, period, horizon):
@@ -379,18 +382,21 @@ def test_basket_relative_volume_pools_coins_of_any_volume_scale():
         [10.0, 1e6, 1e-3],
         [20.0, 3e6, 1e-3],   # relative volumes 2, 3 and 1: median 2
     ])
-    assert basket_relative_volume(volumes) == (2.0,)
+    def now(volumes):
+        return basket_relative_volume(volumes, lookback=3)[-1]
+
+    assert now(volumes) == 2.0
     volumes[1, 1] = NaN      # a coin with a missing bar in the window is left out
-    assert basket_relative_volume(volumes) == (1.5,)
+    assert now(volumes) == 1.5
     volumes[0, 2] = 0.0      # so is one with a zero volume
-    assert basket_relative_volume(volumes) == (2.0,)
+    assert now(volumes) == 2.0
     volumes[:, 0] = NaN
-    assert math.isnan(basket_relative_volume(volumes)[0])
+    assert math.isnan(now(volumes))
 
 
 def test_sideways_mean_by_hand():
-    assert sideways_mean(np.array([1.2, 5.0, 0.8, NaN]), np.array([1.0, 0.0, 1.0, 1.0])) == (1.0,)
-    assert math.isnan(sideways_mean(np.array([1.2, 5.0]), np.array([0.0, 0.0]))[0])
+    assert sideways_mean(np.array([1.2, 5.0, 0.8, NaN]), np.array([1.0, 0.0, 1.0, 1.0]), window=4)[-1] == 1.0
+    assert math.isnan(sideways_mean(np.array([1.2, 5.0]), np.array([0.0, 0.0]), window=2)[-1])
 
 
 def reference_relative_volume(volumes, lookback):
@@ -474,9 +480,18 @@ def test_alt_volume_hold_is_nan_without_a_sideways_bar(runonce):
 
 # ---------------------------------------------------------------------------- RiskRegime, classify
 
+SIGNAL_NAMES = ("small_cap", "rotation", "eth_trend", "eth_momentum", "failed_breakouts", "alt_volume")
+
+
 @pytest.fixture
 def p():
-    return SimpleNamespace(**dict(RiskRegime.params._getitems()))
+    return resolve()
+
+
+def classify_one(signals, settings):
+    """`classify` of one bar, the signals given in the order of SIGNAL_NAMES."""
+    out = classify({name: np.array([v]) for name, v in zip(SIGNAL_NAMES, signals)}, settings)
+    return tuple(float(x[0]) for x in out)
 
 
 @pytest.mark.parametrize("signals,expected", [
@@ -491,7 +506,7 @@ def p():
     ((1.0, 0.1, 0.0, 0.02, 0.1, 2.0), (BTC, 1.0, 0.0, 2)),           # trend must be strictly above 0
 ])
 def test_classify_states(p, signals, expected):
-    assert classify(*signals, p) == expected
+    assert classify_one(signals, p) == expected
 
 
 @pytest.mark.parametrize("signals,expected", [
@@ -502,18 +517,19 @@ def test_classify_states(p, signals, expected):
     ((1.0, NaN, 0.05, 0.02, NaN, 1.2), (ALTS, 1.0, 1.0, 1)),
 ])
 def test_classify_nan_signals_do_not_confirm(p, signals, expected):
-    assert classify(*signals, p) == expected
+    assert classify_one(signals, p) == expected
 
 
 def test_classify_rotation_and_breadth_needed(p):
     strong = (1.0, 0.02, 0.05, 0.02, 0.1, 2.0)
-    p.min_rotation = 0.0
-    assert classify(*strong, p)[0] == ALTS
-    assert classify(1.0, -0.01, *strong[2:], p)[:2] == (RISK_OFF, 0.0)
-    assert classify(1.0, NaN, *strong[2:], p)[:2] == (RISK_OFF, 0.0)
-    p.breadth_needed = 2
-    assert classify(*strong, p)[0] == ALTS
-    assert classify(*strong[:4], 0.9, 2.0, p) == (ETH, 1.0, 1.0, 1)
+    assert classify_one((1.0, -0.5, *strong[2:]), p)[0] == ALTS   # rotation off by default
+    p["rotation"]["use"] = True
+    assert classify_one(strong, p)[0] == ALTS
+    assert classify_one((1.0, -0.01, *strong[2:]), p)[:2] == (RISK_OFF, 0.0)
+    assert classify_one((1.0, NaN, *strong[2:]), p)[:2] == (RISK_OFF, 0.0)
+    p["breadth"]["needed"] = 2
+    assert classify_one(strong, p)[0] == ALTS
+    assert classify_one((*strong[:4], 0.9, 2.0), p) == (ETH, 1.0, 1.0, 1)
 
 
 def regime_setup(equity_hour, start, crypto_freq="D"):
@@ -544,9 +560,10 @@ def regime_setup(equity_hour, start, crypto_freq="D"):
     return make_feeds, clock, friday
 
 
-REGIME_SMALL = dict(mode="absolute", level=100.0, confirm=1, hysteresis=0.01, rotation_period=2, eth_period=2,
-                    eth_momentum_period=1, breakout_period=3, breakout_horizon=1, breakout_window=3,
-                    sideways_period=1, volume_lookback=2, volume_window=2)
+REGIME_SMALL = dict(filter={"small_cap": dict(mode="absolute", level=100.0, confirm=1, hysteresis=0.01),
+                            "rotation": dict(period=2), "eth_btc": dict(period=2, momentum_period=1),
+                            "failed_breakouts": dict(period=3, horizon=1, window=3),
+                            "alt_volume": dict(sideways_period=1, lookback=2, window=2)})
 
 
 @both_modes

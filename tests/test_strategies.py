@@ -22,7 +22,7 @@ from canary.strategies import (BtcEthMonthly, BuyAndHold, Costs, EqualWeightBask
 
 DATA = Path(__file__).resolve().parents[1] / "feeds" / "data"
 START = "2018-01-01"
-REGIME = dict(mode="ma", period=100, distance=0.0, confirm=5, hysteresis=0.02)
+REGIME = {"small_cap": dict(mode="ma", period=100, distance=0.0, confirm=5, hysteresis=0.02)}
 COSTS = Costs()
 DAY = pd.Timedelta(days=1)
 RTOL = 1e-9
@@ -49,13 +49,13 @@ def market(library, alts):
 
 @pytest.fixture(scope="module")
 def rotation(market):
-    return run_backtest(market, SmallCapRotation, dict(regime_params=REGIME))
+    return run_backtest(market, SmallCapRotation, dict(filter=REGIME))
 
 
 @pytest.fixture(scope="module")
 def rotation_on_change(market):
     """The rotation trading only when the regime changes (no drift rebalancing)."""
-    return run_backtest(market, SmallCapRotation, dict(regime_params=REGIME, rebalance_every=0))
+    return run_backtest(market, SmallCapRotation, dict(filter=REGIME, rebalance_every=0))
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +238,7 @@ def test_truncated_run_matches_full_run(library, market, alts, rotation):
     for cut in truncation_points(market, alts):
         short_market = load_market(library, Universe(alts=alts), start=START, end=cut)
         assert short_market.clock[-1] == cut
-        short = run_backtest(short_market, SmallCapRotation, dict(regime_params=REGIME))
+        short = run_backtest(short_market, SmallCapRotation, dict(filter=REGIME))
         full_rows = rotation.portfolio.loc[:cut]
         assert len(short.portfolio) == len(full_rows) and short.portfolio.index[-1] == cut
         pd.testing.assert_frame_equal(short.portfolio, full_rows, rtol=RTOL, atol=0, obj=f"portfolio cut {cut}")
@@ -303,9 +303,9 @@ def forced_alts(library):
     """The rotation held in the alts regime (every threshold open) and rebalanced every bar,
     so it holds XMR when the delisting notice comes and also rebalances on that bar."""
     m = load_market(library, Universe(alts=("XMR-USDT", "MATIC-USDT", "LTC-USDT", "BNB-USDT")), start="2023-06-01")
-    rp = dict(mode="absolute", level=0.0, min_eth_trend=-1e9, min_eth_momentum=-1e9,
-              max_failed_rate=1.0, min_volume_hold=-1e9)
-    return m, run_backtest(m, SmallCapRotation, dict(regime_params=rp, rebalance_every=1))
+    rp = {"small_cap": dict(mode="absolute", level=0.0), "eth_btc": dict(min_trend=-1e9, min_momentum=-1e9),
+          "failed_breakouts": dict(max_rate=1.0), "alt_volume": dict(min_hold=-1e9)}
+    return m, run_backtest(m, SmallCapRotation, dict(filter=rp, rebalance_every=1))
 
 
 @pytest.mark.parametrize("symbol", ["XMR-USDT", "MATIC-USDT"])
@@ -476,7 +476,7 @@ def test_rotation_run_is_not_rejected_anywhere(rotation, rotation_on_change, mon
 
 @pytest.mark.parametrize("strategy,params,suggestion", [
     (SmallCapRotation, dict(min_hlod=2), "min_hold"),
-    (SmallCapRotation, dict(regime_params=dict(REGIME, hysterisis=0.02)), "hysteresis"),
+    (SmallCapRotation, dict(filter={"small_cap": dict(REGIME["small_cap"], hysterisis=0.02)}), "hysteresis"),
     (BtcEthMonthly, dict(drift_bnad=0.1), "drift_band"),
 ])
 def test_unknown_parameter_is_refused_with_suggestion(market, strategy, params, suggestion):

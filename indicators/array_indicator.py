@@ -1,0 +1,82 @@
+"""Indicators whose lines are one array function of their inputs' whole history.
+
+The arithmetic of a signal lives in a plain function of numpy arrays in its indicator's
+file (whole-history arrays in, whole-history arrays out; see `canary.indicators.rolling`).
+`ArrayIndicator` runs that function in both Backtrader modes: vectorised (``once``) over
+the preloaded arrays, and bar by bar (``next``) over the last ``lookback`` bars, taking the
+last row. The functions are causal, with a memory of ``lookback`` bars, and add up their
+windows in time order, so the two modes give the same values bit for bit.
+"""
+from array import array
+
+import numpy as np
+
+from canary.params import Indicator
+
+
+class ArrayIndicator(Indicator):
+    """Base class. A subclass declares:
+
+    * ``function``: the array function (``staticmethod``), called with one array per entry
+      of ``inputs`` and the indicator's parameters as keywords; returns one array per line;
+    * ``inputs``: the field read from each feed, in order (``"close"``, ``"volume"``);
+      with ``basket = True`` the last field is read from every remaining feed, as the
+      columns of a 2-D array (bars x coins);
+    * ``lookback(p)``: how many bars the last value depends on (the minimum period).
+    """
+
+    function = None
+    inputs = ("close",)
+    basket = False
+
+    def lookback(self, p):
+        raise NotImplementedError
+
+    def __init__(self):
+        self._params = self.function_params()
+        self._lookback = int(self.lookback(self._params))
+        self.addminperiod(self._lookback)
+        self._done = 0
+
+    def function_params(self):
+        """The keyword arguments of `function`: the indicator's parameters."""
+        return dict(self.p._getkwargs())
+
+    def _read(self, feed, field, size):
+        line = getattr(feed.lines, field)
+        return np.asarray(line.array if size is None else line.get(size=size), dtype=float)
+
+    def arrays(self, size=None):
+        """The inputs of `function`: the whole history (`size` None) or the last `size` bars."""
+        out = []
+        for k, field in enumerate(self.inputs):
+            if self.basket and k == len(self.inputs) - 1:
+                columns = [self._read(d, field, size) for d in self.datas[k:]]
+                rows = size if size is not None else len(self.datas[0].lines[0].array)
+                out.append(np.column_stack(columns) if columns else np.empty((rows, 0)))
+            else:
+                out.append(self._read(self.datas[k], field, size))
+        return out
+
+    def prenext(self):
+        self.next()
+
+    def next(self):
+        # Called on every step of a strategy, equity-only steps included: compute once a bar.
+        if len(self) == self._done:
+            return
+        self._done = len(self)
+        values = self.function(*self.arrays(min(len(self), self._lookback)), **self._params)
+        for line, column in zip(self.lines, values):
+            line[0] = column[-1]
+
+    def preonce(self, start, end):
+        pass
+
+    def oncestart(self, start, end):
+        pass
+
+    def once(self, start, end):
+        values = self.function(*self.arrays(), **self._params)
+        for line, column in zip(self.lines, values):
+            line.array[:end] = array("d", np.ascontiguousarray(column[:end], dtype=float).tobytes())
