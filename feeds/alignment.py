@@ -28,6 +28,16 @@ def master_clock(frames):
     return pd.DatetimeIndex(idx, name="close_time")
 
 
+def clock_interval(clock):
+    """The bar interval of a clock: its most common spacing (gaps aside); one day for a
+    clock of fewer than two bars."""
+    if len(clock) < 2:
+        return pd.Timedelta(days=1)
+    steps = np.diff(pd.DatetimeIndex(clock).as_unit("ns").asi8)
+    values, counts = np.unique(steps, return_counts=True)
+    return pd.Timedelta(int(values[np.argmax(counts)]), "ns")
+
+
 def on_clock(frame, clock, source="series"):
     """`frame` reindexed onto `clock`: NaN prices and listed=0 where it has no bar."""
     stray = frame.index.difference(clock)

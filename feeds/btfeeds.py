@@ -9,7 +9,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from .alignment import asof, on_clock
+from .alignment import asof, clock_interval, on_clock
 from .validation import check_normalised
 
 _EPOCH_ORDINAL = 719163.0  # bt.date2num(datetime(1970, 1, 1))
@@ -79,6 +79,10 @@ class ListedData(CloseInstantData):
 
     @classmethod
     def on_clock(cls, frame, clock, **kwargs):
+        """`frame` on the master `clock`; the feed's timeframe is the clock's bar interval
+        unless given (so windows given as durations turn into the right bar counts)."""
+        if "timeframe" not in kwargs:
+            kwargs["timeframe"], kwargs["compression"] = bt_timeframe(clock_interval(clock))
         return cls(dataname=on_clock(frame, clock, kwargs.get("name", "series")), **kwargs)
 
 

@@ -5,17 +5,24 @@ import pandas as pd
 
 from canary.errors import ConfigError
 
-from .alignment import master_clock, on_clock
+from .alignment import clock_interval, master_clock, on_clock
 from .loading import utc_instant
+
+
+# The altcoins of the shipped data, in the order of the default configuration.
+SHIPPED_ALTS = ("BNB-USDT", "LTC-USDT", "ADA-USDT", "XRP-USDT", "XLM-USDT", "TRX-USDT", "ETC-USDT", "LINK-USDT",
+                "XMR-USDT", "MATIC-USDT", "ATOM-USDT", "DOGE-USDT", "BCH-USDT", "SOL-USDT", "DOT-USDT", "UNI-USDT",
+                "AVAX-USDT", "SHIB-USDT")
 
 
 @dataclass(frozen=True)
 class Universe:
-    """Roles mapped to symbols: which file is BTC, ETH, the altcoins, and the two indices."""
+    """Roles mapped to symbols: which file is BTC, ETH, the altcoins, and the two indices
+    (by default, those of the shipped data)."""
 
     btc: str = "BTC-USDT"
     eth: str = "ETH-USDT"
-    alts: tuple = ()
+    alts: tuple = SHIPPED_ALTS
     small_cap: str = "RUT"
     large_cap: str = "SPX"
 
@@ -45,6 +52,11 @@ class Market:
     @property
     def end(self):
         return self.clock[-1]
+
+    @property
+    def interval(self):
+        """The crypto bar interval (see `clock_interval`)."""
+        return clock_interval(self.clock)
 
 
 def load_market(library, universe, start=None, end=None):

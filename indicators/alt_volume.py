@@ -72,7 +72,8 @@ class AltVolumeHold(ArrayIndicator):
     """
 
     lines = ("sideways", "ratio", "hold")
-    params = (("sideways_period", 7), ("sideways_band", 0.03), ("lookback", 30), ("window", 30))
+    params = (("sideways_period", "7d"), ("sideways_band", 0.03), ("lookback", "30d"), ("window", "30d"))
+    windows = ("sideways_period", "lookback", "window")
     function = staticmethod(alt_volume_hold)
     inputs = ("close", "volume")
     basket = True

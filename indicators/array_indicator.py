@@ -11,7 +11,17 @@ from array import array
 
 import numpy as np
 
+from canary.feeds.windows import feed_interval, window_bars
 from canary.params import Indicator
+
+
+def in_bars(cls, params, interval):
+    """`params` of the indicator class `cls` with its ``windows`` turned into bar counts of
+    `interval` (durations) or left as given (bar counts)."""
+    params = dict(params)
+    for name in getattr(cls, "windows", ()):
+        params[name] = window_bars(params[name], interval, f"{cls.__name__}.{name}")
+    return params
 
 
 class ArrayIndicator(Indicator):
@@ -22,12 +32,15 @@ class ArrayIndicator(Indicator):
     * ``inputs``: the field read from each feed, in order (``"close"``, ``"volume"``);
       with ``basket = True`` the last field is read from every remaining feed, as the
       columns of a 2-D array (bars x coins);
+    * ``windows``: the parameters that are windows in time: a count of bars or a duration
+      ("30d"), turned into bars of the first feed's interval (see `canary.feeds.windows`);
     * ``lookback(p)``: how many bars the last value depends on (the minimum period).
     """
 
     function = None
     inputs = ("close",)
     basket = False
+    windows = ()
 
     def lookback(self, p):
         raise NotImplementedError
@@ -39,8 +52,9 @@ class ArrayIndicator(Indicator):
         self._done = 0
 
     def function_params(self):
-        """The keyword arguments of `function`: the indicator's parameters."""
-        return dict(self.p._getkwargs())
+        """The keyword arguments of `function`: the indicator's parameters, windows in bars."""
+        params = dict(self.p._getkwargs())
+        return in_bars(type(self), params, feed_interval(self.datas[0])) if self.windows else params
 
     def _read(self, feed, field, size):
         line = getattr(feed.lines, field)

@@ -29,7 +29,8 @@ class EthBtcStrength(ArrayIndicator):
     """
 
     lines = ("ratio", "average", "trend", "momentum")
-    params = (("period", 30), ("momentum_period", 14))
+    params = (("period", "30d"), ("momentum_period", "14d"))
+    windows = ("period", "momentum_period")
     function = staticmethod(eth_btc_strength)
     inputs = ("close", "close")
 

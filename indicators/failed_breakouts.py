@@ -53,7 +53,8 @@ class BreakoutOutcomes(ArrayIndicator):
     failed / resolved on this bar (see `breakout_outcomes`)."""
 
     lines = ("failed", "resolved")
-    params = (("period", 20), ("horizon", 5))
+    params = (("period", "20d"), ("horizon", "5d"))
+    windows = ("period", "horizon")
     function = staticmethod(breakout_outcomes)
     inputs = ("close",)
     basket = True
@@ -74,7 +75,8 @@ class FailedBreakoutRate(ArrayIndicator):
     """
 
     lines = ("failed", "resolved", "rate")
-    params = (("period", 20), ("horizon", 5), ("window", 30))
+    params = (("period", "20d"), ("horizon", "5d"), ("window", "30d"))
+    windows = ("period", "horizon", "window")
     function = staticmethod(failed_breakout_rate)
     inputs = ("close",)
     basket = True

@@ -3,6 +3,7 @@ from array import array
 
 import numpy as np
 
+from canary.errors import ConfigError
 from canary.feeds.alignment import known_at
 from canary.params import Indicator
 
@@ -42,7 +43,10 @@ class RiskRegime(Indicator):
         self.parts = {}
         for section, (cls, members) in sections(self.signals).items():
             feeds = [feed for role in members[0].feeds for feed in by_role[role]]
-            self.parts[section] = cls(*feeds, **indicator_params(section, self.settings, self.signals))
+            try:
+                self.parts[section] = cls(*feeds, **indicator_params(section, self.settings, self.signals))
+            except ConfigError as exc:
+                raise type(exc)(f"filter.{section}: {exc}") from None
         self._lines = [(s, getattr(self.parts[s.section].lines, s.line)) for s in self.signals]
         self._done = 0
 

@@ -5,6 +5,7 @@ from array import array
 import numpy as np
 
 from canary.feeds.alignment import known_at
+from canary.feeds.windows import session_count
 from canary.params import Indicator
 
 from .rolling import rolling_mean
@@ -61,7 +62,7 @@ class SmallVsLargeCap(Indicator):
     inputs = (("datetime", "close"), ("datetime", "close"))
 
     def __init__(self):
-        self.addminperiod(self.p.period)
+        self.addminperiod(session_count(self.p.period, "SmallVsLargeCap.period"))
         self._done = 0
 
     def prenext(self):

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from canary.errors import suggest
+from canary.errors import ConfigError, suggest
 from canary.feeds.alignment import known_at
 from canary.params import ParameterError
 
 from .alt_volume import AltVolumeHold
+from .array_indicator import in_bars
 from .ethbtc import EthBtcStrength
 from .failed_breakouts import FailedBreakoutRate
 from .relative_strength import SmallVsLargeCap
@@ -173,15 +174,16 @@ def function_inputs(indicator, feeds, arrays):
     return out
 
 
-def evaluate(arrays, given=None, signals=None, cache=None):
+def evaluate(arrays, given=None, interval=None, signals=None, cache=None):
     """The signals and the regime on whole-history arrays, as the Backtrader path computes them.
 
     `arrays`: {role: {field: array}} for the roles of `ROLES`: ``"close"``, ``"volume"`` and
     ``"datetime"`` (close instants in one unit for every role, e.g. Backtrader day numbers
     from `canary.feeds.btfeeds.bt_datetimes`); crypto roles on the master crypto clock (the
     basket ``"alts"`` as bars x coins), equity roles on their session clock. `given`: filter
-    settings (see `resolve`). `cache`: a dict reused across calls to compute an indicator
-    once per distinct parameters. Returns {name: array on the crypto clock} for every
+    settings (see `resolve`). `interval`: the crypto bar interval (a pandas Timedelta), to
+    turn windows given as durations into bars. `cache`: a dict reused across calls to
+    compute an indicator once per distinct parameters (in bars). Returns {name: array on the crypto clock} for every
     signal and ``regime``, ``background``, ``eth_strong``, ``breadth``.
     """
     signals = signals or registry()
@@ -191,6 +193,10 @@ def evaluate(arrays, given=None, signals=None, cache=None):
     values = {}
     for section, (cls, members) in sections(signals).items():
         params = indicator_params(section, settings, signals)
+        if getattr(cls, "windows", ()):
+            if interval is None and any(not isinstance(params[w], int) for w in cls.windows):
+                raise ConfigError(f"{section}: windows given as durations need the bar interval")
+            params = in_bars(cls, params, interval)
         key = (section, tuple(sorted(params.items())))
         if key not in cache:
             lines = cls.function(*function_inputs(cls, members[0].feeds, arrays), **params)

@@ -5,6 +5,7 @@ from array import array
 import numpy as np
 
 from canary.errors import ConfigError, suggest
+from canary.feeds.windows import session_count
 from canary.params import Indicator
 
 from .rolling import rolling_max, rolling_mean, shift
@@ -88,12 +89,12 @@ class SmallCapBreakout(Indicator):
 
     lines = ("level", "streak", "risk_on", "trigger")
     params = (
-        ("mode", "absolute"),
+        ("mode", "ma"),
         ("level", 3000.0),
-        ("period", 50),
+        ("period", 100),
         ("distance", 0.0),
-        ("confirm", 3),
-        ("hysteresis", 0.01),
+        ("confirm", 5),
+        ("hysteresis", 0.02),
     )
     function = staticmethod(small_cap_breakout)
     inputs = ("close",)
@@ -104,6 +105,8 @@ class SmallCapBreakout(Indicator):
         if self.p.mode not in MODES:
             raise ConfigError(f"SmallCapBreakout: mode '{self.p.mode}' is not one of {', '.join(MODES)}"
                               f"{suggest(self.p.mode, MODES)}")
+        session_count(self.p.period, "SmallCapBreakout.period")
+        session_count(self.p.confirm, "SmallCapBreakout.confirm")
         self._start = warmup(self.p.mode, self.p.period)
         self.addminperiod(self._start + 1)
 

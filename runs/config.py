@@ -15,6 +15,8 @@ import tomllib
 from pathlib import Path
 
 from canary.errors import ConfigError, suggest
+from canary.feeds.windows import is_window
+from canary.indicators import signals
 from canary.indicators.smallcap_breakout import MODES
 from canary.params import param_defaults, param_schema
 from canary.strategies.classpath import DEFAULT_STRATEGY, load_strategy
@@ -66,6 +68,14 @@ TUNABLE = ("filter", "strategy")  # the thresholds; data, universe and costs sta
 # section -> key -> (type, rule, what the rule says)
 INT, FLOAT, STR, BOOL, LIST = int, float, str, bool, list
 FOLDERS = (str, list)   # a folder, or a list of folders
+
+
+def _window(minimum):
+    """A window: a whole number of bars or a duration ("30d", "12h"; see canary.feeds.windows)."""
+    return ((INT, STR), lambda v: is_window(v, minimum), f"at least {minimum} bar(s), or a duration such as \"30d\"")
+
+
+SESSIONS = (INT, _positive_int, "a whole number of sessions >= 1")
 SCHEMA = {
     "data": {
         "folder": (FOLDERS, lambda v: isinstance(v, str) or all(isinstance(f, str) and f for f in v),
@@ -85,31 +95,6 @@ SCHEMA = {
         "alts": (LIST, lambda v: all(isinstance(s, str) and s for s in v), "a list of symbols"),
         "small_cap": (STR, bool, "a symbol"),
         "large_cap": (STR, bool, "a symbol"),
-    },
-    "filter": {
-        "mode": (STR, lambda v: v in MODES, f"one of {', '.join(MODES)}"),
-        "level": (FLOAT, lambda v: v > 0, "positive"),
-        "period": (INT, _positive_int, "a whole number >= 1"),
-        "distance": (FLOAT, lambda v: v > -1, "above -1"),
-        "confirm": (INT, _positive_int, "a whole number >= 1"),
-        "hysteresis": (FLOAT, lambda v: 0 <= v < 1, "in [0, 1)"),
-        "use_rotation": (BOOL, None, ""),
-        "rotation_period": (INT, _positive_int, "a whole number >= 1"),
-        "min_rotation": (FLOAT, None, ""),
-        "eth_period": (INT, _positive_int, "a whole number >= 1"),
-        "eth_momentum_period": (INT, _positive_int, "a whole number >= 1"),
-        "min_eth_trend": (FLOAT, None, ""),
-        "min_eth_momentum": (FLOAT, None, ""),
-        "breakout_period": (INT, _positive_int, "a whole number >= 1"),
-        "breakout_horizon": (INT, _positive_int, "a whole number >= 1"),
-        "breakout_window": (INT, _positive_int, "a whole number >= 1"),
-        "max_failed_rate": (FLOAT, _fraction, "in [0, 1]"),
-        "sideways_period": (INT, _positive_int, "a whole number >= 1"),
-        "sideways_band": (FLOAT, lambda v: v > 0, "positive"),
-        "volume_lookback": (INT, _positive_int, "a whole number >= 1"),
-        "volume_window": (INT, _positive_int, "a whole number >= 1"),
-        "min_volume_hold": (FLOAT, _nonneg, "not negative"),
-        "breadth_needed": (INT, lambda v: v in (0, 1, 2), "0, 1 or 2"),
     },
     # The class's own parameters are checked against its params (`strategy_section`).
     "strategy": {
@@ -142,6 +127,58 @@ SCHEMA = {
         "space": (dict, None, ""),
     },
 }
+SECTIONS = ("data", "sources", "universe", "filter", "strategy", "costs")
+
+# [filter.<section>] key -> (type, rule, what the rule says); the keys themselves, and their
+# defaults, come from the declared signals (canary.indicators.signals.defaults).
+FILTER_RULES = {
+    "small_cap": {
+        "mode": (STR, lambda v: v in MODES, f"one of {', '.join(MODES)}"),
+        "level": (FLOAT, lambda v: v > 0, "positive"),
+        "period": SESSIONS,
+        "distance": (FLOAT, lambda v: v > -1, "above -1"),
+        "confirm": SESSIONS,
+        "hysteresis": (FLOAT, lambda v: 0 <= v < 1, "in [0, 1)"),
+    },
+    "rotation": {"use": (BOOL, None, ""), "period": SESSIONS, "min_strength": (FLOAT, None, "")},
+    "eth_btc": {"period": _window(1), "momentum_period": _window(1), "min_trend": (FLOAT, None, ""),
+                "min_momentum": (FLOAT, None, "")},
+    "failed_breakouts": {"period": _window(1), "horizon": _window(1), "window": _window(1),
+                         "max_rate": (FLOAT, _fraction, "in [0, 1]")},
+    "alt_volume": {"sideways_period": _window(1), "sideways_band": (FLOAT, lambda v: v > 0, "positive"),
+                   "lookback": _window(1), "window": _window(1), "min_hold": (FLOAT, _nonneg, "not negative")},
+    "breadth": {"needed": (INT, lambda v: 0 <= v <= _breadth_signals(), "from 0 to the number of breadth signals")},
+}
+
+# The flat [filter] keys of earlier versions -> their key now.
+MOVED = {
+    "mode": "small_cap.mode", "level": "small_cap.level", "period": "small_cap.period",
+    "distance": "small_cap.distance", "confirm": "small_cap.confirm", "hysteresis": "small_cap.hysteresis",
+    "use_rotation": "rotation.use", "rotation_period": "rotation.period", "min_rotation": "rotation.min_strength",
+    "eth_period": "eth_btc.period", "eth_momentum_period": "eth_btc.momentum_period",
+    "min_eth_trend": "eth_btc.min_trend", "min_eth_momentum": "eth_btc.min_momentum",
+    "breakout_period": "failed_breakouts.period", "breakout_horizon": "failed_breakouts.horizon",
+    "breakout_window": "failed_breakouts.window", "max_failed_rate": "failed_breakouts.max_rate",
+    "sideways_period": "alt_volume.sideways_period", "sideways_band": "alt_volume.sideways_band",
+    "volume_lookback": "alt_volume.lookback", "volume_window": "alt_volume.window",
+    "min_volume_hold": "alt_volume.min_hold", "breadth_needed": "breadth.needed",
+}
+
+
+def _breadth_signals():
+    return sum(1 for s in signals.registry() if s.group == signals.BREADTH)
+
+
+def _kind_of(value):
+    return (INT, STR) if is_window(value) and not isinstance(value, int) else type(value)
+
+
+def filter_schema():
+    """[filter.<section>] -> key -> (type, rule, says), for every declared signal's section:
+    the rules above, or the type of the default for a section declared elsewhere."""
+    return {section: {key: FILTER_RULES.get(section, {}).get(key) or (_kind_of(value), None, "")
+                      for key, value in keys.items()}
+            for section, keys in signals.defaults().items()}
 
 
 def _check_value(key, kind, rule, says, value):
@@ -153,7 +190,8 @@ def _check_value(key, kind, rule, says, value):
     ok_type = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
     if not ok_type:
         names = " or ".join(k.__name__ for k in kinds)
-        raise ConfigError(f"{key}: expected {names}, got {type(value).__name__} {value!r}")
+        raise ConfigError(f"{key}: expected {names}, got {type(value).__name__} {value!r}"
+                          + (f": must be {says}" if says else ""))
     if kind is FLOAT and not math.isfinite(value):
         raise ConfigError(f"{key}: must be a finite number, got {value!r}")
     if key == "tune.space":
@@ -202,6 +240,8 @@ def validate(config, source="configuration", space=True):
     out = validate_partial(config, source)
     out["strategy"] = strategy_section(out.get("strategy", {}))
     missing = [f"{s}.{k}" for s in SCHEMA for k in SCHEMA[s] if k not in out.get(s, {})]
+    missing += [f"filter.{s}.{k}" for s, keys in filter_schema().items() for k in keys
+                if k not in out.get("filter", {}).get(s, {})]
     if missing:
         raise ConfigError(f"{source}: missing key {missing[0]}")
     data = out["data"]
@@ -273,7 +313,7 @@ def read_toml(path):
 def parse_override(text):
     """'section.key=value' -> (section, key, value), the value read as TOML (bare words as strings)."""
     if "=" not in text or "." not in text.split("=", 1)[0]:
-        raise ConfigError(f"--set {text}: expected section.key=value, e.g. filter.confirm=5")
+        raise ConfigError(f"--set {text}: expected section.key=value, e.g. filter.small_cap.confirm=5")
     dotted, raw = text.split("=", 1)
     section, key = dotted.strip().split(".", 1)
     key = key.strip().strip('"')  # sources."^RUT"=... quotes a symbol as TOML would
@@ -282,6 +322,25 @@ def parse_override(text):
     except tomllib.TOMLDecodeError:
         value = raw.strip()
     return section, key, value
+
+
+def as_tree(section, key, value):
+    """One setting as a configuration tree: 'filter' keys name their subsection
+    ('small_cap.confirm' -> {'filter': {'small_cap': {'confirm': value}}})."""
+    if section == "filter" and "." in key:
+        sub, name = key.split(".", 1)
+        return {section: {sub: {name: value}}}
+    return {section: {key: value}}
+
+
+def merge(config, tree):
+    """`tree` set into `config` (tables merged key by key, other values replaced)."""
+    for key, value in tree.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            merge(config[key], value)
+        else:
+            config[key] = copy.deepcopy(value)
+    return config
 
 
 def load_config(path=None, overrides=(), settings=()):
@@ -297,15 +356,18 @@ def load_config(path=None, overrides=(), settings=()):
         user = read_toml(path)
         _paths_beside(user, Path(path).parent)
         layers.append((user, source))
-    layers += [({section: {key: value}}, f"--set {text}") for text in overrides
+    layers += [(as_tree(section, key, value), f"--set {text}") for text in overrides
                for section, key, value in [parse_override(text)]]
-    layers += [({section: {key: value}}, FLAGS.get((section, key), f"{section}.{key}"))
+    layers += [(as_tree(section, key, value), FLAGS.get((section, key), f"{section}.{key}"))
                for section, key, value in settings]
     strategy = {}  # the [strategy] keys the user gave
     for layer, where in layers:
         validate_partial(layer, where)
         for section, values in layer.items():
-            (strategy if section == "strategy" else config[section]).update(values)
+            if section == "strategy":
+                strategy.update(values)
+            else:
+                merge(config[section], values)
     # The shipped [strategy] keys are those of the shipped class: another class starts from its own defaults.
     if strategy.get("class", config["strategy"]["class"]) == config["strategy"]["class"]:
         strategy = dict(config["strategy"], **strategy)
@@ -337,16 +399,40 @@ def _paths_beside(user, folder):
             data[key] = _beside(value, folder)
 
 
+def _check_filter(values):
+    schema = filter_schema()
+    out = {}
+    for sub, keys in values.items():
+        if sub in MOVED:
+            raise ConfigError(f"filter.{sub}: this key is now filter.{MOVED[sub]}")
+        if sub not in schema:
+            raise ConfigError(f"unknown section [filter.{sub}]{suggest(sub, schema)}")
+        if not isinstance(keys, dict):
+            raise ConfigError(f"[filter.{sub}] must be a table")
+        out[sub] = {}
+        for key, value in keys.items():
+            if key not in schema[sub]:
+                raise ConfigError(f"filter.{sub}.{key}: unknown key{suggest(key, schema[sub])}")
+            out[sub][key] = _check_value(f"filter.{sub}.{key}", *schema[sub][key], value)
+    return out
+
+
 def validate_partial(config, source):
     """A checked copy of the sections and keys present in `config` (types and rules)."""
     if not isinstance(config, dict):
         raise ConfigError(f"{source}: not a table of sections")
     out = {}
     for section, values in config.items():
-        if section not in SCHEMA:
-            raise ConfigError(f"{source}: unknown section [{section}]{suggest(section, SCHEMA)}")
+        if section not in SECTIONS:
+            raise ConfigError(f"{source}: unknown section [{section}]{suggest(section, SECTIONS)}")
         if not isinstance(values, dict):
             raise ConfigError(f"{source}: [{section}] must be a table")
+        if section == "filter":
+            try:
+                out[section] = _check_filter(values)
+            except ConfigError as exc:  # named by where it was given, as below
+                raise ConfigError(f"{source}: {exc}") from None
+            continue
         out[section] = {}
         for key, value in values.items():
             try:
@@ -364,29 +450,9 @@ def validate_partial(config, source):
     return out
 
 
-# [filter] key -> (section, key) of the RiskRegime settings
-FILTER_KEYS = {
-    "mode": ("small_cap", "mode"), "level": ("small_cap", "level"), "period": ("small_cap", "period"),
-    "distance": ("small_cap", "distance"), "confirm": ("small_cap", "confirm"),
-    "hysteresis": ("small_cap", "hysteresis"), "use_rotation": ("rotation", "use"),
-    "rotation_period": ("rotation", "period"), "min_rotation": ("rotation", "min_strength"),
-    "eth_period": ("eth_btc", "period"), "eth_momentum_period": ("eth_btc", "momentum_period"),
-    "min_eth_trend": ("eth_btc", "min_trend"), "min_eth_momentum": ("eth_btc", "min_momentum"),
-    "breakout_period": ("failed_breakouts", "period"), "breakout_horizon": ("failed_breakouts", "horizon"),
-    "breakout_window": ("failed_breakouts", "window"), "max_failed_rate": ("failed_breakouts", "max_rate"),
-    "sideways_period": ("alt_volume", "sideways_period"), "sideways_band": ("alt_volume", "sideways_band"),
-    "volume_lookback": ("alt_volume", "lookback"), "volume_window": ("alt_volume", "window"),
-    "min_volume_hold": ("alt_volume", "min_hold"), "breadth_needed": ("breadth", "needed"),
-}
-
-
 def regime_params(config):
-    """RiskRegime settings ({section: {key: value}}) from the [filter] section."""
-    out = {}
-    for key, value in config["filter"].items():
-        section, name = FILTER_KEYS[key]
-        out.setdefault(section, {})[name] = copy.deepcopy(value)
-    return out
+    """RiskRegime settings ({section: {key: value}}): the [filter] sections, as they are."""
+    return copy.deepcopy(config["filter"])
 
 
 # Strategy parameters filled from a section of their own rather than from [strategy].

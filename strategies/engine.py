@@ -62,13 +62,9 @@ class BacktestResult:
         return self.portfolio[coins].div(self.portfolio["value"], axis=0)
 
 
-def _interval(market):
-    return market.clock[1] - market.clock[0] if len(market.clock) > 1 else pd.Timedelta(days=1)
-
-
 def _feeds(market, roles):
     u = market.universe
-    tf, comp = bt_timeframe(_interval(market))
+    tf, comp = bt_timeframe(market.interval)
     for role in roles:
         symbols = u.alts if role == "alts" else (getattr(u, role),)
         for s in symbols:
@@ -120,7 +116,7 @@ def run_backtest(market, strategy, params=None, costs=None, name=None, runonce=T
     if "costs" in runner.params._getkeys():
         params["costs"] = (costs.fee_bp + costs.slippage_bp) / 1e4
     cerebro.addstrategy(runner, trade_from=trade_from, **params)
-    cerebro.addanalyzer(PortfolioRecorder, _name="recorder", fill_delay=_interval(market))
+    cerebro.addanalyzer(PortfolioRecorder, _name="recorder", fill_delay=market.interval)
     strat = cerebro.run()[0]
     records = strat.analyzers.recorder.get_analysis()
     params.pop("costs", None)

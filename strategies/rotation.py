@@ -3,12 +3,19 @@ import math
 
 import numpy as np
 
+from canary.feeds.windows import feed_interval, is_window, window_bars
 from canary.indicators.regime import BTC, ETH, RISK_OFF, RiskRegime
 from canary.params import Rule
 
 from .portfolio import TargetWeightStrategy
 
 BASKET_WEIGHTINGS = ("equal", "inverse_vol", "momentum")
+
+
+def window_rule(minimum, more=""):
+    """A window parameter: a whole number of bars or a duration ("30d"), in bars of the clock."""
+    return Rule(lambda v: is_window(v, minimum), f"at least {minimum} bar(s){more}, or a duration such as \"30d\"",
+                kind=(int, str))
 
 
 def eligible(listed, delisting, closes, min_history):
@@ -35,7 +42,8 @@ class SmallCapRotation(TargetWeightStrategy):
     bars), or the top ``top_k`` by ``momentum_window``-bar return, equally.
     It trades on a regime change once ``min_hold`` bars have passed since the last trade; and,
     from ``rebalance_every`` bars after the last trade (0: never), on any bar where a weight
-    drifted beyond ``drift_band``.
+    drifted beyond ``drift_band``. These five windows are counts of bars or durations ("30d"),
+    turned into bars of the crypto clock's interval.
     ``filter``: the settings of `RiskRegime` ({section: {key: value}}, any part).
     """
 
@@ -46,11 +54,11 @@ class SmallCapRotation(TargetWeightStrategy):
         ("alt_core", 0.0),
         ("weighting", "equal"),
         ("top_k", 5),
-        ("min_history", 30),
-        ("vol_window", 30),
-        ("momentum_window", 30),
-        ("min_hold", 1),
-        ("rebalance_every", 7),
+        ("min_history", "30d"),
+        ("vol_window", "30d"),
+        ("momentum_window", "30d"),
+        ("min_hold", "1d"),
+        ("rebalance_every", "7d"),
         ("filter", None),
     )
     param_rules = {
@@ -59,17 +67,23 @@ class SmallCapRotation(TargetWeightStrategy):
         "alt_core": Rule(lambda v: 0 <= v <= 1, "in [0, 1]"),
         "weighting": Rule(lambda v: v in BASKET_WEIGHTINGS, f"one of {', '.join(BASKET_WEIGHTINGS)}"),
         "top_k": Rule(lambda v: v >= 1, "a whole number >= 1"),
-        "min_history": Rule(lambda v: v >= 1, "a whole number >= 1"),
-        "vol_window": Rule(lambda v: v >= 2, "a whole number >= 2"),
-        "momentum_window": Rule(lambda v: v >= 1, "a whole number >= 1"),
-        "min_hold": Rule(lambda v: v >= 0, "a whole number >= 0"),
-        "rebalance_every": Rule(lambda v: v >= 0, "a whole number >= 0 (0: never)"),
+        "min_history": window_rule(1),
+        "vol_window": window_rule(2),
+        "momentum_window": window_rule(1),
+        "min_hold": window_rule(0),
+        "rebalance_every": window_rule(0, " (0: never)"),
     }
+
+    # the windows, and the fewest bars each may be
+    WINDOWS = {"min_history": 1, "vol_window": 2, "momentum_window": 1, "min_hold": 0, "rebalance_every": 0}
 
     def __init__(self):
         super().__init__()
         btc, eth, small, large, *alts = self.datas
         self.btc, self.eth, self.alts = btc, eth, alts
+        interval = feed_interval(btc)
+        self.bars = {name: window_bars(getattr(self.p, name), interval, f"strategy.{name}", minimum)
+                     for name, minimum in self.WINDOWS.items()}
         self.regime = RiskRegime(btc, eth, small, large, *alts, filter=self.p.filter)
         self.held_regime = None
 
@@ -78,10 +92,11 @@ class SmallCapRotation(TargetWeightStrategy):
 
     def rebalance_due(self):
         regime = self.current_regime()
-        if regime != self.held_regime and self.bars_since_trade >= self.p.min_hold:
+        if regime != self.held_regime and self.bars_since_trade >= self.bars["min_hold"]:
             self.held_regime = regime
             return True
-        return bool(self.p.rebalance_every) and self.bars_since_trade >= self.p.rebalance_every
+        every = self.bars["rebalance_every"]
+        return bool(every) and self.bars_since_trade >= every
 
     def target_weights(self):
         regime = self.held_regime
@@ -99,7 +114,7 @@ class SmallCapRotation(TargetWeightStrategy):
         return weights
 
     def eligible_alts(self):
-        m = self.p.min_history
+        m = self.bars["min_history"]
         return [coin for coin in self.alts if len(coin) >= m
                 and eligible(coin.listed[0], coin.delisting[0], np.asarray(coin.close.get(size=m)), m)]
 
@@ -112,7 +127,7 @@ class SmallCapRotation(TargetWeightStrategy):
         if self.p.weighting == "inverse_vol":
             inv = {}
             for c in coins:
-                closes = np.asarray(c.close.get(size=self.p.vol_window + 1))
+                closes = np.asarray(c.close.get(size=self.bars["vol_window"] + 1))
                 vol = np.nanstd(np.diff(np.log(closes)))
                 if np.isfinite(vol) and vol > 0:
                     inv[c] = 1.0 / vol
@@ -120,7 +135,8 @@ class SmallCapRotation(TargetWeightStrategy):
             return {c: v / total for c, v in inv.items()}
         scores = {}
         for c in coins:
-            past = c.close[-self.p.momentum_window] if len(c) > self.p.momentum_window else math.nan
+            window = self.bars["momentum_window"]
+            past = c.close[-window] if len(c) > window else math.nan
             if math.isfinite(past):
                 scores[c] = c.close[0] / past - 1.0
         top = sorted(scores, key=scores.get, reverse=True)[: self.p.top_k]

@@ -14,7 +14,10 @@ from clirun import CANARY, SMALL, assert_user_error, main
 from clirun import output_folder as _folder
 from clirun import subprocess_run as canary
 
-from canary.feeds import SHIPPED_DIR
+from canary.feeds import SHIPPED_DIR, DataLibrary
+from canary.feeds.market import Universe, load_market
+from canary.runs.metrics import regime_names
+from canary.strategies import SmallCapRotation, run_backtest
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +50,17 @@ def test_run_writes_every_output(default_run):
     assert (folder / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_backtest_from_python_with_no_parameters_is_the_default_run(default_run):
+    # one source of defaults: the classes' own defaults are the shipped configuration
+    _, folder = default_run
+    result = run_backtest(load_market(DataLibrary(), Universe(), start="2018-01-01"), SmallCapRotation)
+    regimes = pd.read_csv(folder / "regimes.csv")
+    assert regime_names(result.regimes).tolist() == regimes["regime"].tolist()
+    assert set(regimes["regime"]) == {"risk-off", "btc", "eth", "alts"}
+    final = pd.read_csv(folder / "equity.csv")["strategy"].iloc[-1]
+    assert result.equity.iloc[-1] == pytest.approx(final, rel=1e-9)
+
+
 def test_tearsheet_renders_with_pictures(default_run):
     _, folder = default_run
     html = (folder / "tearsheet.html").read_text()
@@ -58,7 +72,7 @@ def test_tearsheet_renders_with_pictures(default_run):
 def test_manifest_records_enough_to_rerun(default_run):
     _, folder = default_run
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["config"]["filter"]["mode"] == "ma"
+    assert manifest["config"]["filter"]["small_cap"]["mode"] == "ma"
     assert manifest["benchmarks"] == ["btc_buy_hold"]
     assert manifest["data"]["BTC-USDT"]["sha256"] == json.loads(
         (SHIPPED_DIR / "manifest.json").read_text())["files"]["BTC-USDT"]["sha256"]
@@ -118,11 +132,11 @@ def test_replay_reports_a_difference(tmp_path):
 
 
 def test_override_reaches_the_run(tmp_path):
-    proc = main("run", *SMALL, "--set", "filter.confirm=9", "--set", "strategy.defensive=btc",
+    proc = main("run", *SMALL, "--set", "filter.small_cap.confirm=9", "--set", "strategy.defensive=btc",
                 "--out", tmp_path, "--name", "o", "--no-report", "-q")
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
-    assert manifest["config"]["filter"]["confirm"] == 9
+    assert manifest["config"]["filter"]["small_cap"]["confirm"] == 9
     assert manifest["config"]["data"]["start"] == "2024-01-01"
     assert not (tmp_path / "o" / "tearsheet.html").exists()
     regimes = pd.read_csv(tmp_path / "o" / "regimes.csv")
@@ -244,7 +258,7 @@ def test_an_unwritable_out_folder_stops_before_any_work(tmp_path):
 
 def test_replay_refuses_other_settings(default_run):
     _, folder = default_run
-    proc = main("run", "--replay", str(folder / "manifest.json"), "--set", "filter.confirm=3")
+    proc = main("run", "--replay", str(folder / "manifest.json"), "--set", "filter.small_cap.confirm=3")
     assert_user_error(proc, 2, "--replay", "--set")
 
 
@@ -258,10 +272,14 @@ def test_malformed_csv_is_one_line_data_error(user_data, tmp_path):
 
 
 @pytest.mark.parametrize("args, words", [
-    (("--set", "filter.confrim=3"), ("filter.confrim", "confirm")),
-    (("--set", "filter.confirm=abc"), ("filter.confirm",)),
+    (("--set", "filter.small_cap.confrim=3"), ("filter.small_cap.confrim", "confirm")),
+    (("--set", "filter.small_cap.confirm=abc"), ("filter.small_cap.confirm",)),
+    (("--set", "filter.confirm=3"), ("filter.confirm", "filter.small_cap.confirm")),
+    (("--set", "filter.eth_bct.period=3"), ("filter.eth_bct", "eth_btc")),
+    (("--set", "filter.eth_btc.period=30x"), ("filter.eth_btc.period", "30d")),
+    (("--set", "filter.small_cap.period=100d"), ("filter.small_cap.period", "sessions")),
     (("--set", "costs.fee_bp=-5"), ("costs.fee_bp",)),
-    (("--set", "filter.breakout_window=0"), ("filter.breakout_window",)),
+    (("--set", "filter.failed_breakouts.window=0"), ("filter.failed_breakouts.window",)),
     (("--start", "2025-01-01", "--end", "2024-01-01"), ("data.start",)),
     (("--set", "universe.eth=ETH-USD"), ("universe.eth", "ETH-USDT")),
     (("--set", "strategy.weighting=best"), ("strategy.weighting",)),

@@ -106,7 +106,7 @@ def test_breakout_absolute_confirm_hysteresis_and_fakeout(runonce):
 def test_breakout_close_on_the_hysteresis_band_keeps_it_on(runonce):
     closes = [101, 101, 75, 74.99, 101]   # 75 = 100 * (1 - 0.25) exactly: still on
     out = lines_of(equity_feed(bars(closes, sessions(5))),
-                   lambda d: SmallCapBreakout(d, level=100.0, confirm=2, hysteresis=0.25), runonce)
+                   lambda d: SmallCapBreakout(d, mode="absolute", level=100.0, confirm=2, hysteresis=0.25), runonce)
     assert_same(out["risk_on"], [0, 1, 1, 0, 0])
     assert_same(out["streak"], [1, 2, 0, 0, 1])
 
@@ -168,7 +168,7 @@ def test_breakout_counts_equity_sessions_not_calendar_days(runonce):
     crypto = bars(np.full(10, 50.0), crypto_days(10))
 
     out = lines_of(lambda: [CloseInstantData(dataname=crypto, name="BTC"), CloseInstantData(dataname=equity)],
-                   lambda btc, eq: SmallCapBreakout(eq, level=100.0, confirm=2, hysteresis=0.01), runonce)
+                   lambda btc, eq: SmallCapBreakout(eq, mode="absolute", level=100.0, confirm=2, hysteresis=0.01), runonce)
     # one value per session; Friday then Monday are 2 sessions, whatever the weekend in between
     assert_same(out["streak"], [0, 1, 2, 3])
     assert_same(out["risk_on"], [0, 0, 1, 1])
