@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from canary.feeds.alignment import known_at
+from canary.feeds.windows import window_bars
 from canary.indicators.smallcap_breakout import MODES, SmallCapBreakout
 from canary.strategies.rotation import eligible
 
@@ -225,7 +226,7 @@ SUMMARY_COLUMNS = ("form", "horizon", "asset", "event_mean", "unconditional_mean
 
 def small_cap_params(config):
     """The configuration's `SmallCapBreakout` settings (the form is the study's to vary)."""
-    rp = regime_params(config)
+    rp = regime_params(config)["small_cap"]
     return {key: rp[key] for key in ("level", "period", "distance", "confirm", "hysteresis")}
 
 
@@ -243,7 +244,7 @@ def run_study(p, market, settings):
     bpd = bars_per_day(clock)
     first = int(np.searchsorted(_ns(clock), _ns([market.start])[0]))
     dates = np.array([t.date().isoformat() if bpd == 1 else t.isoformat() for t in clock], dtype=object)
-    growth = Growth(market, p.config["strategy"]["min_history"])
+    growth = Growth(market, window_bars(p.config["strategy"]["min_history"], market.interval, "strategy.min_history"))
     ks = {h: h * bpd for h in settings.horizons}
     forward = {h: growth(k) for h, k in ks.items()}
     days = np.arange(max(settings.horizons) + 1)

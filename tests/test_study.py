@@ -37,8 +37,8 @@ def test_turn_ons_within_the_cooling_off_window_are_merged():
 def test_the_background_is_the_one_the_rotation_trades_on():
     """The study's `ma` background at each crypto bar close is exactly where the rotation's
     regime is not risk-off (the same configuration, a short universe)."""
-    p = plan(load_config(overrides=['universe.alts=["BNB-USDT"]', "data.start=2023-06-01", "filter.confirm=4",
-                                    "filter.hysteresis=0.03", "filter.period=80"]))
+    p = plan(load_config(overrides=['universe.alts=["BNB-USDT"]', "data.start=2023-06-01", "filter.small_cap.confirm=4",
+                                    "filter.small_cap.hysteresis=0.03", "filter.small_cap.period=80"]))
     market = load(p)
     on, *_ = background(market, dict(small_cap_params(p.config), mode="ma"))
     result = run_backtest(market, SmallCapRotation, rotation_params(p.config))
@@ -76,7 +76,7 @@ def test_study_writes_every_output(study):
                    "ci_high", "hit_rate", "events", "non_overlapping_events"):
         assert column in summary.columns
     assert set(summary["asset"]) == set(ASSETS) and set(summary["horizon"]) == {7, 14, 30, 60}
-    assert manifest["config"]["filter"]["mode"] == "ma" and manifest["study"]["horizons"] == [7, 14, 30, 60]
+    assert manifest["config"]["filter"]["small_cap"]["mode"] == "ma" and manifest["study"]["horizons"] == [7, 14, 30, 60]
     assert manifest["data"]["RUT"]["sha256"]
     assert "events" in proc.stdout and "distinguishable from zero" in proc.stdout
     assert "Does the canary sing?" in (folder / "study.md").read_text()
@@ -169,7 +169,7 @@ def test_study_on_a_user_data_folder(tmp_path):
 @pytest.mark.parametrize("args, words", [
     (("--horizons", "7,x"), ("--horizons",)),
     (("--confidence", "95"), ("--confidence",)),
-    (("--set", "filter.confrim=3"), ("filter.confrim", "confirm")),
+    (("--set", "filter.small_cap.confrim=3"), ("filter.small_cap.confrim", "confirm")),
 ])
 def test_study_mistakes_are_one_line(args, words, tmp_path):
     assert_user_error(canary("study", *args, "--out", str(tmp_path / "out")), 2, *words)
