@@ -11,6 +11,7 @@ from array import array
 
 import numpy as np
 
+from canary.errors import ConfigError
 from canary.feeds.windows import feed_interval, window_bars
 from canary.params import Indicator
 
@@ -46,6 +47,10 @@ class ArrayIndicator(Indicator):
         raise NotImplementedError
 
     def __init__(self):
+        needed = len(self.inputs) - (1 if self.basket else 0)
+        if len(self.datas) < needed:
+            raise ConfigError(f"{type(self).__name__}: needs {needed} feed(s) ({', '.join(self.inputs)}), "
+                              f"got {len(self.datas)}")
         self._params = self.function_params()
         self._lookback = int(self.lookback(self._params))
         self.addminperiod(self._lookback)
@@ -72,6 +77,14 @@ class ArrayIndicator(Indicator):
                 out.append(self._read(self.datas[k], field, size))
         return out
 
+    def _refuse_other_clocks(self, times):
+        first = times[0]
+        for feed, other in zip(self.datas[1:], times[1:]):
+            if len(other) != len(first) or not np.array_equal(other, first):
+                raise ConfigError(f"{type(self).__name__}: feeds on one crypto clock, bar for bar: "
+                                  f"'{feed._name or 'a feed'}' has other bars than '{self.datas[0]._name or 'the first'}'"
+                                  "; use ListedData.on_clock")
+
     def prenext(self):
         self.next()
 
@@ -80,6 +93,7 @@ class ArrayIndicator(Indicator):
         if len(self) == self._done:
             return
         self._done = len(self)
+        self._refuse_other_clocks([np.array([len(d), d.datetime[0]]) for d in self.datas])
         values = self.function(*self.arrays(min(len(self), self._lookback)), **self._params)
         for line, column in zip(self.lines, values):
             line[0] = column[-1]
@@ -91,6 +105,7 @@ class ArrayIndicator(Indicator):
         pass
 
     def once(self, start, end):
+        self._refuse_other_clocks([np.asarray(d.datetime.array) for d in self.datas])
         values = self.function(*self.arrays(), **self._params)
         for line, column in zip(self.lines, values):
             line.array[:end] = array("d", np.ascontiguousarray(column[:end], dtype=float).tobytes())

@@ -36,6 +36,9 @@ class RiskRegime(Indicator):
     params = (("filter", None),)
 
     def __init__(self):
+        if len(self.datas) < 4:
+            raise ConfigError(f"RiskRegime: needs the feeds btc, eth, small_cap, large_cap, then the altcoins; "
+                              f"got {len(self.datas)}")
         btc, eth, small, large, *alts = self.datas
         by_role = dict(zip(ROLES, ([btc], [eth], [small], [large], alts)))
         self.signals = registry()

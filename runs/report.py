@@ -10,7 +10,12 @@ REGIME_COLOURS = {"risk-off": "#d9d9d9", "btc": "#f7c873", "eth": "#9fb8f0", "al
 
 
 def _dates(index):
-    return [t.date().isoformat() for t in index]
+    """Bar close instants as written in the CSVs: a date for daily bars (every close at
+    midnight UTC), the full ISO timestamp for intraday bars (several closes a day)."""
+    index = pd.DatetimeIndex(index)
+    if len(index) and (index == index.normalize()).all() and index.normalize().is_unique:
+        return [t.date().isoformat() for t in index]
+    return [t.isoformat() for t in index]
 
 
 def write_equity_csv(path, strategy, benchmark):
