@@ -27,7 +27,7 @@ def timed(label, func, repeat=1):
 def main():
     config = load_config()
     p = plan(config)
-    timed("load + validate the 26 shipped files", lambda: [DataLibrary().load(s) for s in DataLibrary().symbols()])
+    timed("load + validate the 32 shipped files", lambda: [DataLibrary().load(s) for s in DataLibrary().symbols()])
     market = timed("load the default market (22 series, aligned)",
                    lambda: load_market(p.library, p.universe, config["data"]["start"]))
     print(f"{'':48s} {len(market.clock):8d} crypto bars, {len(market.universe.symbols)} series")

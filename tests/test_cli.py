@@ -181,7 +181,7 @@ def test_data_list_and_verify(readme_runs):
     listing = results["canary data list"]
     for symbol in ("BTC-USDT", "SHIB-USDT", "RUT", "IWM"):
         assert symbol in listing.stdout
-    assert "26 of 26 files verified" in results["canary data verify"].stdout
+    assert "32 of 32 files verified" in results["canary data verify"].stdout
 
 
 def test_data_verify_catches_a_changed_file(tmp_path):

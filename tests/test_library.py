@@ -29,6 +29,15 @@ SOURCES = {
 }
 EQUITY = ("RUT", "SPX", "IXIC", "SPY", "QQQ", "IWM")
 CRYPTO = tuple(s for s in SOURCES if s not in EQUITY)
+# The 4-hour files (SOURCES.md): rows, first and last bar open (UTC).
+FOUR_HOUR = {
+    "BTC-USDT-4h": (18371, "2017-08-17 04:00", "2026-01-06 12:00"),
+    "ETH-USDT-4h": (18371, "2017-08-17 04:00", "2026-01-06 12:00"),
+    "BNB-USDT-4h": (17886, "2017-11-06 00:00", "2026-01-06 12:00"),
+    "ADA-USDT-4h": (16920, "2018-04-17 04:00", "2026-01-06 12:00"),
+    "XRP-USDT-4h": (16817, "2018-05-04 08:00", "2026-01-06 12:00"),
+    "SOL-USDT-4h": (11847, "2020-08-11 04:00", "2026-01-06 12:00"),
+}
 
 
 def ts(text):
@@ -50,11 +59,11 @@ def loaded(lib):
     return {s: lib.load(s) for s in lib.symbols()}
 
 
-def test_all_26_shipped_files_load(lib, loaded):
-    assert sorted(loaded) == sorted(SOURCES)
-    assert len(loaded) == 26
+def test_all_32_shipped_files_load(lib, loaded):
+    assert sorted(loaded) == sorted([*SOURCES, *FOUR_HOUR])
+    assert len(loaded) == 32
     files = sorted(p.relative_to(SHIPPED_DIR).as_posix() for p in SHIPPED_DIR.rglob("*.csv"))
-    assert files == sorted(lib.entries[s]["path"] for s in SOURCES)
+    assert files == sorted(lib.entries[s]["path"] for s in [*SOURCES, *FOUR_HOUR])
     for s, series in loaded.items():
         idx = series.frame.index
         assert str(idx.tz) == "UTC" and idx.is_monotonic_increasing and idx.is_unique, s
@@ -80,9 +89,23 @@ def test_bar_counts_and_ranges_match_the_sources(loaded, symbol):
         assert s.report.gaps == []  # no missing days
 
 
+@pytest.mark.parametrize("symbol", list(FOUR_HOUR))
+def test_four_hour_bars_match_the_sources_and_keep_their_gaps(loaded, symbol):
+    rows, first, last = FOUR_HOUR[symbol]
+    s = loaded[symbol]
+    assert len(s.frame) == rows - 1                       # the 12:00 bar was still open when recorded
+    assert s.first == ts(first) + pd.Timedelta(hours=4)
+    assert s.last == ts(last)                             # the 08:00 bar, closing at 12:00
+    assert s.interval == pd.Timedelta(hours=4)
+    # Binance maintenance windows (none after SOL listed): reported, never filled
+    missing = len(pd.date_range(s.first, s.last, freq="4h")) - len(s.frame)
+    assert missing == sum(count for _, _, count in s.report.gaps)
+    assert (missing > 0) == (symbol != "SOL-USDT-4h")
+
+
 def test_checksums_verify_against_an_independent_hash(lib):
     manifest = json.loads((SHIPPED_DIR / "manifest.json").read_text())["files"]
-    assert sorted(manifest) == sorted(SOURCES)
+    assert sorted(manifest) == sorted([*SOURCES, *FOUR_HOUR])
     for symbol, entry in manifest.items():
         digest = hashlib.sha256((SHIPPED_DIR / entry["path"]).read_bytes()).hexdigest()
         assert digest == entry["sha256"], symbol
