@@ -51,18 +51,20 @@ def plan(config):
             raise ConfigError(f"{key}: no data for symbol '{symbol}' in {library.where}"
                               f"{suggest(symbol, library.entries)}")
     universe = Universe(u["btc"], u["eth"], tuple(u["alts"]), u["small_cap"], u["large_cap"])
-    return Plan(config, library, universe, Costs(**config["costs"]), quote_currency(config, universe))
+    return Plan(config, library, universe, Costs(**config["costs"]), quote_currency(config, universe, library.entries))
 
 
-def quote_currency(config, universe):
+def quote_currency(config, universe, entries=None):
     """The currency the crypto prices, and so every value of the run, are in: `data.currency`,
-    or else the quote of the crypto symbols (BTC-USDT: USDT, BTC-USD: USD, BTC/EUR: EUR)."""
+    or else the quote a data manifest records for the crypto symbols (`entries`), or else the
+    quote in their names (BTC-USDT: USDT, BTC-USD: USD, BTC/EUR: EUR)."""
     if config["data"]["currency"]:
         return config["data"]["currency"]
     quotes = {}
     for symbol in universe.crypto:
+        recorded = (entries or {}).get(symbol, {}).get("quote")
         base, sep, quote = symbol.replace("/", "-").rpartition("-")
-        quotes.setdefault(quote.upper() if sep and base else None, symbol)
+        quotes.setdefault(recorded or (quote.upper() if sep and base else None), symbol)
     if len(quotes) > 1:
         named = ", ".join(f"{q or 'no quote'} ({s})" for q, s in quotes.items())
         raise ConfigError(f"universe: the crypto symbols are quoted in different currencies: {named}; "

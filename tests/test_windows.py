@@ -99,6 +99,7 @@ def test_a_four_hour_run_means_the_same_windows_and_writes_timestamps(tmp_path):
     trades = pd.read_csv(folder / "trades.csv")
     assert len(trades) and (pd.to_datetime(trades["date"]).dt.hour != 0).any()
     assert "gap" in proc.stdout                       # the venue's maintenance gaps are reported
+    assert "values in USDT" in proc.stdout            # the quote the manifest records, not the "-4h" suffix
     # a window that is no whole number of 4-hour bars is a one-line usage mistake
     bad = canary("run", *UNIVERSE_4H, "--set", "strategy.min_hold=90min", "--start", "2024-01-01",
                  "--end", "2024-02-01", "--no-report", "--out", str(tmp_path))
