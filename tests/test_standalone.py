@@ -57,7 +57,6 @@ def run_on_plain(make, runonce):
     return cerebro.run()[0].held
 
 
-@pytest.mark.parametrize("runonce", [True, False], ids=["runonce", "next"])
 @pytest.mark.parametrize("make", [
     lambda eth, btc, rut, spx, sol: EthBtcStrength(eth, btc),
     lambda eth, btc, rut, spx, sol: FailedBreakoutRate(eth, btc),
@@ -67,8 +66,8 @@ def run_on_plain(make, runonce):
     lambda eth, btc, rut, spx, sol: SmallCapBreakout(rut),
 ], ids=["EthBtcStrength", "FailedBreakoutRate", "BreakoutOutcomes", "AltVolumeHold", "SmallVsLargeCap",
         "SmallCapBreakout"])
-def test_each_indicator_works_on_plain_feeds_with_the_bars_it_needs(make, runonce):
-    held = run_on_plain(make, runonce)
+def test_each_indicator_works_on_plain_feeds_with_the_bars_it_needs(make):
+    held = run_on_plain(make, runonce=True)    # (both modes agree: tests/test_indicators.py)
     result = held.lines.getlinealiases()[-1]          # rate, resolved, hold, strength, trigger, momentum
     assert np.isfinite(np.asarray(getattr(held.lines, result).array)).sum() > 1000, result
 
