@@ -152,7 +152,7 @@ def test_the_array_path_gives_the_regime_of_the_indicators(shipped, full_once):
     arrays = {"btc": role(on[symbols[0]]), "eth": role(on[symbols[1]]), "small_cap": role(shipped["small"]),
               "large_cap": role(shipped["large"]),
               "alts": {k: np.column_stack([role(on[s])[k] for s in symbols[2:]]) for k in ("close", "volume")}}
-    got = evaluate(arrays, REGIME)
+    got = evaluate(arrays, REGIME, interval=pd.Timedelta(days=1))
     for line in ("regime", "background", "eth_strong", "breadth"):
         np.testing.assert_array_equal(got[line], full_once[0][line], err_msg=line)
     np.testing.assert_array_equal(got["alt_volume"], full_once[0]["alt_volume.hold"])
