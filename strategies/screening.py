@@ -18,9 +18,10 @@ import pandas as pd
 from numba import njit
 
 from canary.errors import ConfigError
+from canary.feeds.windows import window_bars
 
 from .benchmarks import BtcEthMonthly, BuyAndHold, EqualWeightBasket
-from .engine import BacktestResult, Costs, _interval
+from .engine import BacktestResult, Costs
 from .rotation import SmallCapRotation
 from .screening_kernel import MARGIN, N_STATS, STAT_REJECTED, simulate
 
@@ -70,7 +71,7 @@ def market_arrays(market):
         step[pos[strictly]] = True
     t0 = int(np.searchsorted(instants, market.start.as_unit("ns").value, side="left"))
     return MarketArrays(symbols, clock, stack("open"), stack("high"), stack("low"), stack("close"), stack("mark"),
-                        stack("listed"), stack("delisting"), step, t0, _interval(market))
+                        stack("listed"), stack("delisting"), step, t0, market.interval)
 
 
 # -- the rotation's altcoin basket, every bar at once ----------------------------------------
@@ -281,9 +282,12 @@ def regime_rows(regimes):
 
 # -- each strategy as phases and targets ------------------------------------------------------
 
-def _params(strategy, params):
+def _params(strategy, params, interval):
+    """The strategy's parameters over its defaults, its windows (`WINDOWS`) in bars of `interval`."""
     out = dict(strategy.params._getpairs())
     out.update(params or {})
+    for name, minimum in getattr(strategy, "WINDOWS", {}).items():
+        out[name] = window_bars(out[name], interval, f"strategy.{name}", minimum)
     return out
 
 
@@ -343,7 +347,7 @@ def run_fast(market, strategy, params=None, costs=None, name=None, regimes=None,
                           "use --engine backtrader")
     costs = costs or Costs()
     arrays = arrays or market_arrays(market)
-    p = _params(strategy, params)
+    p = _params(strategy, params, arrays.interval)
     phase, rows, fixed, varying, min_hold, rebalance_every, shown = PLANS[strategy](arrays, p, regimes)
     equity_step = arrays.equity_step if strategy is SmallCapRotation else np.zeros_like(arrays.equity_step)
     n, k = arrays.closes.shape
