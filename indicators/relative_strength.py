@@ -4,6 +4,7 @@ from array import array
 
 import numpy as np
 
+from canary.errors import ConfigError
 from canary.feeds.alignment import known_at
 from canary.feeds.windows import session_count
 from canary.params import Indicator
@@ -62,6 +63,8 @@ class SmallVsLargeCap(Indicator):
     inputs = (("datetime", "close"), ("datetime", "close"))
 
     def __init__(self):
+        if len(self.datas) < 2:
+            raise ConfigError(f"SmallVsLargeCap: needs 2 feeds (small caps, large caps), got {len(self.datas)}")
         self.addminperiod(session_count(self.p.period, "SmallVsLargeCap.period"))
         self._done = 0
 

@@ -77,9 +77,10 @@ def test_each_indicator_works_on_plain_feeds_with_the_bars_it_needs(make):
     (lambda eth, btc, rut, spx, sol: EthBtcStrength(eth, sol), "feeds on one crypto clock.*ListedData.on_clock"),
     (lambda eth, btc, rut, spx, sol: AltVolumeHold(btc, eth, sol), "feeds on one crypto clock.*ListedData.on_clock"),
     (lambda eth, btc, rut, spx, sol: EthBtcStrength(eth), "needs 2 feed"),
+    (lambda eth, btc, rut, spx, sol: SmallVsLargeCap(rut), "needs 2 feeds"),
     (lambda eth, btc, rut, spx, sol: RiskRegime(btc, eth), "needs the feeds btc, eth, small_cap, large_cap"),
     (lambda eth, btc, rut, spx, sol: RiskRegime(btc, eth, rut, spx, sol), "feeds on one crypto clock"),
-], ids=["other-clock", "basket-other-clock", "too-few", "regime-too-few", "regime-other-clock"])
+], ids=["other-clock", "basket-other-clock", "too-few", "too-few-equity", "regime-too-few", "regime-other-clock"])
 def test_feeds_an_indicator_cannot_use_are_refused_in_one_line(make, words, runonce):
     with pytest.raises(ConfigError, match=words) as err:
         run_on_plain(make, runonce)
