@@ -73,7 +73,7 @@ class BtcWhenRiskOn(TargetWeightStrategy):
 
     def __init__(self):
         super().__init__()
-        self.regime = RiskRegime(*self.datas, mode="ma", period=100, confirm=5, hysteresis=0.02)
+        self.regime = RiskRegime(*self.datas, filter={"small_cap": dict(mode="ma", period=100, confirm=5)})
 
     def rebalance_due(self):
         return True
@@ -103,7 +103,7 @@ def market():
 
 def test_the_rotation_defaults_and_the_shipped_configuration_agree():
     shipped = tomllib.loads(DEFAULT_CONFIG.read_text())["strategy"]
-    declared = param_defaults(SmallCapRotation, skip=ENGINE_PARAMS + ("regime_params",))
+    declared = param_defaults(SmallCapRotation, skip=ENGINE_PARAMS + ("filter",))
     assert load_strategy(shipped.pop("class")) is SmallCapRotation
     assert shipped == declared
     assert load_config()["strategy"] == dict(declared, **{"class": "canary.strategies:SmallCapRotation"})
@@ -205,7 +205,7 @@ def test_configuration_section_follows_the_class(user_module):
     later = load_config(overrides=["strategy.fast=3", "strategy.class=my_strategies:SmaCross"])
     assert later["strategy"] == config["strategy"]
     rotation = strategy_params(load_config())[1]
-    assert "regime_params" in rotation and rotation["defensive"] == "cash"
+    assert "filter" in rotation and rotation["defensive"] == "cash"
 
 
 @pytest.mark.parametrize("overrides, words", [
