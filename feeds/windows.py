@@ -10,6 +10,7 @@ import backtrader as bt
 import pandas as pd
 
 from canary.errors import ConfigError
+from canary.params import Rule
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
 UNITS = {"m": "min", "min": "min", "h": "h", "d": "D", "w": "W"}
@@ -80,3 +81,12 @@ def session_count(value, name="window", minimum=1):
     if value < minimum:
         raise ConfigError(f"{name}: {value!r}: at least {minimum} session(s) needed")
     return value
+
+
+def window_rule(minimum=1, more=""):
+    """The configuration rule of a window parameter: bars or a duration (see `is_window`)."""
+    return Rule(lambda v: is_window(v, minimum), f"at least {minimum} bar(s){more}, or a duration such as \"30d\"",
+                kind=(int, str))
+
+
+SESSIONS = Rule(lambda v: v >= 1, "a whole number of sessions >= 1")

@@ -1,6 +1,9 @@
 """Does altcoin volume hold up while BTC goes nowhere? The third confirmation."""
 import numpy as np
 
+from canary.feeds.windows import window_rule
+from canary.params import Rule
+
 from .array_indicator import ArrayIndicator
 from .rolling import rolling_median, rolling_sum, row_median, shift
 
@@ -74,6 +77,8 @@ class AltVolumeHold(ArrayIndicator):
     lines = ("sideways", "ratio", "hold")
     params = (("sideways_period", "7d"), ("sideways_band", 0.03), ("lookback", "30d"), ("window", "30d"))
     windows = ("sideways_period", "lookback", "window")
+    param_rules = {"sideways_period": window_rule(), "sideways_band": Rule(lambda v: v > 0, "positive"),
+                   "lookback": window_rule(), "window": window_rule()}
     function = staticmethod(alt_volume_hold)
     inputs = ("close", "volume")
     basket = True

@@ -1,6 +1,8 @@
 """ETH against BTC: the first confirmation from crypto itself."""
 import numpy as np
 
+from canary.feeds.windows import window_rule
+
 from .array_indicator import ArrayIndicator
 from .rolling import rolling_mean, shift
 
@@ -31,6 +33,7 @@ class EthBtcStrength(ArrayIndicator):
     lines = ("ratio", "average", "trend", "momentum")
     params = (("period", "30d"), ("momentum_period", "14d"))
     windows = ("period", "momentum_period")
+    param_rules = {"period": window_rule(), "momentum_period": window_rule()}
     function = staticmethod(eth_btc_strength)
     inputs = ("close", "close")
 

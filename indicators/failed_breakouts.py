@@ -1,6 +1,8 @@
 """How often do altcoin breakouts fail? The second confirmation from crypto itself."""
 import numpy as np
 
+from canary.feeds.windows import window_rule
+
 from .array_indicator import ArrayIndicator
 from .rolling import rolling_max, rolling_sum, shift
 
@@ -55,6 +57,7 @@ class BreakoutOutcomes(ArrayIndicator):
     lines = ("failed", "resolved")
     params = (("period", "20d"), ("horizon", "5d"))
     windows = ("period", "horizon")
+    param_rules = {"period": window_rule(), "horizon": window_rule()}
     function = staticmethod(breakout_outcomes)
     inputs = ("close",)
     basket = True
@@ -77,6 +80,7 @@ class FailedBreakoutRate(ArrayIndicator):
     lines = ("failed", "resolved", "rate")
     params = (("period", "20d"), ("horizon", "5d"), ("window", "30d"))
     windows = ("period", "horizon", "window")
+    param_rules = {"period": window_rule(), "horizon": window_rule(), "window": window_rule()}
     function = staticmethod(failed_breakout_rate)
     inputs = ("close",)
     basket = True

@@ -6,7 +6,7 @@ import numpy as np
 
 from canary.errors import ConfigError
 from canary.feeds.alignment import known_at
-from canary.feeds.windows import session_count
+from canary.feeds.windows import SESSIONS, session_count
 from canary.params import Indicator
 
 from .rolling import rolling_mean
@@ -59,6 +59,7 @@ class SmallVsLargeCap(Indicator):
 
     lines = ("ratio", "average", "strength")
     params = (("period", 50),)
+    param_rules = {"period": SESSIONS}
     function = staticmethod(small_vs_large_cap)
     inputs = (("datetime", "close"), ("datetime", "close"))
 

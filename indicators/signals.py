@@ -22,7 +22,7 @@ import numpy as np
 
 from canary.errors import ConfigError, suggest
 from canary.feeds.alignment import known_at
-from canary.params import ParameterError
+from canary.params import ParameterError, Rule, param_schema
 
 from .alt_volume import AltVolumeHold
 from .array_indicator import in_bars
@@ -38,8 +38,9 @@ ROLES = ("btc", "eth", "small_cap", "large_cap", "alts")   # "alts": the altcoin
 RISK_OFF, BTC, ETH, ALTS = 0, 1, 2, 3
 REGIME_NAMES = {RISK_OFF: "risk-off", BTC: "btc", ETH: "eth", ALTS: "alts"}
 COMPARE = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
-# Settings of the groups themselves, a section each: {section: {key: default}}.
-GROUP_SETTINGS = {"breadth": {"needed": 1}}
+# Settings of the groups themselves, a section each: {section: {key: (default, Rule)}}.
+GROUP_SETTINGS = {"breadth": {"needed": (1, Rule(lambda v: 0 <= v <= sum(s.group == BREADTH for s in registry()),
+                                                 "from 0 to the number of breadth signals"))}}
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,10 @@ class Signal:
     indicator); ``feeds`` the roles it is fed, in order (of `ROLES`); ``clock`` is
     ``EQUITY`` (counts sessions; read as of each crypto bar close, from closes known then)
     or ``CRYPTO``. The signal holds where ``line <direction> threshold``; the threshold is
-    the section's key ``threshold`` (default ``level``), or the fixed ``level`` when
-    ``threshold`` is None. A value not known yet (NaN) never holds. With ``switch``, the
-    signal counts only when the section's key of that name is true (default false).
+    the section's key ``threshold`` (default ``level``; a configuration's value is checked by
+    ``rule``), or the fixed ``level`` when ``threshold`` is None. A value not known yet (NaN)
+    never holds. With ``switch``, the signal counts only when the section's key of that name
+    is true (default false).
     """
 
     name: str
@@ -66,6 +68,7 @@ class Signal:
     level: float = 0.5
     direction: str = ">="
     switch: str | None = None
+    rule: Rule | None = None
 
     def holds(self, values, settings):
         """Where the signal holds (booleans), for `values` of its line."""
@@ -86,9 +89,9 @@ SIGNALS = (
     Signal("eth_momentum", "eth_btc", EthBtcStrength, "momentum", ("eth", "btc"), CRYPTO, ETH_STRENGTH,
            threshold="min_momentum", level=0.0, direction=">"),
     Signal("failed_breakouts", "failed_breakouts", FailedBreakoutRate, "rate", ("alts",), CRYPTO, BREADTH,
-           threshold="max_rate", level=0.5, direction="<="),
+           threshold="max_rate", level=0.5, direction="<=", rule=Rule(lambda v: 0 <= v <= 1, "in [0, 1]")),
     Signal("alt_volume", "alt_volume", AltVolumeHold, "hold", ("btc", "alts"), CRYPTO, BREADTH,
-           threshold="min_hold", level=1.0, direction=">="),
+           threshold="min_hold", level=1.0, direction=">=", rule=Rule(lambda v: v >= 0, "not negative")),
 )
 
 
@@ -117,7 +120,23 @@ def defaults(signals=None):
         keys.update(cls.params._getitems())
         keys.update({s.threshold: s.level for s in members if s.threshold})
         out[section] = keys
-    out.update({k: dict(v) for k, v in GROUP_SETTINGS.items()})
+    out.update({section: {k: default for k, (default, _) in keys.items()} for section, keys in GROUP_SETTINGS.items()})
+    return out
+
+
+def schema(signals=None):
+    """{section: {key: (type, test or None, what the test says)}}: how a configuration's
+    [filter.<section>] values are checked. The indicators' parameters by their classes'
+    ``param_rules`` (`canary.params.param_schema`), thresholds by the declared ``rule``."""
+    out = {}
+    for section, (cls, members) in sections(signals).items():
+        keys = {s.switch: (bool, None, "") for s in members if s.switch}
+        keys.update(param_schema(cls))
+        keys.update({s.threshold: (float, s.rule.test, s.rule.says) if s.rule else (float, None, "")
+                     for s in members if s.threshold})
+        out[section] = keys
+    for section, keys in GROUP_SETTINGS.items():
+        out[section] = {k: (type(default), rule.test, rule.says) for k, (default, rule) in keys.items()}
     return out
 
 

@@ -5,8 +5,8 @@ from array import array
 import numpy as np
 
 from canary.errors import ConfigError, suggest
-from canary.feeds.windows import session_count
-from canary.params import Indicator
+from canary.feeds.windows import SESSIONS, session_count
+from canary.params import Indicator, Rule
 
 from .rolling import rolling_max, rolling_mean, shift
 
@@ -96,6 +96,14 @@ class SmallCapBreakout(Indicator):
         ("confirm", 5),
         ("hysteresis", 0.02),
     )
+    param_rules = {
+        "mode": Rule(lambda v: v in MODES, f"one of {', '.join(MODES)}"),
+        "level": Rule(lambda v: v > 0, "positive"),
+        "period": SESSIONS,
+        "distance": Rule(lambda v: v > -1, "above -1"),
+        "confirm": SESSIONS,
+        "hysteresis": Rule(lambda v: 0 <= v < 1, "in [0, 1)"),
+    }
     function = staticmethod(small_cap_breakout)
     inputs = ("close",)
     plotinfo = dict(subplot=True)

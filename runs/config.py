@@ -15,9 +15,7 @@ import tomllib
 from pathlib import Path
 
 from canary.errors import ConfigError, suggest
-from canary.feeds.windows import is_window
 from canary.indicators import signals
-from canary.indicators.smallcap_breakout import MODES
 from canary.params import param_defaults, param_schema
 from canary.strategies.classpath import DEFAULT_STRATEGY, load_strategy
 from canary.strategies.engine import ENGINE_PARAMS
@@ -27,18 +25,6 @@ from .search_space import METHODS
 from .walkforward import days_in
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "default.toml"
-
-
-def _positive_int(v):
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
-
-
-def _nonneg(v):
-    return v >= 0
-
-
-def _fraction(v):
-    return 0 <= v <= 1
 
 
 def _date_or_empty(v):
@@ -68,14 +54,6 @@ TUNABLE = ("filter", "strategy")  # the thresholds; data, universe and costs sta
 # section -> key -> (type, rule, what the rule says)
 INT, FLOAT, STR, BOOL, LIST = int, float, str, bool, list
 FOLDERS = (str, list)   # a folder, or a list of folders
-
-
-def _window(minimum):
-    """A window: a whole number of bars or a duration ("30d", "12h"; see canary.feeds.windows)."""
-    return ((INT, STR), lambda v: is_window(v, minimum), f"at least {minimum} bar(s), or a duration such as \"30d\"")
-
-
-SESSIONS = (INT, _positive_int, "a whole number of sessions >= 1")
 SCHEMA = {
     "data": {
         "folder": (FOLDERS, lambda v: isinstance(v, str) or all(isinstance(f, str) and f for f in v),
@@ -129,27 +107,6 @@ SCHEMA = {
 }
 SECTIONS = ("data", "sources", "universe", "filter", "strategy", "costs")
 
-# [filter.<section>] key -> (type, rule, what the rule says); the keys themselves, and their
-# defaults, come from the declared signals (canary.indicators.signals.defaults).
-FILTER_RULES = {
-    "small_cap": {
-        "mode": (STR, lambda v: v in MODES, f"one of {', '.join(MODES)}"),
-        "level": (FLOAT, lambda v: v > 0, "positive"),
-        "period": SESSIONS,
-        "distance": (FLOAT, lambda v: v > -1, "above -1"),
-        "confirm": SESSIONS,
-        "hysteresis": (FLOAT, lambda v: 0 <= v < 1, "in [0, 1)"),
-    },
-    "rotation": {"use": (BOOL, None, ""), "period": SESSIONS, "min_strength": (FLOAT, None, "")},
-    "eth_btc": {"period": _window(1), "momentum_period": _window(1), "min_trend": (FLOAT, None, ""),
-                "min_momentum": (FLOAT, None, "")},
-    "failed_breakouts": {"period": _window(1), "horizon": _window(1), "window": _window(1),
-                         "max_rate": (FLOAT, _fraction, "in [0, 1]")},
-    "alt_volume": {"sideways_period": _window(1), "sideways_band": (FLOAT, lambda v: v > 0, "positive"),
-                   "lookback": _window(1), "window": _window(1), "min_hold": (FLOAT, _nonneg, "not negative")},
-    "breadth": {"needed": (INT, lambda v: 0 <= v <= _breadth_signals(), "from 0 to the number of breadth signals")},
-}
-
 # The flat [filter] keys of earlier versions -> their key now.
 MOVED = {
     "mode": "small_cap.mode", "level": "small_cap.level", "period": "small_cap.period",
@@ -165,20 +122,10 @@ MOVED = {
 }
 
 
-def _breadth_signals():
-    return sum(1 for s in signals.registry() if s.group == signals.BREADTH)
-
-
-def _kind_of(value):
-    return (INT, STR) if is_window(value) and not isinstance(value, int) else type(value)
-
-
 def filter_schema():
-    """[filter.<section>] -> key -> (type, rule, says), for every declared signal's section:
-    the rules above, or the type of the default for a section declared elsewhere."""
-    return {section: {key: FILTER_RULES.get(section, {}).get(key) or (_kind_of(value), None, "")
-                      for key, value in keys.items()}
-            for section, keys in signals.defaults().items()}
+    """[filter.<section>] -> key -> (type, rule, says): from the declared signals and their
+    indicators' params (canary.indicators.signals.schema)."""
+    return signals.schema()
 
 
 def _check_value(key, kind, rule, says, value):

@@ -3,19 +3,13 @@ import math
 
 import numpy as np
 
-from canary.feeds.windows import feed_interval, is_window, window_bars
+from canary.feeds.windows import feed_interval, window_bars, window_rule
 from canary.indicators.regime import BTC, ETH, RISK_OFF, RiskRegime
 from canary.params import Rule
 
 from .portfolio import TargetWeightStrategy
 
 BASKET_WEIGHTINGS = ("equal", "inverse_vol", "momentum")
-
-
-def window_rule(minimum, more=""):
-    """A window parameter: a whole number of bars or a duration ("30d"), in bars of the clock."""
-    return Rule(lambda v: is_window(v, minimum), f"at least {minimum} bar(s){more}, or a duration such as \"30d\"",
-                kind=(int, str))
 
 
 def eligible(listed, delisting, closes, min_history):

@@ -9,7 +9,7 @@ import dataclasses
 
 from canary.feeds.market import Universe
 from canary.indicators import signals
-from canary.runs.config import DEFAULT_CONFIG, FILTER_RULES, filter_schema, read_toml
+from canary.runs.config import DEFAULT_CONFIG, filter_schema, read_toml
 from canary.strategies import Costs
 
 SHIPPED = read_toml(DEFAULT_CONFIG)
@@ -26,7 +26,14 @@ def test_costs_and_universe_are_the_engines_defaults():
                                    "large_cap": u.large_cap}
 
 
-def test_every_configured_key_has_a_rule_and_no_rule_is_stale():
+def test_the_filter_schema_is_the_declarations():
     schema = filter_schema()
-    for section, rules in FILTER_RULES.items():
-        assert set(rules) == set(schema[section]), section
+    assert {s: set(keys) for s, keys in schema.items()} == {s: set(k) for s, k in signals.defaults().items()}
+    # crypto windows take durations or bars; equity windows sessions; thresholds their rule
+    kind, test, _ = schema["eth_btc"]["period"]
+    assert kind == (int, str) and test("30d") and test(30) and not test(0) and not test("30x")
+    kind, test, says = schema["small_cap"]["period"]
+    assert kind is int and not test(0) and "sessions" in says
+    kind, test, _ = schema["failed_breakouts"]["max_rate"]
+    assert kind is float and test(0.5) and not test(1.5)
+    assert not schema["breadth"]["needed"][1](3) and schema["breadth"]["needed"][1](2)
