@@ -75,6 +75,8 @@ def row_median(x, use):
 
     The same value as ``np.median(x[i][use[i]])``, for every row at once.
     """
+    if x.shape[1] == 0:
+        return np.full(len(x), NaN)
     ordered = np.sort(np.where(use, x, np.inf), axis=1)
     k = use.sum(axis=1)
     rows = np.arange(len(x))

@@ -88,6 +88,14 @@ def test_rolling_windows_against_pandas():
     np.testing.assert_array_equal(row_median(CLOSES, use), want)
 
 
+def test_an_empty_basket_confirms_nothing():
+    none = np.empty((40, 0))
+    assert np.isnan(basket_relative_volume(none, 5)).all()
+    assert np.isnan(alt_volume_hold(BTC_CLOSE[:40], none, 3, 0.02, 5, 5)[2]).all()
+    failed, resolved, rate = failed_breakout_rate(none, 3, 2, 5)
+    assert (resolved[9:] == 0).all() and np.isnan(rate).all()
+
+
 def test_breakout_outcomes_against_the_event_reference():
     failed, resolved = reference_events(CLOSES, 6, 3)
     got_failed, got_resolved = breakout_outcomes(CLOSES, 6, 3)
