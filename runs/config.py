@@ -346,12 +346,26 @@ def _paths_beside(user, folder):
             data[key] = _beside(value, folder)
 
 
+def _key_in_a_section(name, schema):
+    """' (did you mean 'filter.<section>.<key>'?)' for the keys of any section close to `name`."""
+    import difflib
+
+    paths = {}
+    for section, keys in schema.items():
+        for key in keys:
+            paths.setdefault(key, []).append(f"'filter.{section}.{key}'")
+    close = difflib.get_close_matches(name.lower(), list(paths), n=1, cutoff=0.6)
+    return f" (did you mean {' or '.join(paths[close[0]])}?)" if close else ""
+
+
 def _check_filter(values):
     schema = filter_schema()
     out = {}
     for sub, keys in values.items():
         if sub in MOVED:
             raise ConfigError(f"filter.{sub}: this key is now filter.{MOVED[sub]}")
+        if sub not in schema and not isinstance(keys, dict):   # a key given without its section
+            raise ConfigError(f"filter.{sub}: unknown key{_key_in_a_section(sub, schema)}")
         if sub not in schema:
             raise ConfigError(f"unknown section [filter.{sub}]{suggest(sub, schema)}")
         if not isinstance(keys, dict):

@@ -30,12 +30,15 @@ def _tree(root):
 
 def test_a_configuration_mistake_names_the_file_or_flag_it_came_from(tmp_path):
     cfg = tmp_path / "mine.toml"
-    cfg.write_text("[filter]\nconfrim = 3\n")
-    assert_user_error(main("run", cfg, "--out", tmp_path / "o"), 2, f"{cfg}: filter.confrim", "'confirm'")
+    cfg.write_text("[filter.small_cap]\nconfrim = 3\n")
+    assert_user_error(main("run", cfg, "--out", tmp_path / "o"), 2, f"{cfg}: filter.small_cap.confrim", "'confirm'")
+    cfg.write_text("[filter]\nconfrim = 3\n")     # a key without its section: the full key is suggested
+    assert_user_error(main("run", cfg, "--out", tmp_path / "o"), 2, f"{cfg}: filter.confrim",
+                      "'filter.small_cap.confirm'")
     cfg.write_text("[costs]\nfee_bp = -1\n")
     assert_user_error(main("run", cfg, "--out", tmp_path / "o"), 2, f"{cfg}: costs.fee_bp")
-    assert_user_error(main("run", "--set", "filter.confirm=abc", "--out", tmp_path / "o"), 2,
-                      "--set filter.confirm=abc: filter.confirm")
+    assert_user_error(main("run", "--set", "filter.small_cap.confirm=abc", "--out", tmp_path / "o"), 2,
+                      "--set filter.small_cap.confirm=abc: filter.small_cap.confirm")
     assert_user_error(main("run", "--start", "01/02/2020", "--out", tmp_path / "o"), 2, "--start: data.start")
 
 

@@ -127,7 +127,7 @@ def test_quantstats_parts_that_state_wrong_things_are_replaced(from_2022):
 
 def test_a_strategy_that_never_trades_gets_its_table_and_every_output(tmp_path):
     for command in ("run", "compare"):
-        proc = main(command, *SMALL_ALTS, "--start", "2024-01-01", "--set", "filter.mode=absolute",
+        proc = main(command, *SMALL_ALTS, "--start", "2024-01-01", "--set", "filter.small_cap.mode=absolute",
                     "--out", tmp_path, "--name", command)
         assert proc.returncode == 0, proc.stderr
         assert "final_value" in proc.stdout and "never held a position" in proc.stdout
