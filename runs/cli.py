@@ -314,7 +314,7 @@ def parser():
         p.add_argument("--name", help="run folder name (default: run-<UTC time>)")
         p.add_argument("--overwrite", action="store_true", help="replace an existing run folder of that --name")
         p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                       help="override a configuration key, e.g. --set filter.confirm=5 (repeatable); keys are "
+                       help="override a configuration key, e.g. --set filter.small_cap.confirm=5 (repeatable); keys are "
                             "documented in runs/default.toml, values read as TOML")
         if report:
             p.add_argument("--no-report", action="store_true", help="skip the tear sheet (tearsheet.html)")
@@ -347,10 +347,10 @@ def parser():
                                       "pictures.")
     backtest_options(tune, report=False)
     tune.add_argument("--grid", action="append", metavar="KEY=V1,V2,...",
-                      help="values to try, e.g. --grid filter.confirm=3,5,10 (repeatable; replaces [tune.space])")
+                      help="values to try, e.g. --grid filter.small_cap.confirm=3,5,10 (repeatable; replaces [tune.space])")
     tune.add_argument("--space", action="append", metavar="KEY=SPEC",
-                      help="a key and its values or range as TOML, e.g. --space 'filter.period={low=50, high=200, "
-                           "step=50}' or 'filter.hysteresis={low=0.0, high=0.05, distribution=\"uniform\"}' "
+                      help="a key and its values or range as TOML, e.g. --space 'filter.small_cap.period={low=50, high=200, "
+                           "step=50}' or 'filter.small_cap.hysteresis={low=0.0, high=0.05, distribution=\"uniform\"}' "
                            "(repeatable; replaces [tune.space])")
     tune.add_argument("--method", help="grid, random or optuna (tune.method)")
     tune.add_argument("--count", type=int, help="random / optuna: how many trials (tune.count)")

@@ -27,6 +27,10 @@ from .walkforward import days_in
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "default.toml"
 
 
+def _positive_int(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
 def _date_or_empty(v):
     if v == "":
         return True
@@ -105,7 +109,7 @@ SCHEMA = {
         "space": (dict, None, ""),
     },
 }
-SECTIONS = ("data", "sources", "universe", "filter", "strategy", "costs")
+SECTIONS = (*SCHEMA, "filter")   # [filter] is checked against the declared signals (filter_schema)
 
 # The flat [filter] keys of earlier versions -> their key now.
 MOVED = {
@@ -280,14 +284,15 @@ def as_tree(section, key, value):
     return {section: {key: value}}
 
 
-def merge(config, tree):
-    """`tree` set into `config` (tables merged key by key, other values replaced)."""
-    for key, value in tree.items():
-        if isinstance(value, dict) and isinstance(config.get(key), dict):
-            merge(config[key], value)
+def merge(config, section, values):
+    """`values` set into `config[section]` key by key; in [filter], key by key within each
+    indicator's table (other tables, such as tune.space, are replaced whole)."""
+    target = config.setdefault(section, {})
+    for key, value in values.items():
+        if section == "filter" and isinstance(value, dict) and isinstance(target.get(key), dict):
+            target[key].update(copy.deepcopy(value))
         else:
-            config[key] = copy.deepcopy(value)
-    return config
+            target[key] = copy.deepcopy(value)
 
 
 def load_config(path=None, overrides=(), settings=()):
@@ -314,7 +319,7 @@ def load_config(path=None, overrides=(), settings=()):
             if section == "strategy":
                 strategy.update(values)
             else:
-                merge(config[section], values)
+                merge(config, section, values)
     # The shipped [strategy] keys are those of the shipped class: another class starts from its own defaults.
     if strategy.get("class", config["strategy"]["class"]) == config["strategy"]["class"]:
         strategy = dict(config["strategy"], **strategy)

@@ -1,6 +1,6 @@
 """The search space of `canary tune` and the three ways of drawing trials from it.
 
-`[tune.space]` maps a configuration key (`"filter.confirm"`, or nested tables) to one of:
+`[tune.space]` maps a configuration key (`"filter.small_cap.confirm"`, or nested tables) to one of:
 
     [3, 5, 10]                                        these values
     {low = 50, high = 200, step = 50}                 50, 100, 150, 200 (both ends included)

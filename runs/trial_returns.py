@@ -1,6 +1,6 @@
 """Screening trials: the daily returns of each tuned configuration over the whole history.
 
-A trial is a dict of tuned values (`{'filter.confirm': 5, ...}`) applied to the run's
+A trial is a dict of tuned values (`{'filter.small_cap.confirm': 5, ...}`) applied to the run's
 configuration. Each is run once from `data.start` to the end, from the starting cash, and
 its daily returns (one per day close, as `runs/metrics.py` measures them) become one column of
 the days x trials matrix every tuning scheme is computed from. `screen` runs in worker

@@ -51,14 +51,14 @@ class Interrupted(CanaryError):
 
 
 def parse_grid(texts):
-    """['filter.confirm=3,5,10', ...] -> {'filter.confirm': [3, 5, 10], ...} (values read as TOML)."""
+    """['filter.small_cap.confirm=3,5,10', ...] -> {'filter.small_cap.confirm': [3, 5, 10], ...} (values read as TOML)."""
     from .config import parse_override
 
     grid = {}
     for text in texts:
         key, _, values = text.partition("=")
         if "." not in key or not values.strip():
-            raise ConfigError(f"--grid {text}: expected section.key=v1,v2,..., e.g. filter.confirm=3,5,10")
+            raise ConfigError(f"--grid {text}: expected section.key=v1,v2,..., e.g. filter.small_cap.confirm=3,5,10")
         grid[key.strip()] = [parse_override(f"{key}={v.strip()}")[2] for v in values.split(",") if v.strip()]
     return grid
 

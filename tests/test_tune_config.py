@@ -20,14 +20,14 @@ def test_the_shipped_configuration_tunes_something_useful():
 
 
 def test_flags_set_the_tune_keys():
-    t = _flags("--grid", "filter.confirm=3,5", "--split", "2022-01-01", "--objective", "calmar",
+    t = _flags("--grid", "filter.small_cap.confirm=3,5", "--split", "2022-01-01", "--objective", "calmar",
                "--max-drawdown", "0.6", "--seed", "7")["tune"]
-    assert t["space"] == {"filter.confirm": [3, 5]}  # --grid replaces the shipped space
+    assert t["space"] == {"filter.small_cap.confirm": [3, 5]}  # --grid replaces the shipped space
     assert (t["scheme"], t["split"], t["objective"], t["max_drawdown"], t["seed"]) == (
         "split", "2022-01-01", "calmar", 0.6, 7)
-    t = _flags("--space", 'filter.hysteresis={low=0.0, high=0.05, distribution="uniform"}', "--method", "random",
+    t = _flags("--space", 'filter.small_cap.hysteresis={low=0.0, high=0.05, distribution="uniform"}', "--method", "random",
                "--anchored", "--train", "1y", "--test", "13w")["tune"]
-    assert t["space"] == {"filter.hysteresis": {"low": 0.0, "high": 0.05, "distribution": "uniform"}}
+    assert t["space"] == {"filter.small_cap.hysteresis": {"low": 0.0, "high": 0.05, "distribution": "uniform"}}
     assert (t["method"], t["window"], t["train"], t["test"]) == ("random", "anchored", "1y", "13w")
 
 
@@ -36,15 +36,15 @@ def test_flags_set_the_tune_keys():
     ("tune.objective=\"luck\"", "tune.objective"),
     ("tune.blocks=5", "tune.blocks"),
     ("tune.train=\"2 years\"", "tune.train"),
-    ("tune.space={ \"filter.confrim\" = [2, 3] }", "did you mean 'confirm'"),
+    ("tune.space={ \"filter.small_cap.confrim\" = [2, 3] }", "did you mean 'confirm'"),
     ("tune.space={ \"costs.fee_bp\" = [0, 10] }", "only [filter] and [strategy]"),
-    ("tune.space={ \"filter.confirm\" = [0, 3] }", "tune.space.filter.confirm: 0 is not allowed"),
-    ("tune.space={ \"filter.mode\" = [\"ma\", \"moving\"] }", "tune.space.filter.mode"),
-    ("tune.space={ \"filter.period\" = {low = 50, high = 200, stp = 50} }", "did you mean 'step'"),
-    ("tune.space={ \"filter.period\" = {low = 50, high = 200} }", "distribution"),
-    ("tune.space={ \"filter.period\" = {low = 5, high = 20, distribution = \"integr\"} }", "did you mean 'integer'"),
-    ("tune.space={ \"filter.sideways_band\" = {low = 0.0, high = 0.1, distribution = \"log-uniform\"} }", "low > 0"),
-    ("tune.space={ \"filter.confirm\" = [] }", "empty"),
+    ("tune.space={ \"filter.small_cap.confirm\" = [0, 3] }", "tune.space.filter.small_cap.confirm: 0 is not allowed"),
+    ("tune.space={ \"filter.small_cap.mode\" = [\"ma\", \"moving\"] }", "tune.space.filter.small_cap.mode"),
+    ("tune.space={ \"filter.small_cap.period\" = {low = 50, high = 200, stp = 50} }", "did you mean 'step'"),
+    ("tune.space={ \"filter.small_cap.period\" = {low = 50, high = 200} }", "distribution"),
+    ("tune.space={ \"filter.small_cap.period\" = {low = 5, high = 20, distribution = \"integr\"} }", "did you mean 'integer'"),
+    ("tune.space={ \"filter.alt_volume.sideways_band\" = {low = 0.0, high = 0.1, distribution = \"log-uniform\"} }", "low > 0"),
+    ("tune.space={ \"filter.small_cap.confirm\" = [] }", "empty"),
 ])
 def test_tune_mistakes_name_the_key(override, says):
     with pytest.raises(ConfigError, match=None) as err:
@@ -58,35 +58,35 @@ def test_a_split_needs_its_date():
 
 
 def test_space_forms():
-    dims = parse_space({"filter": {"period": {"low": 50, "high": 200, "step": 50}},
-                        "filter.hysteresis": {"low": 0.0, "high": 0.05, "step": 0.01},
+    dims = parse_space({"filter": {"small_cap": {"period": {"low": 50, "high": 200, "step": 50}}},
+                        "filter.small_cap.hysteresis": {"low": 0.0, "high": 0.05, "step": 0.01},
                         "strategy.defensive": ["cash", "btc"]})
-    assert [d.key for d in dims] == ["filter.period", "filter.hysteresis", "strategy.defensive"]
+    assert [d.key for d in dims] == ["filter.small_cap.period", "filter.small_cap.hysteresis", "strategy.defensive"]
     assert dims[0].values == (50, 100, 150, 200)
     assert dims[1].values == (0.0, 0.01, 0.02, 0.03, 0.04, 0.05)
     trials = grid_trials(dims)
     assert len(trials) == 4 * 6 * 2
-    assert trials[:2] == [{"filter.period": 50, "filter.hysteresis": 0.0, "strategy.defensive": "cash"},
-                          {"filter.period": 50, "filter.hysteresis": 0.0, "strategy.defensive": "btc"}]
+    assert trials[:2] == [{"filter.small_cap.period": 50, "filter.small_cap.hysteresis": 0.0, "strategy.defensive": "cash"},
+                          {"filter.small_cap.period": 50, "filter.small_cap.hysteresis": 0.0, "strategy.defensive": "btc"}]
 
 
 def test_random_draws_are_seeded_distinct_and_within_bounds():
-    dims = parse_space({"filter.hysteresis": {"low": 0.001, "high": 0.1, "distribution": "log-uniform"},
-                        "filter.confirm": {"low": 1, "high": 10, "distribution": "integer"},
+    dims = parse_space({"filter.small_cap.hysteresis": {"low": 0.001, "high": 0.1, "distribution": "log-uniform"},
+                        "filter.small_cap.confirm": {"low": 1, "high": 10, "distribution": "integer"},
                         "strategy.defensive": ["cash", "btc"]})
     a = random_trials(dims, 50, seed=3)
     assert a == random_trials(dims, 50, seed=3) != random_trials(dims, 50, seed=4)
     assert len({repr(t) for t in a}) == 50
-    assert all(0.001 <= t["filter.hysteresis"] <= 0.1 and t["filter.confirm"] in range(1, 11) for t in a)
+    assert all(0.001 <= t["filter.small_cap.hysteresis"] <= 0.1 and t["filter.small_cap.confirm"] in range(1, 11) for t in a)
     # log-uniform: about as many draws below the geometric middle (0.01) as above
-    assert 15 <= sum(t["filter.hysteresis"] < 0.01 for t in a) <= 35
-    small = parse_space({"filter.confirm": [2, 3, 4]})
-    assert sorted(t["filter.confirm"] for t in random_trials(small, 10, seed=1)) == [2, 3, 4]  # all there are
+    assert 15 <= sum(t["filter.small_cap.hysteresis"] < 0.01 for t in a) <= 35
+    small = parse_space({"filter.small_cap.confirm": [2, 3, 4]})
+    assert sorted(t["filter.small_cap.confirm"] for t in random_trials(small, 10, seed=1)) == [2, 3, 4]  # all there are
 
 
 def test_optuna_with_the_same_seed_asks_the_same_trials():
-    dims = parse_space({"filter.hysteresis": {"low": 0.0, "high": 0.1, "distribution": "uniform"},
-                        "filter.confirm": {"low": 1, "high": 20, "distribution": "integer"}})
+    dims = parse_space({"filter.small_cap.hysteresis": {"low": 0.0, "high": 0.1, "distribution": "uniform"},
+                        "filter.small_cap.confirm": {"low": 1, "high": 20, "distribution": "integer"}})
 
     def study(seed):
         search, asked = OptunaSearch(dims, seed), []
@@ -94,12 +94,12 @@ def test_optuna_with_the_same_seed_asks_the_same_trials():
             batch = search.ask(8)
             asked += batch
             # a score that peaks at hysteresis 0.03, confirm 12
-            search.tell([-(t["filter.hysteresis"] - 0.03) ** 2 * 100 - abs(t["filter.confirm"] - 12) for t in batch])
+            search.tell([-(t["filter.small_cap.hysteresis"] - 0.03) ** 2 * 100 - abs(t["filter.small_cap.confirm"] - 12) for t in batch])
         return asked
 
     first = study(5)
     assert first == study(5) and first != study(6)
     # after three rounds TPE draws nearer the peak than its random start did
-    distance = [abs(t["filter.confirm"] - 12) for t in first]
+    distance = [abs(t["filter.small_cap.confirm"] - 12) for t in first]
     assert sum(distance[24:]) < sum(distance[:8])
-    assert not any(math.isnan(t["filter.hysteresis"]) for t in first)
+    assert not any(math.isnan(t["filter.small_cap.hysteresis"]) for t in first)

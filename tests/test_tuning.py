@@ -21,7 +21,7 @@ from canary.strategies import SmallCapRotation, run_backtest
 
 # one altcoin from 2024: each backtest still warms up on the years before, about 2 s
 SMALL = ['universe.alts=["BNB-USDT"]', "data.start=2024-01-01", "tune.engine=backtrader", "tune.train=120d",
-         "tune.test=60d", "tune.blocks=4", "tune.reps=200", "tune.space={ \"filter.confirm\" = [2, 8] }"]
+         "tune.test=60d", "tune.blocks=4", "tune.reps=200", "tune.space={ \"filter.small_cap.confirm\" = [2, 8] }"]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def tuned(config, tmp_path_factory):
 
 def test_walk_forward_on_the_matrix(tuned):
     t, _ = tuned
-    assert t.trials == [{"filter.confirm": 2}, {"filter.confirm": 8}]
+    assert t.trials == [{"filter.small_cap.confirm": 2}, {"filter.small_cap.confirm": 8}]
     assert t.matrix.shape[1] == 2 and t.matrix.index.equals(t.benchmark.index)
     assert t.matrix.index[0] == pd.Timestamp("2024-01-02", tz="UTC")  # the first day close after the start
     first = t.walk.windows[0]
@@ -158,7 +158,7 @@ CANARY = str(Path(sys.executable).with_name("canary"))
 
 def test_the_tune_command(tuned, tmp_path):
     t, _ = tuned
-    args = [CANARY, "tune", "--grid", "filter.confirm=2,8", "--split", "2024-07-01", "--out", str(tmp_path),
+    args = [CANARY, "tune", "--grid", "filter.small_cap.confirm=2,8", "--split", "2024-07-01", "--out", str(tmp_path),
             "--name", "t", "--jobs", "2", *(a for s in SMALL for a in ("--set", s))]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
@@ -167,7 +167,7 @@ def test_the_tune_command(tuned, tmp_path):
     assert "SPA test" in out and "probability of backtest overfitting" in out
     walk = pd.read_csv(tmp_path / "t" / "walkforward.csv")
     assert len(walk) == 1 and walk["test_start"].iloc[0] == "2024-07-01"
-    assert sorted(pd.read_csv(tmp_path / "t" / "trials.csv")["filter.confirm"]) == [2, 8]
+    assert sorted(pd.read_csv(tmp_path / "t" / "trials.csv")["filter.small_cap.confirm"]) == [2, 8]
     # two worker processes screened the same trials as the one process of the fixture
     returns = pd.read_parquet(tmp_path / "t" / "returns.parquet")
     np.testing.assert_array_equal(returns[["0", "1"]].to_numpy(), t.matrix.to_numpy())
