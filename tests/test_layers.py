@@ -168,3 +168,17 @@ def test_data_sources_are_registered_once(monkeypatch):
     assert args.source == "stq"
     with pytest.raises(errors.ConfigError, match="did you mean 'stooq'"):
         sources.parse_source("stoq")
+
+
+def test_the_command_line_holds_no_library_logic():
+    """runs/cli.py parses arguments, calls the runs modules and prints: it computes no figure
+    and writes no output file itself (comparison, tuning outputs and replay live in runs/)."""
+    import ast
+
+    tree = ast.parse((ROOT / "runs" / "cli.py").read_text())
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0}
+    assert not imported & {"pandas", "numpy", "backtrader", "matplotlib", "quantstats", "scipy"}
+    writes = {"to_csv", "to_parquet", "write_text", "write_bytes", "mkdir", "dump", "dumps", "savefig"}
+    called = {n.func.attr for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
+    assert not called & writes
