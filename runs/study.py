@@ -3,10 +3,11 @@ ETH/BTC and the altcoins do better than on any other day?
 
 An *event* is a crypto bar close at which the small-cap background turns on, for each form of
 the breakout level (``absolute``, ``channel``, ``ma``) with the configuration's confirmation and
-fake-out band. The background is the `SmallCapBreakout` indicator's own ``risk_on`` on the
-equity sessions, read at each crypto bar close as of the last equity close known then
-(`canary.feeds.alignment.known_at`, as `RiskRegime` reads it): an event is seen at the first
-crypto bar close after the equity close that fired it. A turn-on within ``cooloff`` days of the
+fake-out band. The background is the ``risk_on`` of `SmallCapBreakout`, from the indicator's
+own array function (`small_cap_breakout`) over the equity sessions, read at each crypto bar
+close as of the last equity close known then (`canary.feeds.alignment.known_at`, as
+`RiskRegime` reads it): an event is seen at the first crypto bar close after the equity close
+that fired it. A turn-on within ``cooloff`` days of the
 last event kept is merged into it.
 
 Forward returns are close to close over each horizon (days, counted in bars of the crypto
@@ -24,7 +25,7 @@ import pandas as pd
 
 from canary.feeds.alignment import known_at
 from canary.feeds.windows import window_bars
-from canary.indicators.smallcap_breakout import MODES, SmallCapBreakout
+from canary.indicators.smallcap_breakout import MODES, small_cap_breakout
 from canary.strategies.rotation import eligible
 
 from . import eventstats
@@ -58,25 +59,6 @@ class Study:
     paths: dict            # form -> {"days", "event" (events x steps x assets), "all" (steps x assets)}
     period: tuple          # (first, last) bar close of the study
     bars_per_day: int
-
-
-def breakout_lines(frame, params):
-    """`SmallCapBreakout` (``level``, ``risk_on``) over the sessions of `frame` (an equity frame
-    on its close instants), computed by the indicator itself."""
-    import backtrader as bt
-
-    from canary.feeds.btfeeds import CloseInstantData
-
-    class Watch(bt.Strategy):
-        def __init__(self):
-            self.breakout = SmallCapBreakout(self.data, **params)
-
-    cerebro = bt.Cerebro(stdstats=False, runonce=True, preload=True)
-    cerebro.adddata(CloseInstantData(dataname=frame, name="small_cap", timeframe=bt.TimeFrame.Days))
-    cerebro.addstrategy(Watch)
-    breakout = cerebro.run()[0].breakout
-    n = len(frame)
-    return np.asarray(breakout.level.array[:n]), np.nan_to_num(np.asarray(breakout.risk_on.array[:n]))
 
 
 def bars_per_day(clock):
@@ -144,7 +126,8 @@ def background(market, params):
     """The small-cap background of one form at each crypto bar close: (on (0/1), the position
     of the equity session known then (-1 before the first), the session's level and close)."""
     frame = market.equity[market.universe.small_cap]
-    level, on = breakout_lines(frame, params)
+    level, _, on, _ = small_cap_breakout(frame["close"].to_numpy(dtype=float), **params)
+    on = np.nan_to_num(on)                      # not known yet (warm-up): not on
     known = known_at(_ns(frame.index), _ns(market.clock))
     return np.where(known >= 0, on[np.maximum(known, 0)], 0.0), known, level, frame
 
