@@ -138,16 +138,31 @@ def strategies(p, benchmarks="btc"):
     return [(strategy_label(cls), cls, params)] + [(label, *every[label]) for label in BENCHMARK_SETS[benchmarks]]
 
 
-def execute(p, benchmarks="btc", progress=None):
+def execute(p, benchmarks="btc", progress=None, engine="backtrader"):
     """Load the market and run every strategy; returns (market, {label: BacktestResult}).
 
     `progress(label, done)` is told when each run starts (done False) and ends (done True).
-    The configured strategy runs here and the benchmarks at the same time in a worker process
-    when there is a spare core.
+    ``engine``: "backtrader" (the reference: the configured strategy here and the benchmarks at
+    the same time in a worker process when there is a spare core) or "fast" (the screening
+    engine, for the shipped rotation and benchmarks).
     """
     data = p.config["data"]
     market = load_market(p.library, p.universe, data["start"] or None, data["end"] or None)
-    return market, run_all(market, strategies(p, benchmarks), p.costs, progress)
+    runs = strategies(p, benchmarks)
+    if engine != "fast":
+        return market, run_all(market, runs, p.costs, progress)
+    from canary.strategies.screening import run_fast
+
+    from .screening import Screen
+
+    screen = Screen(market, p.costs)
+    results = {}
+    for label, cls, params in runs:
+        _told(progress, label, False)
+        results[label] = screen.run(p.config, label) if cls is SmallCapRotation else \
+            run_fast(market, cls, params, p.costs, name=label, arrays=screen.arrays)
+        _told(progress, label, True)
+    return market, results
 
 
 def _told(progress, label, done):

@@ -72,7 +72,7 @@ def _backtest(args, config, benchmarks):
     run = RunFolder(args.out, args.name, args.overwrite)
     progress.say("loading data")
     progress.start_runs(len(backtest.strategies(p, benchmarks)))
-    market, results = backtest.execute(p, benchmarks, progress)
+    market, results = backtest.execute(p, benchmarks, progress, engine=getattr(args, "engine", "backtrader"))
     progress.end_runs()
     progress.say("writing outputs" + ("" if args.no_report else " and the tear sheet"))
     with run as folder:
@@ -302,6 +302,12 @@ def parser():
     quiet = dict(action="store_true", default=argparse.SUPPRESS, help="no progress output")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def engine_option(p):
+        p.add_argument("--engine", choices=("backtrader", "fast"), default="backtrader",
+                       help="backtrader (default): the event-driven reference; fast: the screening engine, held "
+                            "to the same regimes, fills and values by a parity test (the shipped rotation and "
+                            "benchmarks only)")
+
     def backtest_options(p, report=True):
         p.add_argument("config", nargs="?", help="TOML configuration (default: the shipped runs/default.toml)")
         p.add_argument("--start", help="first trading date, YYYY-MM-DD (data.start)")
@@ -326,6 +332,7 @@ def parser():
                                      "metrics.json, equity.png, tearsheet.html and manifest.json into a new "
                                      "run folder.")
     backtest_options(run)
+    engine_option(run)
     run.add_argument("--replay", metavar="MANIFEST",
                      help="rerun the backtest recorded in a run's manifest.json and check the figures match")
     run.set_defaults(func=cmd_run)
@@ -335,6 +342,7 @@ def parser():
                                          "basket and BTC/ETH 50/50 monthly; print and save one table and one "
                                          "equity picture (plus the files of `canary run`).")
     backtest_options(compare)
+    engine_option(compare)
     compare.set_defaults(func=cmd_compare, replay=None)
 
     tune = sub.add_parser("tune", help="tune thresholds: walk-forward out of sample, overfitting statistics",

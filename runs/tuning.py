@@ -208,8 +208,18 @@ def screen_batch(config, trials):
     return trial_returns.screen(config, trials)
 
 
+_SCREENS = {}   # per process: the screening engine of each market, its signals kept across batches
+
+
 def fast_screen(config, trials):
-    raise ConfigError("tune.engine: the fast screening engine is not in this version; use --engine backtrader")
+    """A batch of trials' daily returns on the screening engine (`canary.runs.screening`)."""
+    from .screening import Screen
+
+    p, market = trial_returns.market_of(config)
+    screen = _SCREENS.get(id(market))
+    if screen is None:
+        screen = _SCREENS[id(market)] = Screen(market, p.costs)
+    return screen.screen([with_values(config, values) for values in trials]).daily_returns()
 
 
 def recheck(config, trials, matrix, ids, workers):

@@ -282,7 +282,7 @@ def regime_rows(regimes):
 
 # -- each strategy as phases and targets ------------------------------------------------------
 
-def _params(strategy, params, interval):
+def strategy_bars(strategy, params, interval):
     """The strategy's parameters over its defaults, its windows (`WINDOWS`) in bars of `interval`."""
     out = dict(strategy.params._getpairs())
     out.update(params or {})
@@ -347,7 +347,7 @@ def run_fast(market, strategy, params=None, costs=None, name=None, regimes=None,
                           "use --engine backtrader")
     costs = costs or Costs()
     arrays = arrays or market_arrays(market)
-    p = _params(strategy, params, arrays.interval)
+    p = strategy_bars(strategy, params, arrays.interval)
     phase, rows, fixed, varying, min_hold, rebalance_every, shown = PLANS[strategy](arrays, p, regimes)
     equity_step = arrays.equity_step if strategy is SmallCapRotation else np.zeros_like(arrays.equity_step)
     n, k = arrays.closes.shape
@@ -381,8 +381,11 @@ def _result(arrays, name, values, cash, held, fills, orders, stats, shown, regim
     if costs.fill == "open":
         filled = filled - arrays.interval
     side = np.where(fills[:, 3] == 1.0, "buy", "sell")
+    # Backtrader records a fill's price as its executed value over its size, which can differ
+    # from the price traded in the last bit: the recorded price is computed the same way.
+    price = fills[:, 4] * fills[:, 5] / fills[:, 4]
     frame = pd.DataFrame({"date": filled, "symbol": symbols[fills[:, 2].astype(np.int64)], "side": side,
-                          "size": fills[:, 4], "price": fills[:, 5], "value": fills[:, 4] * fills[:, 5],
+                          "size": fills[:, 4], "price": price, "value": fills[:, 4] * price,
                           "fee": fills[:, 6], "decided": decided})
     status = np.where(orders[:, 4] == MARGIN, "Margin", "Completed")
     order_frame = pd.DataFrame({"decided": clock[orders[:, 0].astype(np.int64)],

@@ -19,7 +19,8 @@ from canary.feeds.market import load_market
 from canary.runs.backtest import plan
 from canary.runs.config import load_config, rotation_params
 from canary.strategies import BtcEthMonthly, BuyAndHold, Costs, EqualWeightBasket, SmallCapRotation, run_backtest
-from canary.strategies.screening import market_arrays, run_fast
+from canary.runs.screening import Screen
+from canary.strategies.screening import run_fast
 
 ALTS = ["BNB-USDT", "LTC-USDT", "ADA-USDT", "XRP-USDT", "XLM-USDT", "TRX-USDT", "ETC-USDT", "LINK-USDT",
         "XMR-USDT", "MATIC-USDT", "ATOM-USDT", "DOGE-USDT", "BCH-USDT", "SOL-USDT", "DOT-USDT", "UNI-USDT",
@@ -33,6 +34,12 @@ def draw(i, seed=20261125):
     rng = np.random.default_rng([seed, i])
     u = rng.uniform
     r = rng.integers
+
+    def window(lo, hi):
+        """A crypto window, as a bar count or (every other draw) as a duration in days."""
+        bars = int(r(lo, hi))
+        return f"{bars}d" if i % 2 else bars
+
     modes = ("absolute", "channel", "ma")
     s = {
         "filter.small_cap.mode": modes[i % 3],
@@ -44,18 +51,18 @@ def draw(i, seed=20261125):
         "filter.rotation.use": bool((i // 3) % 2),
         "filter.rotation.period": int(r(5, 80)),
         "filter.rotation.min_strength": float(round(u(-0.02, 0.02), 4)),
-        "filter.eth_btc.period": int(r(3, 60)),
-        "filter.eth_btc.momentum_period": int(r(2, 30)),
+        "filter.eth_btc.period": window(3, 60),
+        "filter.eth_btc.momentum_period": window(2, 30),
         "filter.eth_btc.min_trend": float(round(u(-0.03, 0.02), 4)),
         "filter.eth_btc.min_momentum": float(round(u(-0.03, 0.02), 4)),
-        "filter.failed_breakouts.period": int(r(3, 40)),
-        "filter.failed_breakouts.horizon": int(r(1, 10)),
-        "filter.failed_breakouts.window": int(r(5, 60)),
+        "filter.failed_breakouts.period": window(3, 40),
+        "filter.failed_breakouts.horizon": window(1, 10),
+        "filter.failed_breakouts.window": window(5, 60),
         "filter.failed_breakouts.max_rate": float(round(u(0.2, 0.9), 3)),
-        "filter.alt_volume.sideways_period": int(r(2, 14)),
+        "filter.alt_volume.sideways_period": window(2, 14),
         "filter.alt_volume.sideways_band": float(round(u(0.01, 0.1), 3)),
-        "filter.alt_volume.lookback": int(r(5, 60)),
-        "filter.alt_volume.window": int(r(5, 60)),
+        "filter.alt_volume.lookback": window(5, 60),
+        "filter.alt_volume.window": window(5, 60),
         "filter.alt_volume.min_hold": float(round(u(0.6, 1.4), 3)),
         "filter.breadth.needed": int(r(0, 3)),
         "strategy.defensive": ("cash", "btc")[i % 2],
@@ -63,11 +70,11 @@ def draw(i, seed=20261125):
         "strategy.alt_core": float(round(u(0, 0.6), 3)) if i % 5 else 0.0,
         "strategy.weighting": ("equal", "inverse_vol", "momentum")[(i // 2) % 3],
         "strategy.top_k": int(r(1, 8)),
-        "strategy.min_history": int(r(1, 60)),
-        "strategy.vol_window": int(r(2, 60)),
-        "strategy.momentum_window": int(r(1, 60)),
-        "strategy.min_hold": int(r(0, 8)),
-        "strategy.rebalance_every": int(r(0, 15)),
+        "strategy.min_history": window(1, 60),
+        "strategy.vol_window": window(2, 60),
+        "strategy.momentum_window": window(1, 60),
+        "strategy.min_hold": window(0, 8),
+        "strategy.rebalance_every": window(0, 15),
         "strategy.drift_band": float(round(u(0, 0.08), 4)),
         "strategy.cash_buffer": float(round(u(0, 0.03), 4)) if i % 6 else 0.0,
         "costs.fee_bp": (0.0, 10.0, 150.0)[i % 3 if i % 7 else 0],
@@ -136,13 +143,10 @@ def problems(reference, fast):
     return out
 
 
-def fast_run(settings, regimes_from, **changes):
+def fast_run(settings, **changes):
+    """The screening engine's run of the rotation under `settings`: its own signals and regimes."""
     config, p, market = setup(settings)
-    arrays = market_arrays(market)
-    regimes = np.zeros(len(market.clock), dtype=np.int64)
-    regimes[arrays.t0:] = regimes_from.regimes.to_numpy().astype(np.int64)
-    costs = Costs(**dict(config["costs"], **changes))
-    return run_fast(market, SmallCapRotation, rotation_params(config), costs, regimes=regimes, arrays=arrays)
+    return Screen(market, Costs(**dict(config["costs"], **changes))).run(config)
 
 
 @pytest.fixture(scope="module")
@@ -156,9 +160,11 @@ def test_the_draws_cover_every_choice(references):
     draws = [d for d, _ in references]
     for key, values in {"strategy.weighting": {"equal", "inverse_vol", "momentum"},
                         "strategy.defensive": {"cash", "btc"}, "costs.fill": {"open", "close"},
-                        "filter.rotation.use": {True, False}, "filter.small_cap.mode": {"absolute", "channel", "ma"},
+                        "filter.rotation.use": {True, False},
+                        "filter.small_cap.mode": {"absolute", "channel", "ma"},
                         "costs.fee_bp": {0.0, 150.0}, "costs.slippage_bp": {0.0, 300.0}}.items():
         assert {d[key] for d in draws} >= values, key
+    assert {type(d["strategy.min_hold"]) for d in draws} == {int, str}   # bar counts and durations
     assert any(len(d["universe.alts"]) <= 3 for d in draws)
     assert draws[0]["data.start"] < "2017-11-01"     # inside the warm-up of the indicators
     # the draws exercise the strategy: every regime, refused orders, many fills
@@ -168,9 +174,9 @@ def test_the_draws_cover_every_choice(references):
 
 
 @pytest.mark.parametrize("i", range(DRAWS))
-def test_the_kernel_reproduces_backtrader_given_its_regimes(references, i):
+def test_the_screening_engine_reproduces_backtrader(references, i):
     settings, reference = references[i]
-    fast = fast_run(settings, reference)
+    fast = fast_run(settings)
     assert problems(reference, fast) == []
     # beyond the property: sizes, prices and fees of every fill agree too
     for column in ("size", "price", "fee"):
@@ -182,9 +188,9 @@ def test_the_parity_check_catches_a_wrong_variant(references):
     """A screening run with a planted mistake must fail the same check."""
     settings, reference = next((d, r) for d, r in references if d["costs.fill"] == "open" and len(r.fills) > 20
                                and d["costs.slippage_bp"] > 0)
-    look_ahead = fast_run(settings, reference, fill="close")            # fills at the decision close
+    look_ahead = fast_run(settings, fill="close")            # fills at the decision close
     assert any("fills differ" in p or "values differ" in p for p in problems(reference, look_ahead))
-    cheaper = fast_run(settings, reference, fee_bp=settings["costs.fee_bp"] + 1)   # one basis point off
+    cheaper = fast_run(settings, fee_bp=settings["costs.fee_bp"] + 1)   # one basis point off
     assert any("values differ" in p for p in problems(reference, cheaper))
 
 
