@@ -19,9 +19,9 @@ def test_error_contract_and_strict_params_have_no_copies_below_the_root(gone):
 
 def test_no_module_defines_its_own_error_classes_or_param_checks():
     defined = []
-    for path in ROOT.rglob("*.py"):
-        if ".venv" in path.parts or "tests" in path.parts or path.parent == ROOT:
-            continue
+    # the layers' own modules only: a virtual environment inside the clone (CI's .venv-ci) holds
+    # third-party modules with classes of these names
+    for path in (p for layer in ("feeds", "indicators", "strategies", "runs") for p in (ROOT / layer).rglob("*.py")):
         text = path.read_text()
         for needle in ("class CanaryError", "class ConfigError", "class DataError", "def check_params",
                        "class ParameterError", "def suggest("):
