@@ -1,6 +1,8 @@
 """Speed and memory of the main steps, on the shipped data: prints figures, asserts nothing.
 
-    python tests/benchmark.py
+The two engines against each other, and the issue's targets: `speed.py`.
+
+    python benchmarks/steps.py
 
 Not a test (pytest does not collect it): timings depend on the machine and its load.
 """
