@@ -28,7 +28,7 @@ import backtrader as bt
 
 from canary.feeds.market import load_market
 from canary.runs.backtest import plan, strategies
-from canary.runs.config import load_config
+from canary.runs.config import load_config, with_values
 from canary.runs.screening import Screen
 from canary.strategies import run_backtest
 from canary.strategies.engine import _feeds
@@ -40,20 +40,9 @@ def say(label, value, unit=""):
     print(f"{label:58s} {value:>12} {unit}", flush=True)
 
 
-def changed(config, **keys):
-    out = copy.deepcopy(config)
-    for key, value in keys.items():
-        *path, name = key.split("__")
-        section = out
-        for part in path:
-            section = section[part]
-        section[name] = value
-    return out
-
-
 def grid(config, spec):
     keys = list(spec)
-    return [changed(config, **dict(zip(keys, values))) for values in itertools.product(*spec.values())]
+    return [with_values(config, dict(zip(keys, values)), space=False) for values in itertools.product(*spec.values())]
 
 
 _SHARED = {}
@@ -107,21 +96,21 @@ def main():
     # -- fast path ---------------------------------------------------------------------------
     screen = Screen(market, p.costs)
     screen.screen([config])  # compiled code loaded
-    strategy_grid = grid(config, {"strategy__weighting": ["equal", "inverse_vol", "momentum"],
-                                  "strategy__min_hold": [0, 1, 3, 5], "strategy__rebalance_every": [0, 3, 7, 14],
-                                  "strategy__drift_band": [0.01, 0.02, 0.05, 0.1],
-                                  "strategy__cash_buffer": [0.0, 0.005, 0.01],
-                                  "strategy__eth_weight": [0.5, 1.0]})
+    strategy_grid = grid(config, {"strategy.weighting": ["equal", "inverse_vol", "momentum"],
+                                  "strategy.min_hold": [0, 1, 3, 5], "strategy.rebalance_every": [0, 3, 7, 14],
+                                  "strategy.drift_band": [0.01, 0.02, 0.05, 0.1],
+                                  "strategy.cash_buffer": [0.0, 0.005, 0.01],
+                                  "strategy.eth_weight": [0.5, 1.0]})
     t, c = time.perf_counter(), time.process_time()
     screen.screen(strategy_grid)
     fast_rate = len(strategy_grid) / (time.perf_counter() - t)
     say(f"fast path, trials/s, [strategy] keys vary ({len(strategy_grid)} trials)", f"{fast_rate:.0f}")
     say("fast path, CPU ms per trial, [strategy] keys vary", f"{(time.process_time() - c) / len(strategy_grid) * 1e3:.2f}")
-    filter_grid = grid(config, {"filter__small_cap__confirm": [2, 3, 5, 8, 10],
-                                "filter__small_cap__period": [50, 75, 100, 150, 200],
-                                "filter__eth_btc__period": ["20d", "30d", "45d", "60d"],
-                                "filter__failed_breakouts__max_rate": [0.4, 0.5, 0.6],
-                                "strategy__min_hold": [1, 3]})
+    filter_grid = grid(config, {"filter.small_cap.confirm": [2, 3, 5, 8, 10],
+                                "filter.small_cap.period": [50, 75, 100, 150, 200],
+                                "filter.eth_btc.period": ["20d", "30d", "45d", "60d"],
+                                "filter.failed_breakouts.max_rate": [0.4, 0.5, 0.6],
+                                "strategy.min_hold": [1, 3]})
     fresh = Screen(market, p.costs)   # no signal computed yet
     t, c = time.perf_counter(), time.process_time()
     fresh.screen(filter_grid)
@@ -144,7 +133,7 @@ def main():
         t = time.perf_counter()
         from canary.feeds.market import load_market
         from canary.runs.backtest import plan
-        from canary.runs.config import load_config
+        from canary.runs.config import load_config, with_values
         from canary.runs.screening import Screen
         config = load_config(); p = plan(config)
         market = load_market(p.library, p.universe, config["data"]["start"])

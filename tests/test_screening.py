@@ -1,7 +1,6 @@
 """The screening engine as the command line and the tuner use it: batches agree with single
 runs, `canary run --engine fast` writes the files of the Backtrader path, `canary tune` ranks
 the same on both engines. (Parity with Backtrader itself: tests/test_screening_parity.py.)"""
-import copy
 import os
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import pytest
 
 from canary.feeds.market import load_market
 from canary.runs.backtest import plan
-from canary.runs.config import load_config
+from canary.runs.config import load_config, with_values
 from canary.runs.metrics import COLUMNS, per_day, performance, returns_of
 from canary.runs.screening import Screen
 from canary.runs import trial_returns
@@ -30,14 +29,8 @@ def setting():
 
 
 def changed(config, **keys):
-    out = copy.deepcopy(config)
-    for key, value in keys.items():
-        *path, name = key.split("__")
-        section = out
-        for part in path:
-            section = section[part]
-        section[name] = value
-    return out
+    """`config` with keys given as section__key=value (validated)."""
+    return with_values(config, {k.replace("__", "."): v for k, v in keys.items()}, space=False)
 
 
 def test_a_batch_gives_each_configuration_the_figures_of_its_own_run(setting):
