@@ -28,17 +28,22 @@ def shift(x, periods):
     return out
 
 
-def rolling_sum(x, window):
-    """Sum of the last `window` rows, added in time order (NaN if any is NaN)."""
+def _rolling(x, window, combine):
+    """`combine` (a numpy ufunc) over the last `window` rows, in time order (NaN if any is NaN)."""
     x = np.asarray(x, dtype=float)
     out = _empty(x)
     n = len(x) - window + 1
     if n > 0:
-        total = x[:n].copy()
+        acc = x[:n].copy()
         for k in range(1, window):
-            total += x[k:k + n]
-        out[window - 1:] = total
+            combine(acc, x[k:k + n], out=acc)
+        out[window - 1:] = acc
     return out
+
+
+def rolling_sum(x, window):
+    """Sum of the last `window` rows, added in time order (NaN if any is NaN)."""
+    return _rolling(x, window, np.add)
 
 
 def rolling_mean(x, window):
@@ -48,15 +53,7 @@ def rolling_mean(x, window):
 
 def rolling_max(x, window):
     """Highest of the last `window` rows (NaN if any is NaN)."""
-    x = np.asarray(x, dtype=float)
-    out = _empty(x)
-    n = len(x) - window + 1
-    if n > 0:
-        top = x[:n].copy()
-        for k in range(1, window):
-            np.maximum(top, x[k:k + n], out=top)
-        out[window - 1:] = top
-    return out
+    return _rolling(x, window, np.maximum)
 
 
 def rolling_median(x, window):
