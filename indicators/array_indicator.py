@@ -13,7 +13,8 @@ import numpy as np
 
 from canary.errors import ConfigError
 from canary.feeds.windows import feed_interval, window_bars
-from canary.params import Indicator
+
+from .once_per_bar import OncePerBarIndicator
 
 
 def in_bars(cls, params, interval):
@@ -25,7 +26,7 @@ def in_bars(cls, params, interval):
     return params
 
 
-class ArrayIndicator(Indicator):
+class ArrayIndicator(OncePerBarIndicator):
     """Base class. A subclass declares:
 
     * ``function``: the array function (``staticmethod``), called with one array per entry
@@ -54,7 +55,6 @@ class ArrayIndicator(Indicator):
         self._params = self.function_params()
         self._lookback = int(self.lookback(self._params))
         self.addminperiod(self._lookback)
-        self._done = 0
 
     def function_params(self):
         """The keyword arguments of `function`: the indicator's parameters, windows in bars."""
@@ -85,14 +85,7 @@ class ArrayIndicator(Indicator):
                                   f"'{feed._name or 'a feed'}' has other bars than '{self.datas[0]._name or 'the first'}'"
                                   "; use ListedData.on_clock")
 
-    def prenext(self):
-        self.next()
-
-    def next(self):
-        # Called on every step of a strategy, equity-only steps included: compute once a bar.
-        if len(self) == self._done:
-            return
-        self._done = len(self)
+    def next_bar(self):
         self._refuse_other_clocks([np.array([len(d), d.datetime[0]]) for d in self.datas])
         values = self.function(*self.arrays(min(len(self), self._lookback)), **self._params)
         for line, column in zip(self.lines, values):

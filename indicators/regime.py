@@ -5,15 +5,15 @@ import numpy as np
 
 from canary.errors import ConfigError
 from canary.feeds.alignment import known_at
-from canary.params import Indicator
 
+from .once_per_bar import OncePerBarIndicator
 from .signals import ALTS, BTC, EQUITY, ETH, REGIME_NAMES, RISK_OFF, ROLES, classify, indicator_params, registry, \
     resolve, sections
 
 __all__ = ["ALTS", "BTC", "ETH", "REGIME_NAMES", "RISK_OFF", "RiskRegime"]
 
 
-class RiskRegime(Indicator):
+class RiskRegime(OncePerBarIndicator):
     """Risk regime read at each crypto bar close, from the declared signals (see
     `canary.indicators.signals`): risk-off unless every background signal holds (the small
     caps broke out and hold); else btc unless every ETH-strength signal holds; else alts if
@@ -51,17 +51,9 @@ class RiskRegime(Indicator):
             except ConfigError as exc:
                 raise type(exc)(f"filter.{section}: {exc}") from None
         self._lines = [(s, getattr(self.parts[s.section].lines, s.line)) for s in self.signals]
-        self._done = 0
 
-    def prenext(self):
-        self.next()
-
-    def next(self):
-        # Called on every step of the strategy, equity-only steps included: decide once per
-        # crypto bar, so a later equity close never rewrites a crypto bar's regime.
-        if len(self) == self._done:
-            return
-        self._done = len(self)
+    def next_bar(self):
+        # once per crypto bar: a later equity close never rewrites a crypto bar's regime
         values = {s.name: np.float64(line[0] if len(line) else np.nan) for s, line in self._lines}
         for line, value in zip(self.lines, classify(values, self.settings, self.signals)):
             line[0] = float(value)

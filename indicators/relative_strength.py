@@ -7,8 +7,8 @@ import numpy as np
 from canary.errors import ConfigError
 from canary.feeds.alignment import known_at
 from canary.feeds.windows import SESSIONS, session_count
-from canary.params import Indicator
 
+from .once_per_bar import OncePerBarIndicator
 from .rolling import rolling_mean
 
 
@@ -46,7 +46,7 @@ def small_vs_large_cap(small_time, small_close, large_time, large_close, period)
     return (ratio, *relative_strength(ratio, period))
 
 
-class SmallVsLargeCap(Indicator):
+class SmallVsLargeCap(OncePerBarIndicator):
     """Relative strength of small caps (data0, the Russell 2000) over large caps (data1, the
     S&P 500), against its own ``period``-session moving average.
 
@@ -67,17 +67,9 @@ class SmallVsLargeCap(Indicator):
         if len(self.datas) < 2:
             raise ConfigError(f"SmallVsLargeCap: needs 2 feeds (small caps, large caps), got {len(self.datas)}")
         self.addminperiod(session_count(self.p.period, "SmallVsLargeCap.period"))
-        self._done = 0
 
-    def prenext(self):
-        self.next()
-
-    def next(self):
-        # Called on every step, including steps where only data1 moves: a data0 bar's values
-        # are fixed when that bar arrives, so a later data1 close never rewrites them.
-        if len(self) == self._done:
-            return
-        self._done = len(self)
+    def next_bar(self):
+        # once per data0 bar: a later data1 close never rewrites its values
         now, large = self.data0.datetime[0], self.data1
         known = math.nan
         for ago in range(0, -len(large), -1):
