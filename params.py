@@ -48,7 +48,7 @@ def _kind(default):
 
 def param_defaults(cls, skip=()):
     """{name: default} of `cls`'s params (its bases' included), without the names in `skip`."""
-    return {name: default for name, default in zip(cls.params._getkeys(), cls.params._getdefaults())
+    return {name: default for name, default in zip(cls.params._getkeys(), cls.params._getdefaults(), strict=True)
             if name not in skip}
 
 

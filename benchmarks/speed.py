@@ -12,7 +12,6 @@ Not collected by pytest (timings depend on the machine and its load). Each line 
 * a 10,000-point grid over [filter] and [strategy] keys screened end to end in a new process
   with an empty compilation cache (numba compiles first), and that process's peak memory.
 """
-import copy
 import itertools
 import os
 import resource
@@ -42,7 +41,7 @@ def say(label, value, unit=""):
 
 def grid(config, spec):
     keys = list(spec)
-    return [with_values(config, dict(zip(keys, values)), space=False) for values in itertools.product(*spec.values())]
+    return [with_values(config, dict(zip(keys, values, strict=True)), space=False) for values in itertools.product(*spec.values())]
 
 
 _SHARED = {}

@@ -34,7 +34,7 @@ def main():
                    lambda: load_market(p.library, p.universe, config["data"]["start"]))
     print(f"{'':48s} {len(market.clock):8d} crypto bars, {len(market.universe.symbols)} series")
     for label, cls, params in strategies(p, "all"):
-        timed(f"backtest {label} (runonce)", lambda: run_backtest(market, cls, params, p.costs), repeat=2)
+        timed(f"backtest {label} (runonce)", lambda cls=cls, params=params: run_backtest(market, cls, params, p.costs), repeat=2)
     label, cls, params = strategies(p)[0]
     timed(f"backtest {label} (bar by bar)", lambda: run_backtest(market, cls, params, p.costs, runonce=False))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

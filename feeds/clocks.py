@@ -17,7 +17,6 @@ import pandas as pd
 
 from canary.errors import DataError
 
-
 CLOCKS = ("session", "interval")
 DEFAULT_CALENDAR = "XNYS"  # the exchange calendar of session bars: NYSE
 MIN_INFER_ROWS = 5  # fewer bars say too little about weekends to infer a clock from

@@ -24,7 +24,6 @@ import pandas as pd
 
 from canary.errors import DataError
 
-
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 DATE_NAMES = ("date", "datetime", "timestamp", "time", "opentime", "open_time")
 _OFFSET = r"(?:[+-]\d\d:?\d\d|Z)$"
@@ -64,7 +63,7 @@ def _header(path):
     """
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            head = [row for _, row in zip(range(_MAX_HEADER_LINES + 1), csv.reader(fh))]
+            head = [row for _, row in zip(range(_MAX_HEADER_LINES + 1), csv.reader(fh), strict=False)]
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except UnicodeDecodeError:

@@ -11,8 +11,15 @@ import pandas as pd
 
 from canary.errors import DataError
 
-from .clocks import (CLOCKS, DEFAULT_CALENDAR, expected_session_dates, infer_clock,
-                     infer_interval, interval_close_instants, session_close_instants)
+from .clocks import (
+    CLOCKS,
+    DEFAULT_CALENDAR,
+    expected_session_dates,
+    infer_clock,
+    infer_interval,
+    interval_close_instants,
+    session_close_instants,
+)
 from .layouts import PRICE_COLUMNS, read_raw
 from .validation import LoadReport, check_rows, drop_open_bars, find_gaps
 

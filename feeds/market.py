@@ -8,7 +8,6 @@ from canary.errors import ConfigError
 from .alignment import clock_interval, master_clock, on_clock
 from .loading import utc_instant
 
-
 # The altcoins of the shipped data, in the order of the default configuration.
 SHIPPED_ALTS = ("BNB-USDT", "LTC-USDT", "ADA-USDT", "XRP-USDT", "XLM-USDT", "TRX-USDT", "ETC-USDT", "LINK-USDT",
                 "XMR-USDT", "MATIC-USDT", "ATOM-USDT", "DOGE-USDT", "BCH-USDT", "SOL-USDT", "DOT-USDT", "UNI-USDT",

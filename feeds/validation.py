@@ -141,7 +141,7 @@ def find_gaps(present, expected):
     def label(ts):  # dates for daily bars, the open instant for intraday ones
         return ts.date().isoformat() if daily else ts.isoformat()
 
-    return [(label(missing[a]), label(missing[b]), int(b - a + 1)) for a, b in zip(starts, ends)]
+    return [(label(missing[a]), label(missing[b]), int(b - a + 1)) for a, b in zip(starts, ends, strict=True)]
 
 
 def check_normalised(frame, source="frame"):

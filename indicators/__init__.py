@@ -8,8 +8,24 @@ from .ethbtc import EthBtcStrength, eth_btc_strength
 from .failed_breakouts import BreakoutOutcomes, FailedBreakoutRate, breakout_outcomes, failed_breakout_rate
 from .regime import RiskRegime
 from .relative_strength import SmallVsLargeCap, small_vs_large_cap
-from .signals import (ALTS, BACKGROUND, BREADTH, BTC, CRYPTO, EQUITY, ETH, ETH_STRENGTH, REGIME_NAMES, RISK_OFF,
-                      SIGNALS, Signal, classify, defaults, evaluate, resolve)
+from .signals import (
+                      ALTS,
+                      BACKGROUND,
+                      BREADTH,
+                      BTC,
+                      CRYPTO,
+                      EQUITY,
+                      ETH,
+                      ETH_STRENGTH,
+                      REGIME_NAMES,
+                      RISK_OFF,
+                      SIGNALS,
+                      Signal,
+                      classify,
+                      defaults,
+                      evaluate,
+                      resolve,
+)
 from .smallcap_breakout import SmallCapBreakout, small_cap_breakout
 
 __all__ = [

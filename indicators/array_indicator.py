@@ -79,7 +79,7 @@ class ArrayIndicator(OncePerBarIndicator):
 
     def _refuse_other_clocks(self, times):
         first = times[0]
-        for feed, other in zip(self.datas[1:], times[1:]):
+        for feed, other in zip(self.datas[1:], times[1:], strict=True):
             if len(other) != len(first) or not np.array_equal(other, first):
                 raise ConfigError(f"{type(self).__name__}: feeds on one crypto clock, bar for bar: "
                                   f"'{feed._name or 'a feed'}' has other bars than '{self.datas[0]._name or 'the first'}'"
@@ -88,7 +88,7 @@ class ArrayIndicator(OncePerBarIndicator):
     def next_bar(self):
         self._refuse_other_clocks([np.array([len(d), d.datetime[0]]) for d in self.datas])
         values = self.function(*self.arrays(min(len(self), self._lookback)), **self._params)
-        for line, column in zip(self.lines, values):
+        for line, column in zip(self.lines, values, strict=True):
             line[0] = column[-1]
 
     def preonce(self, start, end):
@@ -100,5 +100,5 @@ class ArrayIndicator(OncePerBarIndicator):
     def once(self, start, end):
         self._refuse_other_clocks([np.asarray(d.datetime.array) for d in self.datas])
         values = self.function(*self.arrays(), **self._params)
-        for line, column in zip(self.lines, values):
+        for line, column in zip(self.lines, values, strict=True):
             line.array[:end] = array("d", np.ascontiguousarray(column[:end], dtype=float).tobytes())

@@ -7,8 +7,20 @@ from canary.errors import ConfigError
 from canary.feeds.alignment import known_at
 
 from .once_per_bar import OncePerBarIndicator
-from .signals import ALTS, BTC, EQUITY, ETH, REGIME_NAMES, RISK_OFF, ROLES, classify, indicator_params, registry, \
-    resolve, sections
+from .signals import (
+    ALTS,
+    BTC,
+    EQUITY,
+    ETH,
+    REGIME_NAMES,
+    RISK_OFF,
+    ROLES,
+    classify,
+    indicator_params,
+    registry,
+    resolve,
+    sections,
+)
 
 __all__ = ["ALTS", "BTC", "ETH", "REGIME_NAMES", "RISK_OFF", "RiskRegime"]
 
@@ -40,7 +52,7 @@ class RiskRegime(OncePerBarIndicator):
             raise ConfigError(f"RiskRegime: needs the feeds btc, eth, small_cap, large_cap, then the altcoins; "
                               f"got {len(self.datas)}")
         btc, eth, small, large, *alts = self.datas
-        by_role = dict(zip(ROLES, ([btc], [eth], [small], [large], alts)))
+        by_role = dict(zip(ROLES, ([btc], [eth], [small], [large], alts), strict=True))
         self.signals = registry()
         self.settings = resolve(self.p.filter, self.signals)
         self.parts = {}
@@ -55,7 +67,7 @@ class RiskRegime(OncePerBarIndicator):
     def next_bar(self):
         # once per crypto bar: a later equity close never rewrites a crypto bar's regime
         values = {s.name: np.float64(line[0] if len(line) else np.nan) for s, line in self._lines}
-        for line, value in zip(self.lines, classify(values, self.settings, self.signals)):
+        for line, value in zip(self.lines, classify(values, self.settings, self.signals), strict=True):
             line[0] = float(value)
 
     def preonce(self, start, end):
@@ -76,5 +88,5 @@ class RiskRegime(OncePerBarIndicator):
                     np.full(end, np.nan)
             else:
                 values[s.name] = arr[:end]
-        for line, column in zip(self.lines, classify(values, self.settings, self.signals)):
+        for line, column in zip(self.lines, classify(values, self.settings, self.signals), strict=True):
             line.array[:end] = array("d", np.ascontiguousarray(column, dtype=float).tobytes())

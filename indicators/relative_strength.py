@@ -93,5 +93,5 @@ class SmallVsLargeCap(OncePerBarIndicator):
         small, large = self.data0, self.data1
         values = small_vs_large_cap(np.asarray(small.datetime.array[:end]), np.asarray(small.close.array[:end]),
                                     np.asarray(large.datetime.array), np.asarray(large.close.array), self.p.period)
-        for line, column in zip(self.lines, values):
+        for line, column in zip(self.lines, values, strict=True):
             line.array[:end] = array("d", column.tobytes())

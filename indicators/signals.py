@@ -187,7 +187,7 @@ def function_inputs(indicator, feeds, arrays):
     """The arrays `indicator.function` takes, from `arrays` ({role: {field: array}}) and the
     roles `feeds` it is fed: per feed, the fields of ``indicator.inputs``."""
     out = []
-    for role, fields in zip(feeds, indicator.inputs):
+    for role, fields in zip(feeds, indicator.inputs, strict=True):
         for field in (fields,) if isinstance(fields, str) else fields:
             out.append(arrays[role][field])
     return out
@@ -219,7 +219,7 @@ def evaluate(arrays, given=None, interval=None, signals=None, cache=None):
         key = (section, tuple(sorted(params.items())))
         if key not in cache:
             lines = cls.function(*function_inputs(cls, members[0].feeds, arrays), **params)
-            cache[key] = dict(zip(cls.lines._getlines(), lines))
+            cache[key] = dict(zip(cls.lines._getlines(), lines, strict=True))
         for s in members:
             line = cache[key][s.line]
             if s.clock == EQUITY:

@@ -146,5 +146,5 @@ class SmallCapBreakout(Indicator):
         p = self.p
         close = np.asarray(self.data.close.array[:end], dtype=float)
         values = small_cap_breakout(close, p.mode, p.level, p.period, p.distance, p.confirm, p.hysteresis)
-        for line, column in zip(self.lines, values):
+        for line, column in zip(self.lines, values, strict=True):
             line.array[:end] = array("d", column.tobytes())

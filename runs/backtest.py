@@ -14,8 +14,15 @@ from canary.feeds.library import DataLibrary, sha256
 from canary.feeds.market import Universe, load_market
 from canary.feeds.sources import SourcedLibrary
 from canary.params import param_defaults
-from canary.strategies import (BtcEthMonthly, BuyAndHold, Costs, EqualWeightBasket, SmallCapRotation,
-                               TargetWeightStrategy, run_backtest)
+from canary.strategies import (
+    BtcEthMonthly,
+    BuyAndHold,
+    Costs,
+    EqualWeightBasket,
+    SmallCapRotation,
+    TargetWeightStrategy,
+    run_backtest,
+)
 
 from . import report
 from .config import strategy_params

@@ -7,6 +7,7 @@ import argparse
 import datetime
 import json
 import sys
+from pathlib import Path
 
 from canary import __version__
 from canary.errors import CanaryError, ConfigError
@@ -239,7 +240,7 @@ def cmd_data_list(args):
     rows += _cache_rows(args)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     return 0
 
 

@@ -200,6 +200,6 @@ def table(figures, days=math.inf):
     rows = [[key] + [shown(key, v, days) for v in frame.loc[key]] for key in COLUMNS if key in frame.index]
     header = ["metric"] + list(frame.columns)
     widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+    lines = ["  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
              for row in [header] + rows]
     return "\n".join([lines[0], "-" * len(lines[0])] + lines[1:])

@@ -100,7 +100,7 @@ def quantstats_page(curves, parts, title, days):
                                     f"{MIN_ANNUALISED_DAYS} needed")
     labels = list(curves)
     strategy, benchmark = _returns(curves)
-    still = [TITLES.get(k, k) for k, r in zip(labels, (strategy, benchmark)) if not (r != 0).any()]
+    still = [TITLES.get(k, k) for k, r in zip(labels, (strategy, benchmark), strict=True) if not (r != 0).any()]
     if still:
         raise QuantStatsUnavailable(f"{' and '.join(still)} never moved, and its ratios divide by its volatility")
     page = _quantstats_html(strategy, benchmark, title, labels)

@@ -18,10 +18,23 @@ import pandas as pd
 from canary.feeds.btfeeds import bt_datetimes
 from canary.indicators.signals import evaluate
 from canary.strategies import BuyAndHold, SmallCapRotation
-from canary.strategies.screening import (alts_targets, basket_weights, market_arrays, regime_rows, rotation_fixed,
-                                         run_fast, strategy_bars)
-from canary.strategies.screening_kernel import N_STATS, STAT_FEES, STAT_INVESTED, STAT_TRADED, STAT_TRADES, \
-    simulate_batch
+from canary.strategies.screening import (
+    alts_targets,
+    basket_weights,
+    market_arrays,
+    regime_rows,
+    rotation_fixed,
+    run_fast,
+    strategy_bars,
+)
+from canary.strategies.screening_kernel import (
+    N_STATS,
+    STAT_FEES,
+    STAT_INVESTED,
+    STAT_TRADED,
+    STAT_TRADES,
+    simulate_batch,
+)
 
 from .config import regime_params, rotation_params
 from .metrics import COLUMNS, daily_closes, figures

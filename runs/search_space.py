@@ -125,7 +125,7 @@ def grid_trials(dims):
     if drawn:
         raise ConfigError(f"tune.space.{drawn[0].key}: a grid needs a list or a stepped range "
                           "(distributions need method = \"random\" or \"optuna\")")
-    return [dict(zip([d.key for d in dims], combo)) for combo in itertools.product(*(d.values for d in dims))]
+    return [dict(zip([d.key for d in dims], combo, strict=True)) for combo in itertools.product(*(d.values for d in dims))]
 
 
 def _draw(dim, rng):
@@ -191,6 +191,6 @@ class OptunaSearch:
 
     def tell(self, values):
         """The objective of each setting of the last `ask`, in the same order."""
-        for trial, value in zip(self.pending, values):
+        for trial, value in zip(self.pending, values, strict=True):
             self.study.tell(trial, value if math.isfinite(value) else -1e300)
         self.pending = []

@@ -94,7 +94,7 @@ def _dominant(events, column, h):
     if len(r) < 6:
         return ""
     top = events.loc[r.sort_values(ascending=False).index[:3]]
-    listed = ", ".join(f"{d} ({_pct(v)})" for d, v in zip(top["date"], top[column]))
+    listed = ", ".join(f"{d} ({_pct(v)})" for d, v in zip(top["date"], top[column], strict=True))
     rest = r.drop(top.index).mean()
     return (f"The basket's three best {h}-day episodes: {listed}; without them the mean after the other "
             f"{len(r) - 3} events is {_pct(rest)}.")

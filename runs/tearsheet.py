@@ -97,7 +97,7 @@ def _table(header, rows, attrs=None):
     body = []
     for i, row in enumerate(rows):
         extra = attrs[i] if attrs else [""] * len(row)
-        body.append("<tr>" + "".join(f"<td{a}>{html.escape(str(c))}</td>" for c, a in zip(row, extra)) + "</tr>")
+        body.append("<tr>" + "".join(f"<td{a}>{html.escape(str(c))}</td>" for c, a in zip(row, extra, strict=True)) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 

@@ -162,7 +162,7 @@ class Screening:
         self._tick(len(ids) - len(missing))
         for n, frame in self.workers.run(screen_batch, [(self.config, [self.trials[i] for i in t]) for t in tasks]):
             self.checkpoint.save(tasks[n], frame)
-            for i, column in zip(tasks[n], frame.columns):
+            for i, column in zip(tasks[n], frame.columns, strict=True):
                 self.returns[i] = frame[column]
             self._tick(len(tasks[n]), tasks[n])
 

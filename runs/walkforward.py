@@ -25,7 +25,6 @@ from canary.errors import ConfigError
 
 from .objectives import Segment, figures
 
-
 _UNITS = {"d": 1, "w": 7, "y": 365}
 
 
@@ -88,7 +87,7 @@ class WalkForward:
     def table(self, index, columns):
         rows = []
         for n, (w, pick, inside, outside) in enumerate(zip(self.windows, self.picks, self.train_scores,
-                                                           self.test_scores)):
+                                                           self.test_scores, strict=True)):
             rows.append({"window": n + 1, "train_start": index[w.train_start], "train_end": index[w.train_end - 1],
                          "test_start": index[w.train_end], "test_end": index[w.test_end - 1],
                          "trial": columns[pick] if pick >= 0 else None, "train_objective": inside,

@@ -19,8 +19,15 @@ from canary.feeds import DataLibrary
 from canary.feeds.market import Universe, load_market
 from canary.params import ParameterError, param_defaults
 from canary.runs.config import DEFAULT_CONFIG, load_config, strategy_params
-from canary.strategies import (DEFAULT_ROLES, ROLE_NAMES, BtcEthMonthly, BuyAndHold, EqualWeightBasket,
-                               SmallCapRotation, run_backtest)
+from canary.strategies import (
+    DEFAULT_ROLES,
+    ROLE_NAMES,
+    BtcEthMonthly,
+    BuyAndHold,
+    EqualWeightBasket,
+    SmallCapRotation,
+    run_backtest,
+)
 from canary.strategies.classpath import load_strategy
 from canary.strategies.engine import ENGINE_PARAMS, roles_of
 

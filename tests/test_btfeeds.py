@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from canary.errors import DataError
-from canary.feeds import (AsOfData, CloseInstantData, ListedData, asof, load_csv,
-                          master_clock, on_clock)
+from canary.feeds import AsOfData, CloseInstantData, ListedData, asof, load_csv, master_clock, on_clock
 from canary.feeds.clocks import expected_session_dates
 
 RECORDED = "2030-01-01"
@@ -245,7 +244,7 @@ def test_listed_feed_before_listing_in_a_gap_and_after_delisting(basket, mode):
     assert len(rows) == len(clock)
     listed = [r[2][2][2] for r in rows]
     assert listed == [0.0] * 5 + [1.0] * 7 + [0.0] * 3 + [1.0] * 10 + [0.0] * 5
-    for row, on in zip(rows, listed):
+    for row, on in zip(rows, listed, strict=True):
         close, opn = row[2][2][:2]
         if on:
             assert close == alt.loc[pd.Timestamp(row[0], tz="UTC"), "close"]
@@ -273,7 +272,7 @@ def test_feed_datetimes_are_the_close_instants_in_any_index_unit(equity):
     for unit in ("s", "ms", "us", "ns"):
         frame = equity.frame.iloc[:30].copy()
         frame.index = frame.index.as_unit(unit)
-        rows = run([lambda: CloseInstantData(dataname=frame, name="EQ")], "runonce", lines=("open", "close", "volume"))
+        rows = run([lambda frame=frame: CloseInstantData(dataname=frame, name="EQ")], "runonce", lines=("open", "close", "volume"))
         assert [pd.Timestamp(r[1][1], tz="UTC") for r in rows] == equity.frame.index[:30].tolist(), unit
         assert [r[1][2] for r in rows] == list(equity.frame[["open", "close", "volume"]].iloc[:30].itertuples(
             index=False, name=None))

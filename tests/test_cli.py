@@ -198,7 +198,7 @@ def test_data_verify_catches_a_changed_file(tmp_path):
 def user_data(tmp_path):
     """A user's folder of price files (no manifest), with a small universe; its name has a
     backslash and a quote, which must reach the program as they are."""
-    folder = tmp_path / 'my "prices\\new'  # noqa: the folder name holds a backslash
+    folder = tmp_path / 'my "prices\\new'  # the folder name holds a backslash
     folder.mkdir()
     for rel in ("crypto/BTC-USDT.csv", "crypto/ETH-USDT.csv", "crypto/BNB-USDT.csv", "equity/RUT.csv",
                 "equity/SPX.csv"):

@@ -5,8 +5,13 @@ import pytest
 
 from canary.errors import DataError
 from canary.feeds import bt_timeframe, load_csv
-from canary.feeds.clocks import (expected_session_dates, infer_clock, infer_interval,
-                                 interval_close_instants, session_close_instants)
+from canary.feeds.clocks import (
+    expected_session_dates,
+    infer_clock,
+    infer_interval,
+    interval_close_instants,
+    session_close_instants,
+)
 
 RECORDED = "2030-01-01"
 

@@ -49,7 +49,7 @@ class FakeExchange:
     def load_markets(self):
         return self.markets
 
-    def fetch_ohlcv(self, symbol, timeframe="1m", since=None, limit=None, params={}):
+    def fetch_ohlcv(self, symbol, timeframe="1m", since=None, limit=None, params=None):
         self.requests.append(since)
         if self.failures:
             raise self.failures.pop(0)
@@ -72,7 +72,8 @@ class FakeTime:
         self.now += seconds
 
 
-def download(client, symbol="BTC/USDT", timeframe="1d", now=JAN1 + pd.Timedelta(days=30), **kwargs):
+def download(client, symbol="BTC/USDT", timeframe="1d", now=None, **kwargs):
+    now = JAN1 + pd.Timedelta(days=30) if now is None else now
     time = kwargs.pop("time", FakeTime())
     return exchange.download(symbol, client=client, timeframe=timeframe, now=now, sleep=time.sleep,
                              clock=time.clock, **kwargs)

@@ -55,7 +55,7 @@ def test_data_problems_name_the_file_by_its_path(tmp_path):
 
 
 def test_one_name_for_the_yfinance_source(tmp_path):
-    from canary.feeds.fetch import fetch_command, feed_name
+    from canary.feeds.fetch import feed_name, fetch_command
     from canary.feeds.sources import parse_source
 
     assert feed_name("yfinance") == feed_name("yahoo")  # an alias, the same cache

@@ -96,7 +96,7 @@ def cut_instants(data, count, seed, last=None):
     end = int(len(clock) * last) if last else len(clock) - 30
     positions = np.sort(rng.integers(400, end, size=count))
     hours = rng.integers(0, 24, size=count)
-    return [clock[p] + pd.Timedelta(hours=int(h)) for p, h in zip(positions, hours)]
+    return [clock[p] + pd.Timedelta(hours=int(h)) for p, h in zip(positions, hours, strict=True)]
 
 
 def instants_before_changes(values, index, rng, lo, hi, before):

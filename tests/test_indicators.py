@@ -14,9 +14,21 @@ import pytest
 
 from canary.errors import ConfigError
 from canary.feeds import CloseInstantData, ListedData, master_clock
-from canary.indicators import (ALTS, BTC, ETH, RISK_OFF, AltVolumeHold, BreakoutOutcomes, EthBtcStrength,
-                               FailedBreakoutRate, RiskRegime, SmallCapBreakout,
-                               SmallVsLargeCap, classify, resolve)
+from canary.indicators import (
+    ALTS,
+    BTC,
+    ETH,
+    RISK_OFF,
+    AltVolumeHold,
+    BreakoutOutcomes,
+    EthBtcStrength,
+    FailedBreakoutRate,
+    RiskRegime,
+    SmallCapBreakout,
+    SmallVsLargeCap,
+    classify,
+    resolve,
+)
 from canary.indicators.alt_volume import basket_relative_volume, sideways_mean
 from canary.indicators.failed_breakouts import breakout_outcomes
 from canary.params import ParameterError
@@ -129,7 +141,7 @@ def test_breakout_channel_holds_the_breakout_session_level(runonce):
 def reference_breakout(close, trigger, confirm, hysteresis):
     """The breakout state machine written out plainly (absolute / ma modes: level = trigger)."""
     on, streak, rows = False, 0, []
-    for c, level in zip(close, trigger):
+    for c, level in zip(close, trigger, strict=True):
         if np.isnan(level):
             rows.append((NaN, NaN, NaN))
             continue
@@ -353,7 +365,7 @@ def test_failed_breakout_rate_against_event_reference(runonce):
     n, period, horizon, window = 150, 5, 3, 12
     idx = crypto_days(n)
     frames = []
-    for k in range(5):
+    for _ in range(5):
         close = 10 * np.exp(np.cumsum(rng.normal(0.004, 0.04, n)))
         frames.append(bars(close, idx))
     frames[1] = frames[1].iloc[40:]                                    # listed later
@@ -490,7 +502,7 @@ def p():
 
 def classify_one(signals, settings):
     """`classify` of one bar, the signals given in the order of SIGNAL_NAMES."""
-    out = classify({name: np.array([v]) for name, v in zip(SIGNAL_NAMES, signals)}, settings)
+    out = classify({name: np.array([v]) for name, v in zip(SIGNAL_NAMES, signals, strict=True)}, settings)
     return tuple(float(x[0]) for x in out)
 
 

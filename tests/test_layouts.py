@@ -48,7 +48,7 @@ def kline_text(labels=None, header="timestamp,open,high,low,close,volume"):
 
 
 def expected_kline_frame():
-    cols = list(zip(*KLINE_ROWS))
+    cols = list(zip(*KLINE_ROWS, strict=True))
     return pd.DataFrame({"open": cols[1], "high": cols[2], "low": cols[3], "close": cols[4], "volume": cols[5]},
                         index=KLINE_CLOSES)
 

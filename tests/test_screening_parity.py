@@ -18,8 +18,8 @@ import pytest
 from canary.feeds.market import load_market
 from canary.runs.backtest import plan
 from canary.runs.config import load_config, rotation_params
-from canary.strategies import BtcEthMonthly, BuyAndHold, Costs, EqualWeightBasket, SmallCapRotation, run_backtest
 from canary.runs.screening import Screen
+from canary.strategies import BtcEthMonthly, BuyAndHold, Costs, EqualWeightBasket, SmallCapRotation, run_backtest
 from canary.strategies.screening import run_fast
 
 ALTS = ["BNB-USDT", "LTC-USDT", "ADA-USDT", "XRP-USDT", "XLM-USDT", "TRX-USDT", "ETC-USDT", "LINK-USDT",
@@ -121,7 +121,7 @@ def backtrader_run(settings):
 
 def fill_keys(fills):
     return [(pd.Timestamp(d).value, str(s), str(side)) for d, s, side in zip(fills["date"], fills["symbol"],
-                                                                           fills["side"])]
+                                                                           fills["side"], strict=True)]
 
 
 def problems(reference, fast):
@@ -153,7 +153,7 @@ def fast_run(settings, **changes):
 def references():
     draws = [draw(i) for i in range(DRAWS)]
     with ProcessPoolExecutor(2) as pool:
-        return list(zip(draws, pool.map(backtrader_run, draws)))
+        return list(zip(draws, pool.map(backtrader_run, draws), strict=True))
 
 
 def test_the_draws_cover_every_choice(references):

@@ -12,10 +12,21 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from test_indicators import REGIME_SMALL, _run, reference_breakout, reference_events, regime_setup
 
 from canary.feeds.btfeeds import bt_datetimes
-from canary.indicators import (BACKGROUND, BTC, CRYPTO, RISK_OFF, RiskRegime, Signal, defaults,
-                               evaluate, resolve, signals)
+from canary.indicators import (
+    BACKGROUND,
+    BTC,
+    CRYPTO,
+    RISK_OFF,
+    RiskRegime,
+    Signal,
+    defaults,
+    evaluate,
+    resolve,
+    signals,
+)
 from canary.indicators.alt_volume import alt_volume_hold, basket_relative_volume, sideways, sideways_mean
 from canary.indicators.array_indicator import ArrayIndicator
 from canary.indicators.ethbtc import eth_btc_strength
@@ -24,8 +35,6 @@ from canary.indicators.relative_strength import relative_strength
 from canary.indicators.rolling import rolling_max, rolling_mean, rolling_median, rolling_sum, row_median
 from canary.indicators.smallcap_breakout import small_cap_breakout
 from canary.params import ParameterError
-
-from test_indicators import _run, bars, crypto_days, reference_breakout, reference_events, regime_setup, REGIME_SMALL
 
 NaN = math.nan
 
@@ -67,12 +76,12 @@ def test_a_bar_has_the_same_value_from_any_window_that_covers_its_lookback(name,
     for i in list(range(0, lookback + 3)) + list(range(95, 125)) + [n - 1]:
         for start in {0, max(0, i - lookback + 1)}:
             part = function(slice(start, i + 1))
-            for a, b in zip(part, whole):
+            for a, b in zip(part, whole, strict=True):
                 np.testing.assert_array_equal(a[-1], b[i], err_msg=f"{name}: bar {i} from bar {start}")
     # a shorter window than the lookback is not enough (the lookback is the real memory)
     i = n - 1
     assert any(not np.array_equal(a[-1], b[i], equal_nan=True)
-               for a, b in zip(function(slice(i - lookback + 2, i + 1)), whole)), name
+               for a, b in zip(function(slice(i - lookback + 2, i + 1)), whole, strict=True)), name
     # and the whole-history values are mostly known
     assert all(np.isfinite(b[lookback + 5:]).mean() > 0.5 for b in whole), name
 
@@ -84,7 +93,7 @@ def test_rolling_windows_against_pandas():
     np.testing.assert_array_equal(rolling_median(VOLUMES, 6),
                                   pd.DataFrame(VOLUMES).rolling(6).median().to_numpy())
     use = np.isfinite(CLOSES) & (CLOSES > 12)
-    want = [np.median(row[u]) if u.any() else NaN for row, u in zip(CLOSES, use)]
+    want = [np.median(row[u]) if u.any() else NaN for row, u in zip(CLOSES, use, strict=True)]
     np.testing.assert_array_equal(row_median(CLOSES, use), want)
 
 

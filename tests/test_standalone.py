@@ -14,8 +14,16 @@ import pytest
 
 from canary.errors import ConfigError
 from canary.feeds import DataLibrary
-from canary.indicators import (AltVolumeHold, BreakoutOutcomes, EthBtcStrength, FailedBreakoutRate, RiskRegime,
-                               SmallCapBreakout, SmallVsLargeCap, eth_btc_strength)
+from canary.indicators import (
+    AltVolumeHold,
+    BreakoutOutcomes,
+    EthBtcStrength,
+    FailedBreakoutRate,
+    RiskRegime,
+    SmallCapBreakout,
+    SmallVsLargeCap,
+    eth_btc_strength,
+)
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

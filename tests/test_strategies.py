@@ -17,8 +17,7 @@ from canary.feeds import DataLibrary
 from canary.feeds.market import Universe, load_market
 from canary.indicators.regime import ALTS, BTC, ETH, RISK_OFF
 from canary.params import ParameterError
-from canary.strategies import (BtcEthMonthly, BuyAndHold, Costs, EqualWeightBasket, SmallCapRotation,
-                               run_backtest)
+from canary.strategies import BtcEthMonthly, BuyAndHold, Costs, EqualWeightBasket, SmallCapRotation, run_backtest
 
 DATA = Path(__file__).resolve().parents[1] / "feeds" / "data"
 START = "2018-01-01"

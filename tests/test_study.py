@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_cli import assert_user_error, canary
 
 from canary.feeds import SHIPPED_DIR
 from canary.indicators.regime import RISK_OFF
@@ -17,8 +18,6 @@ from canary.runs.backtest import plan
 from canary.runs.config import load_config, rotation_params
 from canary.runs.study import ASSETS, MIN_EVENTS, background, find_events, load, small_cap_params
 from canary.strategies import SmallCapRotation, run_backtest
-
-from test_cli import assert_user_error, canary
 
 DAY = pd.Timedelta(days=1)
 CRYPTO = Path(SHIPPED_DIR) / "crypto"

@@ -46,7 +46,7 @@ def test_walk_forward_on_the_matrix(tuned):
     first = t.walk.windows[0]
     assert (first.train_start, first.train_end, first.test_end) == (0, 120, 180)
     assert len(t.walk.returns) == len(t.matrix) - 120
-    for w, pick in zip(t.walk.windows, t.walk.picks):
+    for w, pick in zip(t.walk.windows, t.walk.picks, strict=True):
         np.testing.assert_array_equal(t.walk.returns.loc[t.matrix.index[w.train_end:w.test_end]],
                                       t.matrix[pick].iloc[w.train_end:w.test_end])
     assert t.overfitting.splits == 6 and 0.0 <= t.overfitting.pbo <= 1.0

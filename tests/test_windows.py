@@ -7,14 +7,13 @@ run end to end, and every output carries full timestamps on intraday bars.
 import backtrader as bt
 import pandas as pd
 import pytest
+from test_cli import assert_user_error, canary
+from test_indicators import _run, bars, coin_feeds, crypto_days, equity_feed, sessions
 
 from canary.errors import ConfigError
 from canary.feeds import DataLibrary
 from canary.feeds.windows import feed_interval, parse_window, session_count, window_bars
 from canary.indicators import EthBtcStrength, SmallCapBreakout
-
-from test_cli import assert_user_error, canary
-from test_indicators import _run, bars, coin_feeds, crypto_days, equity_feed, sessions
 
 FOUR_HOURS = pd.Timedelta(hours=4)
 DAY = pd.Timedelta(days=1)

@@ -99,7 +99,7 @@ def test_btc_daily_bar_closes_at_the_next_utc_midnight(mock):
     bars = yahoo.download("BTC-USD", "1d", since="2023-12-30", session=requests.Session(), now=utc("2024-01-05"))
     series = bars.series("BTC-USD")
     assert (bars.clock, bars.bar) == ("interval", pd.Timedelta("1D"))
-    by_label = dict(zip(bars.labels, series.frame.index))
+    by_label = dict(zip(bars.labels, series.frame.index, strict=True))
     assert by_label[pd.Timestamp("2024-01-01")] == utc("2024-01-02 00:00")
     assert pd.Timestamp("2023-12-30") in by_label  # a Saturday: 24/7 market
     assert series.frame.loc[utc("2024-01-02"), "close"] == 44179.55
