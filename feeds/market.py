@@ -33,6 +33,11 @@ class Universe:
     def symbols(self):
         return (*self.crypto, self.small_cap, self.large_cap)
 
+    def of(self, role):
+        """The symbols of a role, as a tuple (several for ``alts``)."""
+        value = getattr(self, role)
+        return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
 
 @dataclass
 class Market:

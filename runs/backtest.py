@@ -151,7 +151,7 @@ def execute(p, benchmarks="btc", progress=None, engine="backtrader"):
     `progress(label, done)` is told when each run starts (done False) and ends (done True).
     ``engine``: "backtrader" (the reference: the configured strategy here and the benchmarks at
     the same time in a worker process when there is a spare core) or "fast" (the screening
-    engine, for the shipped rotation and benchmarks).
+    engine, for strategies that declare their plan).
     """
     data = p.config["data"]
     market = load_market(p.library, p.universe, data["start"] or None, data["end"] or None)
@@ -166,7 +166,7 @@ def execute(p, benchmarks="btc", progress=None, engine="backtrader"):
     results = {}
     for label, cls, params in runs:
         _told(progress, label, False)
-        results[label] = screen.run(p.config, label) if cls is SmallCapRotation else \
+        results[label] = screen.run(p.config, label) if label == runs[0][0] else \
             run_fast(market, cls, params, p.costs, name=label, arrays=screen.arrays)
         _told(progress, label, True)
     return market, results

@@ -203,6 +203,8 @@ def cmd_study(args):
     with run as folder:
         words = study.write_study(folder, p, market, result, started)
     print("\n\n".join(words))
+    for note in result.notes:
+        print(note)
     print(f"\noutputs: {run.path}")
     return 0
 

@@ -1,4 +1,4 @@
-"""The screening engine: many configurations of the rotation on one market, fast.
+"""The screening engine: many configurations of a planned strategy on one market, fast.
 
 A batch goes: the signals (`canary.indicators.signals.evaluate`, the indicators' own array
 functions; each indicator computed once per distinct set of its parameters in the batch)
@@ -10,6 +10,7 @@ The Backtrader path stays the reference; this engine is held to it by the parity
 test (tests/test_screening_parity.py). `Screen.run` gives one configuration's full
 `BacktestResult` (fills, orders, weights), which `canary run --engine fast` writes out.
 """
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,16 +18,8 @@ import pandas as pd
 
 from canary.feeds.btfeeds import bt_datetimes
 from canary.indicators.signals import evaluate
-from canary.strategies import BuyAndHold, SmallCapRotation
-from canary.strategies.screening import (
-    alts_targets,
-    basket_weights,
-    market_arrays,
-    regime_rows,
-    rotation_fixed,
-    run_fast,
-    strategy_bars,
-)
+from canary.strategies import BuyAndHold
+from canary.strategies.screening import market_arrays, reads_regime, run_fast
 from canary.strategies.screening_kernel import (
     N_STATS,
     STAT_FEES,
@@ -36,10 +29,8 @@ from canary.strategies.screening_kernel import (
     simulate_batch,
 )
 
-from .config import regime_params, rotation_params
+from .config import regime_params, strategy_params
 from .metrics import COLUMNS, daily_closes, figures
-
-BASKET_KEYS = ("weighting", "min_history", "vol_window", "momentum_window", "top_k")
 
 
 @dataclass
@@ -61,8 +52,8 @@ class Screened:
 
 
 class Screen:
-    """A market and its costs made ready for screening the rotation: its arrays, and the
-    signals and baskets already computed, reused by every later batch."""
+    """A market and its costs made ready for screening the configured strategy: its arrays,
+    and the signals and plans already computed, reused by every later batch."""
 
     def __init__(self, market, costs):
         self.market, self.costs = market, costs
@@ -70,29 +61,27 @@ class Screen:
         self._inputs = signal_inputs(market)
         self._signals = {}
         self._regimes = {}
-        self._baskets = {}
 
     # -- what configurations share ----------------------------------------------------------
     def regimes(self, config):
         """The regime at each bar of the clock under the configuration's [filter] sections
-        (int8), from the declared signals."""
+        (int64), from the declared signals."""
         key = _freeze(config["filter"])
         if key not in self._regimes:
             out = evaluate(self._inputs, regime_params(config), self.arrays.interval, cache=self._signals)
-            self._regimes[key] = out["regime"].astype(np.int8)
+            self._regimes[key] = out["regime"].astype(np.int64)
         return self._regimes[key]
 
-    def basket(self, strategy):
-        key = tuple(strategy[k] for k in BASKET_KEYS)
-        if key not in self._baskets:
-            self._baskets[key] = basket_weights(self.arrays, *key)
-        return self._baskets[key]
+    def _planned(self, config):
+        cls, params = strategy_params(config)
+        regimes = self.regimes(config) if reads_regime(cls) else None
+        return cls, params, regimes
 
     # -- one configuration, every record -------------------------------------------------------
     def run(self, config, name="rotation"):
-        """The rotation under `config` as a `BacktestResult`, as `run_backtest` records it."""
-        return run_fast(self.market, SmallCapRotation, rotation_params(config), self.costs, name=name,
-                        regimes=self.regimes(config), arrays=self.arrays)
+        """The configured strategy under `config` as a `BacktestResult`, as `run_backtest` records it."""
+        cls, params, regimes = self._planned(config)
+        return run_fast(self.market, cls, params, self.costs, name=name, regimes=regimes, arrays=self.arrays)
 
     def benchmark(self, symbol, cash_buffer, name="btc_buy_hold"):
         return run_fast(self.market, BuyAndHold, {"symbol": symbol, "cash_buffer": cash_buffer}, self.costs,
@@ -100,10 +89,9 @@ class Screen:
 
     # -- many configurations, values and figures -------------------------------------------------
     def screen(self, configs, chunk=1024, progress=None):
-        """Every configuration of `configs` (validated configurations): a `Screened`."""
+        """Every configuration of `configs` (validated configurations of one strategy class): a `Screened`."""
         a = self.arrays
-        n, k = a.closes.shape
-        m = n - a.t0
+        m = len(a.clock) - a.t0
         values = np.empty((len(configs), m))
         stats = np.zeros((len(configs), N_STATS))
         index = pd.DatetimeIndex(a.clock[a.t0:].as_unit("us"), name="close_time")
@@ -121,32 +109,45 @@ class Screen:
 
     def _screen(self, configs, values, stats):
         a = self.arrays
-        k = a.closes.shape[1]
-        phase_sets, phase_of, varying_sets, varying_of = {}, [], {}, []
-        fixed = np.empty((len(configs), 3, k))
-        ints = np.empty((len(configs), 2), dtype=np.int64)
-        floats = np.empty((len(configs), 2))
-        for i, config in enumerate(configs):
-            s = strategy_bars(SmallCapRotation, rotation_params(config), a.interval)
-            regime = self.regimes(config)
-            phase_of.append(phase_sets.setdefault(id(regime), (len(phase_sets), regime))[0])
-            vkey = tuple(s[k] for k in BASKET_KEYS) + (s["alt_core"],)
-            if vkey not in varying_sets:
-                varying_sets[vkey] = (len(varying_sets), alts_targets(self.basket(s), s["alt_core"]))
-            varying_of.append(varying_sets[vkey][0])
-            fixed[i] = rotation_fixed(k, s["defensive"], s["eth_weight"])
-            ints[i] = s["min_hold"], s["rebalance_every"]
-            floats[i] = s["drift_band"], s["cash_buffer"]
-        phases = np.stack([r.astype(np.int64) for _, r in sorted(phase_sets.values(), key=lambda x: x[0])])
-        rows = np.stack([regime_rows(p) for p in phases])
-        varying = np.stack([v for _, v in sorted(varying_sets.values(), key=lambda x: x[0])])
+        runs = len(configs)
+        phase_sets, phase_of, varying_sets, varying_of, plans, params = {}, [], {}, [], [], []
+        ready = None
+        for config in configs:
+            cls, strategy, regimes = self._planned(config)
+            ready = a.planned(cls)
+            p = ready.params(strategy)
+            plan = ready.plan(p, regimes)
+            phase = np.asarray(plan.phase, dtype=np.int64)
+            row = np.asarray(plan.row, dtype=np.int64)
+            key = hashlib.blake2b(phase.tobytes() + row.tobytes(), digest_size=16).digest()   # shared in a batch
+            phase_of.append(phase_sets.setdefault(key, (len(phase_sets), phase, row))[0])
+            varying = plan.varying if plan.varying is not None else _no_varying(ready)
+            varying_of.append(varying_sets.setdefault(id(varying), (len(varying_sets), varying))[0])
+            plans.append(plan)
+            params.append(p)
+        k = len(ready.symbols)
+        fixed = np.zeros((runs, max(len(p.fixed) for p in plans), k))
+        for i, plan in enumerate(plans):
+            fixed[i, :len(plan.fixed)] = plan.fixed
+        phases = np.stack([ph for _, ph, _ in phase_sets.values()])
+        rows = np.stack([r for _, _, r in phase_sets.values()])
+        varying = np.stack([np.asarray(v, dtype=float) for _, v in varying_sets.values()])
         c = self.costs
-        simulate_batch(a.opens, a.highs, a.lows, a.closes, a.marks, a.listed, a.delisting, a.equity_step, a.t0,
-                       phases, rows, np.asarray(phase_of, dtype=np.int64), fixed, varying,
-                       np.asarray(varying_of, dtype=np.int64), np.ascontiguousarray(ints[:, 0]),
-                       np.ascontiguousarray(ints[:, 1]), np.ascontiguousarray(floats[:, 0]),
-                       np.ascontiguousarray(floats[:, 1]), c.fee_bp / 1e4, c.slippage_bp / 1e4,
-                       (c.fee_bp + c.slippage_bp) / 1e4, c.fill == "close", float(c.cash), values, stats)
+        simulate_batch(*ready.prices, ready.equity_step, a.t0, phases, rows, np.asarray(phase_of, dtype=np.int64),
+                       fixed, varying, np.asarray(varying_of, dtype=np.int64),
+                       np.asarray([p.min_hold for p in plans], dtype=np.int64),
+                       np.asarray([p.rebalance_every for p in plans], dtype=np.int64),
+                       np.asarray([p.drift_band for p in params], dtype=float),
+                       np.asarray([p.cash_buffer for p in params], dtype=float), c.fee_bp / 1e4,
+                       c.slippage_bp / 1e4, (c.fee_bp + c.slippage_bp) / 1e4, c.fill == "close", float(c.cash),
+                       values, stats)
+
+
+def _no_varying(ready):
+    """One shared bars x coins array of zeros for plans with fixed targets only."""
+    if "no varying" not in ready.bars.memo:
+        ready.bars.memo["no varying"] = np.zeros(ready.bars.closes.shape)
+    return ready.bars.memo["no varying"]
 
 
 def signal_inputs(market):

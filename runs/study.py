@@ -12,7 +12,7 @@ last event kept is merged into it.
 
 Forward returns are close to close over each horizon (days, counted in bars of the crypto
 clock), no costs: ETH/BTC (the ratio of the two closes), BTC, ETH, and the altcoin basket as
-the rotation builds it at that bar (the coins `strategies.rotation.eligible` admits then, equal
+the rotation builds it at that bar (the coins `strategies.basket.eligible` admits then, equal
 weights, held to the horizon; a coin whose data stop meanwhile is worth its last close). They
 are compared with the same returns from every bar close of the period (*all days*) and from the
 bar closes at which the background was on (*background on*).
@@ -26,10 +26,11 @@ import pandas as pd
 from canary.feeds.alignment import known_at
 from canary.feeds.windows import window_bars
 from canary.indicators.smallcap_breakout import MODES, small_cap_breakout
-from canary.strategies.rotation import eligible
+from canary.strategies.basket import eligible
+from canary.strategies.rotation import SmallCapRotation
 
 from . import eventstats
-from .config import regime_params
+from .config import regime_params, strategy_params
 
 ASSETS = ("eth_btc", "alt_basket", "btc", "eth")
 BLOCK_PER_HORIZON = 2   # mean block of the stationary bootstrap, in horizons
@@ -59,6 +60,7 @@ class Study:
     paths: dict            # form -> {"days", "event" (events x steps x assets), "all" (steps x assets)}
     period: tuple          # (first, last) bar close of the study
     bars_per_day: int
+    notes: tuple = ()      # what the study had to decide for the configured strategy, one line each
 
 
 def bars_per_day(clock):
@@ -71,15 +73,25 @@ def _ns(index):
 
 
 def basket_eligibility(market, min_history):
-    """bars x altcoins: True where the rotation's basket would admit the coin at that bar."""
-    out = np.zeros((len(market.clock), len(market.universe.alts)), dtype=bool)
-    for j, symbol in enumerate(market.universe.alts):
-        f = market.crypto[symbol]
-        close, listed, delisting = (f[c].to_numpy(dtype=float) for c in ("close", "listed", "delisting"))
-        for i in np.flatnonzero(listed == 1.0):
-            if i + 1 >= min_history:
-                out[i, j] = eligible(listed[i], delisting[i], close[i + 1 - min_history:i + 1], min_history)
-    return out
+    """bars x altcoins: True where the rotation's basket would admit the coin at that bar
+    (`canary.strategies.basket.eligible`)."""
+    frames = [market.crypto[s] for s in market.universe.alts]
+    if not frames:
+        return np.zeros((len(market.clock), 0), dtype=bool)
+    close, listed, delisting = (np.column_stack([f[c].to_numpy(dtype=float) for f in frames])
+                                for c in ("close", "listed", "delisting"))
+    return eligible((listed == 1.0) & (delisting == 0.0) & np.isfinite(close), close, min_history)
+
+
+def basket_history(config):
+    """(the bars of history a coin needs to enter the study's altcoin basket, a note or None):
+    the configured strategy's ``min_history``, or the rotation's default when it has none."""
+    cls, params = strategy_params(config)
+    if "min_history" in cls.params._getkeys():
+        return params.get("min_history", dict(cls.params._getpairs())["min_history"]), None
+    default = dict(SmallCapRotation.params._getpairs())["min_history"]
+    return default, (f"altcoin basket: {cls.__name__} has no min_history, so the rotation's default ({default}) "
+                     "decides when a coin enters it")
 
 
 class Growth:
@@ -227,7 +239,8 @@ def run_study(p, market, settings):
     bpd = bars_per_day(clock)
     first = int(np.searchsorted(_ns(clock), _ns([market.start])[0]))
     dates = np.array([t.date().isoformat() if bpd == 1 else t.isoformat() for t in clock], dtype=object)
-    growth = Growth(market, window_bars(p.config["strategy"]["min_history"], market.interval, "strategy.min_history"))
+    history, note = basket_history(p.config)
+    growth = Growth(market, window_bars(history, market.interval, "strategy.min_history"))
     ks = {h: h * bpd for h in settings.horizons}
     forward = {h: growth(k) for h, k in ks.items()}
     days = np.arange(max(settings.horizons) + 1)
@@ -262,7 +275,7 @@ def run_study(p, market, settings):
                                                      "merged"] + [f"{a}_{h}d" for h in settings.horizons
                                                                   for a in ASSETS])
     summary = pd.DataFrame(rows)[list(SUMMARY_COLUMNS)]
-    return Study(settings, events_frame, summary, paths, (clock[first], clock[-1]), bpd)
+    return Study(settings, events_frame, summary, paths, (clock[first], clock[-1]), bpd, (note,) if note else ())
 
 
 def write_study(folder, p, market, result, started):

@@ -1,6 +1,9 @@
 """The benchmarks the rotation is judged against, run through the same engine and costs."""
+import numpy as np
+
 from canary.errors import ConfigError, suggest
 
+from .plan import VARYING, TargetPlan
 from .portfolio import TargetWeightStrategy
 
 
@@ -14,26 +17,21 @@ class BuyAndHold(TargetWeightStrategy):
     roles = ("btc", "eth")
     params = (("symbol", ""),)
 
-    def __init__(self):
-        super().__init__()
-        self.check_symbol(self.p.symbol, [c._name for c in self.coins])
-        named = [c for c in self.coins if c._name == self.p.symbol]
-        self.asset = named[0] if named else self.coins[0]
-        self.bought = False
-
     @staticmethod
     def check_symbol(symbol, names):
         if symbol and symbol not in names:
             raise ConfigError(f"BuyAndHold: symbol '{symbol}' is not one of the feeds "
                               f"({', '.join(names)}){suggest(symbol, names)}")
 
-    def rebalance_due(self):
-        due = not self.bought and self.tradable(self.asset)
-        self.bought = self.bought or due
-        return due
-
-    def target_weights(self):
-        return {self.asset: 1.0}
+    @classmethod
+    def plan(cls, bars, p):
+        """Nothing until the first trading bar at which the coin is tradable (phase 0), then the
+        coin (phase 1), once."""
+        cls.check_symbol(p.symbol, bars.symbols)
+        c = bars.symbols.index(p.symbol) if p.symbol else 0
+        fixed = np.zeros((2, len(bars.symbols)))
+        fixed[1, c] = 1.0
+        return TargetPlan.by_phase(np.maximum.accumulate(bars.tradable[:, c] & bars.trading), fixed)
 
 
 class EqualWeightBasket(TargetWeightStrategy):
@@ -42,17 +40,17 @@ class EqualWeightBasket(TargetWeightStrategy):
 
     roles = ("btc", "alts")
 
-    def __init__(self):
-        super().__init__()
-        self.bought = False
-
-    def rebalance_due(self):
-        due, self.bought = not self.bought, True
-        return due
-
-    def target_weights(self):
-        coins = [c for c in self.coins[1:] if self.tradable(c)]
-        return {c: 1.0 / len(coins) for c in coins}
+    @classmethod
+    def plan(cls, bars, p):
+        n, k = bars.closes.shape
+        varying = np.zeros((n, k))
+        if bars.trading.any():
+            first = int(np.argmax(bars.trading))
+            listed = bars.tradable[first, 1:]
+            if listed.any():
+                varying[first, 1:][listed] = 1.0 / listed.sum()
+        return TargetPlan(np.ones(n, dtype=np.int64), np.full(n, VARYING, dtype=np.int64), np.zeros((1, k)),
+                          varying)
 
 
 class BtcEthMonthly(TargetWeightStrategy):
@@ -61,14 +59,13 @@ class BtcEthMonthly(TargetWeightStrategy):
     roles = ("btc", "eth")
     params = (("drift_band", 0.0),)
 
-    def __init__(self):
-        super().__init__()
-        self.month = None
+    @classmethod
+    def lookback(cls, p):
+        return 1
 
-    def rebalance_due(self):
-        month = self.clock.datetime.date(0).month
-        due, self.month = month != self.month, month
-        return due
-
-    def target_weights(self):
-        return {self.coins[0]: 0.5, self.coins[1]: 0.5}
+    @classmethod
+    def plan(cls, bars, p):
+        months = bars.times.astype("datetime64[M]").astype(np.int64)
+        fixed = np.zeros((1, len(bars.symbols)))
+        fixed[0, :2] = 0.5
+        return TargetPlan(months, np.zeros(len(months), dtype=np.int64), fixed)

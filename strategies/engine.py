@@ -66,8 +66,7 @@ def _feeds(market, roles):
     u = market.universe
     tf, comp = bt_timeframe(market.interval)
     for role in roles:
-        symbols = u.alts if role == "alts" else (getattr(u, role),)
-        for s in symbols:
+        for s in u.of(role):
             if role in ("small_cap", "large_cap"):
                 yield CloseInstantData(dataname=market.equity[s], name=s, timeframe=bt.TimeFrame.Days)
             else:

@@ -1,16 +1,27 @@
 """Target-weight portfolio mechanics shared by the rotation strategy and the benchmarks."""
 import math
 
+import numpy as np
+import pandas as pd
+
+from canary.errors import ConfigError
+from canary.feeds.windows import feed_interval
 from canary.params import Rule
 
+from .plan import plan_bars, plan_params
 from .schedule import CryptoCloseSchedule
 
 
 class TargetWeightStrategy(CryptoCloseSchedule):
     """Holds coins at target weights of the portfolio, deciding at each crypto bar close.
 
-    Subclasses say *what* to hold (`target_weights`) and *when* to trade (`rebalance_due`).
-    This class does the rest the same way for every strategy:
+    Subclasses declare *what* to hold and *when* to trade as a plan (`canary.strategies.plan`:
+    a classmethod ``plan(bars, p)`` returning a `TargetPlan`, with ``lookback(p)`` the bars
+    its last row depends on), which this class reads at each bar close from the bars up to
+    that close, so that a plan never sees a later bar; the screening engine reads the same
+    plan over the whole history. (A Backtrader strategy may instead override
+    `target_weights` and `rebalance_due`; it then runs on Backtrader only.) This class does
+    the rest the same way for every strategy:
 
     * decisions only on crypto bar closes from ``trade_from`` on (`CryptoCloseSchedule`);
     * market orders, sells before buys, filled by the broker after the decision (the next
@@ -28,7 +39,10 @@ class TargetWeightStrategy(CryptoCloseSchedule):
       position valued at a NaN price once the coin has no bars.
 
     Feeds: the ``ListedData`` coins (the first is the crypto clock, BTC) and any others.
+    A strategy that reads a risk regime returns its line from `regime_line`.
     """
+
+    _regime = None   # the regime line a plan reads, from `regime_line`
 
     DUST = 1e-6   # fraction of the portfolio value below which a difference is not traded
 
@@ -48,19 +62,69 @@ class TargetWeightStrategy(CryptoCloseSchedule):
         self._exits = {}            # coin -> its delisting exit order
         # each coin's lines, looked up once (a Backtrader attribute lookup per coin and bar adds up)
         self._lines = {c: (c.lines.close, c.lines.listed, c.lines.delisting) for c in self.coins}
+        self.held_phase, self.held_row = None, 0
 
-    # -- what subclasses provide -------------------------------------------------------
-    def target_weights(self):
-        """{coin feed: weight} summing to at most 1; the rest is cash."""
-        raise NotImplementedError
+    # -- the plan, read as of each bar -----------------------------------------------------
+    @classmethod
+    def lookback(cls, p):
+        """How many bars the last row of the plan depends on (None: every bar so far)."""
+        return None
+
+    def regime_line(self):
+        """The risk regime's line, for a strategy whose plan reads one (else None)."""
+        return None
+
+    def start(self):
+        super().start()
+        if callable(getattr(type(self), "plan", None)):
+            self._read_plan()
+
+    def _read_plan(self):
+        frames = {}
+        for coin in self.coins:
+            if not isinstance(coin.p.dataname, pd.DataFrame):
+                raise ConfigError(f"{type(self).__name__}: its plan reads its coins' frames; feed "
+                                  f"'{coin._name}' is not a pandas DataFrame on the crypto clock")
+            frames[coin._name] = coin.p.dataname
+        start = self.p.trade_from
+        self._regime = self.regime_line()
+        regime = None if self._regime is None else np.zeros(len(self.clock.p.dataname))
+        self._bars = plan_bars(frames, None if start is None else pd.Timestamp(start, tz="UTC"), regime)
+        self._p = plan_params(type(self), self.p._getkwargs(), feed_interval(self.clock))
+        self._lookback = type(self).lookback(self._p)
+        self._planned = None, -1, 0
+
+    def plan_now(self):
+        """(the plan over the bars up to this one, this bar's row in it)."""
+        plan, at, row = self._planned
+        i = len(self.clock) - 1
+        if at != i:
+            lo = 0 if self._lookback is None else max(0, i + 1 - self._lookback)
+            plan, row = type(self).plan(self._bars.cut(lo, i + 1), self._p), i - lo
+            self._planned = plan, i, row
+        return plan, row
 
     def rebalance_due(self):
-        """True when the strategy wants to trade at this bar."""
-        raise NotImplementedError
+        """True when the strategy trades at this bar: its phase changed and ``min_hold`` bars
+        passed since its last trade, or ``rebalance_every`` bars passed (0: never)."""
+        plan, t = self.plan_now()
+        phase = plan.phase[t]
+        if phase != self.held_phase and self.bars_since_trade >= plan.min_hold:
+            self.held_phase, self.held_row = phase, plan.row[t]
+            return True
+        return bool(plan.rebalance_every) and self.bars_since_trade >= plan.rebalance_every
+
+    def target_weights(self):
+        """{coin feed: weight} summing to at most 1 (the rest is cash): the targets of the phase
+        last acted on, at this bar."""
+        plan, t = self.plan_now()
+        return {coin: float(w) for coin, w in zip(self.coins, plan.targets(self.held_row, t), strict=True) if w}
 
     # -- the decision loop --------------------------------------------------------------
     def on_crypto_bar(self):
         self.bars_since_trade += 1
+        if self._regime is not None:
+            self._bars.regime[len(self.clock) - 1] = self._regime[0]
         self.exit_delisted()
 
     def prenext(self):

@@ -1,23 +1,14 @@
 """The rotation strategy of the research note."""
-import math
-
 import numpy as np
 
-from canary.feeds.windows import feed_interval, window_bars, window_rule
-from canary.indicators.regime import BTC, ETH, RISK_OFF, RiskRegime
+from canary.feeds.windows import window_rule
+from canary.indicators.regime import ALTS, BTC, ETH, RISK_OFF, RiskRegime
 from canary.params import Rule
 
+from .basket import WEIGHTINGS as BASKET_WEIGHTINGS
+from .basket import basket_weights, eligible
+from .plan import VARYING, TargetPlan
 from .portfolio import TargetWeightStrategy
-
-BASKET_WEIGHTINGS = ("equal", "inverse_vol", "momentum")
-
-
-def eligible(listed, delisting, closes, min_history):
-    """The basket's entry rule for one altcoin at one bar: listed, no delisting notice, and a
-    price at each of its last `min_history` bars (`closes`: its closes up to this bar, the
-    latest last; fewer than `min_history` of them means too young)."""
-    return (listed == 1.0 and delisting == 0.0 and len(closes) >= min_history
-            and bool(np.isfinite(closes[-min_history:]).all()))
 
 
 class SmallCapRotation(TargetWeightStrategy):
@@ -74,64 +65,43 @@ class SmallCapRotation(TargetWeightStrategy):
     def __init__(self):
         super().__init__()
         btc, eth, small, large, *alts = self.datas
-        self.btc, self.eth, self.alts = btc, eth, alts
-        interval = feed_interval(btc)
-        self.bars = {name: window_bars(getattr(self.p, name), interval, f"strategy.{name}", minimum)
-                     for name, minimum in self.WINDOWS.items()}
         self.regime = RiskRegime(btc, eth, small, large, *alts, filter=self.p.filter)
-        self.held_regime = None
 
-    def current_regime(self):
-        return int(self.regime.regime[0])
+    def regime_line(self):
+        return self.regime.regime
 
-    def rebalance_due(self):
-        regime = self.current_regime()
-        if regime != self.held_regime and self.bars_since_trade >= self.bars["min_hold"]:
-            self.held_regime = regime
-            return True
-        every = self.bars["rebalance_every"]
-        return bool(every) and self.bars_since_trade >= every
+    @classmethod
+    def lookback(cls, p):
+        return max(p.min_history, p.vol_window + 1, p.momentum_window + 1)
 
-    def target_weights(self):
-        regime = self.held_regime
-        if regime == RISK_OFF:
-            return {self.btc: 1.0} if self.p.defensive == "btc" else {}
-        if regime == BTC:
-            return {self.btc: 1.0}
-        if regime == ETH:
-            return {self.eth: self.p.eth_weight, self.btc: 1.0 - self.p.eth_weight}
-        basket = self.basket_weights()
-        core = self.p.alt_core if basket else 1.0
-        weights = {coin: w * (1.0 - core) for coin, w in basket.items()}
-        weights[self.btc] = weights.get(self.btc, 0.0) + core / 2
-        weights[self.eth] = weights.get(self.eth, 0.0) + core / 2
-        return weights
+    @classmethod
+    def plan(cls, bars, p):
+        """The regime is the phase; risk-off, btc and eth hold fixed rows, alts the basket."""
+        phase = np.asarray(bars.regime, dtype=np.int64)
+        k = len(bars.symbols)
+        fixed = np.zeros((3, k))
+        fixed[RISK_OFF, 0] = 1.0 if p.defensive == "btc" else 0.0
+        fixed[BTC, 0] = 1.0
+        fixed[ETH, 1] = p.eth_weight
+        fixed[ETH, 0] = 1.0 - p.eth_weight
+        key = (p.weighting, p.min_history, p.vol_window, p.momentum_window, p.top_k, p.alt_core)
+        varying = bars.memo.get(key)
+        if varying is None:
+            varying = bars.memo[key] = cls.alts_targets(bars, p)
+        return TargetPlan(phase, np.where(phase == ALTS, VARYING, phase), fixed, varying, p.min_hold,
+                          p.rebalance_every)
 
-    def eligible_alts(self):
-        m = self.bars["min_history"]
-        return [coin for coin in self.alts if len(coin) >= m
-                and eligible(coin.listed[0], coin.delisting[0], np.asarray(coin.close.get(size=m)), m)]
-
-    def basket_weights(self):
-        coins = self.eligible_alts()
-        if not coins:
-            return {}
-        if self.p.weighting == "equal":
-            return {c: 1.0 / len(coins) for c in coins}
-        if self.p.weighting == "inverse_vol":
-            inv = {}
-            for c in coins:
-                closes = np.asarray(c.close.get(size=self.bars["vol_window"] + 1))
-                vol = np.nanstd(np.diff(np.log(closes)))
-                if np.isfinite(vol) and vol > 0:
-                    inv[c] = 1.0 / vol
-            total = sum(inv.values())
-            return {c: v / total for c, v in inv.items()}
-        scores = {}
-        for c in coins:
-            window = self.bars["momentum_window"]
-            past = c.close[-window] if len(c) > window else math.nan
-            if math.isfinite(past):
-                scores[c] = c.close[0] / past - 1.0
-        top = sorted(scores, key=scores.get, reverse=True)[: self.p.top_k]
-        return {c: 1.0 / len(top) for c in top}
+    @staticmethod
+    def alts_targets(bars, p):
+        """bars x coins: ``alt_core`` in BTC/ETH 50/50, the rest in the altcoin basket (the
+        coins after BTC and ETH); all in the core where the basket is empty."""
+        alts = slice(2, None)
+        admitted = eligible(bars.tradable[:, alts], bars.closes[:, alts], p.min_history)
+        basket = basket_weights(bars.closes[:, alts], admitted, p.weighting, p.vol_window, p.momentum_window,
+                                p.top_k)
+        core = np.where((basket > 0).any(axis=1), p.alt_core, 1.0)
+        out = np.zeros(bars.closes.shape)
+        out[:, alts] = basket * (1.0 - core)[:, None]
+        out[:, 0] += core / 2
+        out[:, 1] += core / 2
+        return out

@@ -457,7 +457,7 @@ class OverBuy(BuyAndHold):
     """Buys twice what the cash can pay for: the broker must refuse it."""
 
     def rebalance(self, targets):
-        coin = self.asset
+        coin = self.coins[0]
         self.buy(data=coin, size=2 * self.broker.getcash() / coin.close[0])
         self.bars_since_trade = 0
 
