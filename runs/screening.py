@@ -26,6 +26,8 @@ from canary.strategies.screening_kernel import (
     STAT_INVESTED,
     STAT_TRADED,
     STAT_TRADES,
+    Batch,
+    Frictions,
     simulate_batch,
 )
 
@@ -121,7 +123,7 @@ class Screen:
             row = np.asarray(plan.row, dtype=np.int64)
             key = hashlib.blake2b(phase.tobytes() + row.tobytes(), digest_size=16).digest()   # shared in a batch
             phase_of.append(phase_sets.setdefault(key, (len(phase_sets), phase, row))[0])
-            varying = plan.varying if plan.varying is not None else _no_varying(ready)
+            varying = plan.varying if plan.varying is not None else ready.no_varying()
             varying_of.append(varying_sets.setdefault(id(varying), (len(varying_sets), varying))[0])
             plans.append(plan)
             params.append(p)
@@ -132,22 +134,12 @@ class Screen:
         phases = np.stack([ph for _, ph, _ in phase_sets.values()])
         rows = np.stack([r for _, _, r in phase_sets.values()])
         varying = np.stack([np.asarray(v, dtype=float) for _, v in varying_sets.values()])
-        c = self.costs
-        simulate_batch(*ready.prices, ready.equity_step, a.t0, phases, rows, np.asarray(phase_of, dtype=np.int64),
-                       fixed, varying, np.asarray(varying_of, dtype=np.int64),
-                       np.asarray([p.min_hold for p in plans], dtype=np.int64),
-                       np.asarray([p.rebalance_every for p in plans], dtype=np.int64),
-                       np.asarray([p.drift_band for p in params], dtype=float),
-                       np.asarray([p.cash_buffer for p in params], dtype=float), c.fee_bp / 1e4,
-                       c.slippage_bp / 1e4, (c.fee_bp + c.slippage_bp) / 1e4, c.fill == "close", float(c.cash),
-                       values, stats)
-
-
-def _no_varying(ready):
-    """One shared bars x coins array of zeros for plans with fixed targets only."""
-    if "no varying" not in ready.bars.memo:
-        ready.bars.memo["no varying"] = np.zeros(ready.bars.closes.shape)
-    return ready.bars.memo["no varying"]
+        batch = Batch(phases, rows, np.asarray(phase_of, dtype=np.int64), fixed, varying,
+                      np.asarray(varying_of, dtype=np.int64), np.asarray([p.min_hold for p in plans], dtype=np.int64),
+                      np.asarray([p.rebalance_every for p in plans], dtype=np.int64),
+                      np.asarray([p.drift_band for p in params], dtype=float),
+                      np.asarray([p.cash_buffer for p in params], dtype=float))
+        simulate_batch(ready.prices, batch, Frictions.of(self.costs), a.t0, values, stats)
 
 
 def signal_inputs(market):

@@ -1,10 +1,41 @@
 """Trading costs, sizing and execution for spot crypto in Backtrader."""
 import itertools
 import math
+from dataclasses import dataclass
 
 import backtrader as bt
 
 from canary.errors import ConfigError, suggest
+
+
+def fraction(bp):
+    """Basis points as a fraction (10 bp: 0.001)."""
+    return bp / 1e4
+
+
+@dataclass
+class Costs:
+    """Starting cash (in the quote currency, USDT for the shipped data), fee and slippage in
+    basis points of traded notional, and the fill rule ('open': the next bar's open; 'close':
+    the decision bar's close). As fractions: ``fee``, ``slippage``, and ``sizing``, the share
+    of a buy's notional its costs may take, within which buys are sized."""
+
+    cash: float = 100_000.0
+    fee_bp: float = 10.0
+    slippage_bp: float = 5.0
+    fill: str = "open"
+
+    @property
+    def fee(self):
+        return fraction(self.fee_bp)
+
+    @property
+    def slippage(self):
+        return fraction(self.slippage_bp)
+
+    @property
+    def sizing(self):
+        return fraction(self.fee_bp + self.slippage_bp)
 
 
 class SpotCryptoCommission(bt.CommInfoBase):
@@ -81,8 +112,8 @@ class SpotBroker(bt.brokers.BackBroker):
         super()._try_exec(order)
 
 
-def configure_broker(broker, cash, fee_bp, slippage_bp, fill="open", coins=()):
-    """Cash, fee and slippage in basis points, and the fill rule ('open': the next bar's open;
+def configure_broker(broker, costs, coins=()):
+    """`Costs`: cash, fee and slippage, and the fill rule ('open': the next bar's open;
     'close': the decision bar's close, an optimistic comparison). `coins`: the ListedData
     feeds, whose positions are marked at their last traded close through gaps.
 
@@ -91,14 +122,15 @@ def configure_broker(broker, cash, fee_bp, slippage_bp, fill="open", coins=()):
     cap it to the range of the bar *after* the decision (the bar in which it processes the
     order), a price the decision bar never had; the close fill is close * (1 +/- slippage).
     """
+    fill = costs.fill
     if fill not in ("open", "close"):
         raise ConfigError(f"fill '{fill}' is not 'open' or 'close'{suggest(fill, ('open', 'close'))}")
-    broker.setcash(cash)
-    broker.addcommissioninfo(SpotCryptoCommission(commission=fee_bp / 1e4))
+    broker.setcash(costs.cash)
+    broker.addcommissioninfo(SpotCryptoCommission(commission=costs.fee))
     if coins and isinstance(broker, SpotBroker):
         broker.crypto_clock = coins[0]
     for coin in coins:
-        broker.addcommissioninfo(SpotCryptoCommission(commission=fee_bp / 1e4, mark=coin.mark), name=coin._name)
-    broker.set_slippage_perc(slippage_bp / 1e4, slip_open=True, slip_limit=True, slip_match=True,
+        broker.addcommissioninfo(SpotCryptoCommission(commission=costs.fee, mark=coin.mark), name=coin._name)
+    broker.set_slippage_perc(costs.slippage, slip_open=True, slip_limit=True, slip_match=True,
                              slip_out=fill == "close")
     broker.set_coc(fill == "close")

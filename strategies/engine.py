@@ -8,7 +8,7 @@ from canary.errors import ConfigError, suggest
 from canary.feeds.btfeeds import CloseInstantData, ListedData, bt_timeframe
 from canary.params import check_params
 
-from .costs import SpotBroker, configure_broker
+from .costs import Costs, SpotBroker, configure_broker
 from .recorder import PortfolioRecorder
 from .schedule import on_schedule
 
@@ -19,17 +19,6 @@ ROLE_NAMES = ("btc", "eth", "small_cap", "large_cap", "alts")
 DEFAULT_ROLES = ("btc", "eth", "alts")
 # Parameters the engine sets itself: the first bar to trade at, and the costs to size within.
 ENGINE_PARAMS = ("trade_from", "costs")
-
-
-@dataclass
-class Costs:
-    """Starting cash (in the quote currency, USDT for the shipped data), fee and slippage in
-    basis points of traded notional, and the fill rule."""
-
-    cash: float = 100_000.0
-    fee_bp: float = 10.0
-    slippage_bp: float = 5.0
-    fill: str = "open"
 
 
 @dataclass
@@ -109,11 +98,11 @@ def run_backtest(market, strategy, params=None, costs=None, name=None, runonce=T
     for feed in feeds:
         cerebro.adddata(feed)
     cerebro.broker = SpotBroker()
-    configure_broker(cerebro.broker, costs.cash, costs.fee_bp, costs.slippage_bp, costs.fill,
+    configure_broker(cerebro.broker, costs,
                      [f for f in feeds if isinstance(f, ListedData)])
     trade_from = market.start.tz_convert("UTC").tz_localize(None).to_pydatetime()
     if "costs" in runner.params._getkeys():
-        params["costs"] = (costs.fee_bp + costs.slippage_bp) / 1e4
+        params["costs"] = costs.sizing
     cerebro.addstrategy(runner, trade_from=trade_from, **params)
     cerebro.addanalyzer(PortfolioRecorder, _name="recorder", fill_delay=market.interval)
     strat = cerebro.run()[0]

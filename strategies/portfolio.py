@@ -11,6 +11,8 @@ from canary.params import Rule
 from .plan import plan_bars, plan_params
 from .schedule import CryptoCloseSchedule
 
+DUST = 1e-6   # fraction of the portfolio value below which a difference is not traded
+
 
 class TargetWeightStrategy(CryptoCloseSchedule):
     """Holds coins at target weights of the portfolio, deciding at each crypto bar close.
@@ -44,7 +46,7 @@ class TargetWeightStrategy(CryptoCloseSchedule):
 
     _regime = None   # the regime line a plan reads, from `regime_line`
 
-    DUST = 1e-6   # fraction of the portfolio value below which a difference is not traded
+    DUST = DUST
 
     params = (
         ("cash_buffer", 0.005),

@@ -21,7 +21,7 @@ import pandas as pd
 from .engine import BacktestResult, Costs, roles_of
 from .plan import PlanBars, plan_params, planned, utc_instants
 from .portfolio import TargetWeightStrategy
-from .screening_kernel import MARGIN, N_STATS, STAT_REJECTED, simulate
+from .screening_kernel import FILL, MARGIN, N_STATS, ORDER, STAT_REJECTED, Frictions, Prices, Rules, simulate
 
 
 @dataclass
@@ -111,12 +111,25 @@ class Planned:
         n = len(arrays.clock)
         self.bars = PlanBars(self.symbols, utc_instants(arrays.clock), arrays.closes[:, self.columns],
                              arrays.tradable[:, self.columns], np.arange(n) >= arrays.t0, None, {})
-        self.prices = tuple(np.ascontiguousarray(x[:, self.columns]) for x in
-                            (arrays.opens, arrays.highs, arrays.lows, arrays.closes, arrays.marks, arrays.listed,
-                             arrays.delisting))
+        self.prices = Prices(*(np.ascontiguousarray(x[:, self.columns]) for x in
+                               (arrays.opens, arrays.highs, arrays.lows, arrays.closes, arrays.marks, arrays.listed,
+                                arrays.delisting)), self.equity_step)
 
     def params(self, params):
         return plan_params(self.strategy, params, self.arrays.interval)
+
+    def rules(self, plan, p):
+        """The kernel's `Rules` of a plan under parameters `p`."""
+        varying = plan.varying if plan.varying is not None else self.no_varying()
+        return Rules(np.asarray(plan.phase, dtype=np.int64), np.asarray(plan.row, dtype=np.int64),
+                     np.ascontiguousarray(plan.fixed, dtype=float), np.ascontiguousarray(varying, dtype=float),
+                     int(plan.min_hold), int(plan.rebalance_every), float(p.drift_band), float(p.cash_buffer))
+
+    def no_varying(self):
+        """One shared bars x coins array of zeros, for plans with fixed targets only."""
+        if "no varying" not in self.bars.memo:
+            self.bars.memo["no varying"] = np.zeros(self.bars.closes.shape)
+        return self.bars.memo["no varying"]
 
     def plan(self, p, regimes=None):
         """The strategy's `TargetPlan` over the whole history under parameters `p` (`params`)."""
@@ -138,19 +151,14 @@ def run_fast(market, strategy, params=None, costs=None, name=None, regimes=None,
     ready = arrays.planned(strategy)
     p = ready.params(params)
     plan = ready.plan(p, regimes)
-    n, k = plan.phase.shape[0], len(ready.symbols)
-    m = n - arrays.t0
+    k = len(ready.symbols)
+    m = len(arrays.clock) - arrays.t0
     values, cash = np.empty(m), np.empty(m)
     held = np.empty((m, k))
-    fills, orders = np.empty((2 * m * k + k, 7)), np.empty((2 * m * k + k, 5))
+    fills, orders = np.empty(2 * m * k + k, FILL), np.empty(2 * m * k + k, ORDER)
     stats = np.zeros(N_STATS)
-    fee, slip = costs.fee_bp / 1e4, costs.slippage_bp / 1e4
-    varying = plan.varying if plan.varying is not None else np.zeros((n, k))
-    n_f, n_r = simulate(*ready.prices, ready.equity_step, arrays.t0, np.asarray(plan.phase, dtype=np.int64),
-                        np.asarray(plan.row, dtype=np.int64), np.ascontiguousarray(plan.fixed, dtype=float),
-                        np.ascontiguousarray(varying, dtype=float), int(plan.min_hold), int(plan.rebalance_every),
-                        p.drift_band, p.cash_buffer, fee, slip, (costs.fee_bp + costs.slippage_bp) / 1e4,
-                        costs.fill == "close", float(costs.cash), True, values, cash, held, fills, orders, stats)
+    n_f, n_r = simulate(ready.prices, ready.rules(plan, p), Frictions.of(costs), arrays.t0, True, values, cash, held,
+                        fills, orders, stats)
     return _result(arrays, ready.symbols, name or strategy.__name__, values, cash, held, fills[:n_f],
                    orders[:n_r], stats, regimes if reads_regime(strategy) else None, params, costs)
 
@@ -164,21 +172,20 @@ def _result(arrays, coins, name, values, cash, held, fills, orders, stats, regim
         portfolio[symbol] = held[:, c]
     if regimes is not None:
         portfolio["regime"] = np.asarray(regimes)[arrays.t0:].astype("float64")
-    decided = clock[fills[:, 0].astype(np.int64)]
-    filled = clock[fills[:, 1].astype(np.int64)] if costs.fill == "open" else decided
+    decided = clock[fills["decided"]]
+    filled = clock[fills["filled"]] if costs.fill == "open" else decided
     if costs.fill == "open":
         filled = filled - arrays.interval
-    side = np.where(fills[:, 3] == 1.0, "buy", "sell")
+    side = np.where(fills["buy"], "buy", "sell")
     # Backtrader records a fill's price as its executed value over its size, which can differ
     # from the price traded in the last bit: the recorded price is computed the same way.
-    price = fills[:, 4] * fills[:, 5] / fills[:, 4]
-    frame = pd.DataFrame({"date": filled, "symbol": symbols[fills[:, 2].astype(np.int64)], "side": side,
-                          "size": fills[:, 4], "price": price, "value": fills[:, 4] * price,
-                          "fee": fills[:, 6], "decided": decided})
-    status = np.where(orders[:, 4] == MARGIN, "Margin", "Completed")
-    order_frame = pd.DataFrame({"decided": clock[orders[:, 0].astype(np.int64)],
-                                "symbol": symbols[orders[:, 1].astype(np.int64)],
-                                "side": np.where(orders[:, 2] == 1.0, "buy", "sell"), "size": orders[:, 3],
+    size = fills["size"]
+    price = size * fills["price"] / size
+    frame = pd.DataFrame({"date": filled, "symbol": symbols[fills["coin"]], "side": side, "size": size,
+                          "price": price, "value": size * price, "fee": fills["fee"], "decided": decided})
+    status = np.where(orders["status"] == MARGIN, "Margin", "Completed")
+    order_frame = pd.DataFrame({"decided": clock[orders["decided"]], "symbol": symbols[orders["coin"]],
+                                "side": np.where(orders["buy"], "buy", "sell"), "size": orders["size"],
                                 "status": status})
     rejected = int(stats[STAT_REJECTED])
     return BacktestResult(name, portfolio, frame, rejected, dict(params or {}), order_frame)

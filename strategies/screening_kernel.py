@@ -6,34 +6,38 @@ coins on the master crypto clock) instead of Backtrader's event loop. It is pinn
 Backtrader path by a parity property test (tests/test_screening_parity.py): a change of the
 strategy's semantics lands in both.
 
-What a run is given:
+What a run is given, in three named tuples (so that no two inputs can be swapped silently):
 
-* prices, bars x coins: ``opens``, ``highs``, ``lows``, ``closes`` (NaN where the coin has no
-  bar), ``marks`` (the last traded close, carried through gaps), ``listed`` and ``delisting``
-  (1.0/0.0), as `feeds.alignment.on_clock` builds them; the coins in feed order (BTC first);
-* ``equity_step``, per bar: True when an equity close falls strictly between the previous
-  crypto bar and this one (Backtrader then takes a step of its own there: it matters only for
-  close fills, see `_broker_step`);
-* ``phase``, per bar: the state whose change triggers a rebalance (the rotation's regime; a
-  benchmark's schedule), and ``row``, per bar: where the targets of that bar's phase are,
-  a row of ``fixed`` (rows x coins), or -1 for ``varying`` (bars x coins: targets that change
-  bar by bar, as the rotation's altcoin basket does). A rebalance takes the targets of the
-  phase last acted on (`SmallCapRotation.held_regime`) at the current bar;
-* the strategy's ``min_hold``, ``rebalance_every``, ``drift_band``, ``cash_buffer``, and the
-  costs: ``fee`` and ``slip`` (fractions), ``costs`` (the fraction buys are sized within),
-  ``fill_close`` (True: the decision bar's close; False: the next traded bar's open).
+* `Prices`, bars x coins: ``opens``, ``highs``, ``lows``, ``closes`` (NaN where the coin has
+  no bar), ``marks`` (the last traded close, carried through gaps), ``listed`` and
+  ``delisting`` (1.0/0.0), as `feeds.alignment.on_clock` builds them, the strategy's coins in
+  feed order; and ``equity_step``, per bar: True when an equity close of one of its feeds
+  falls strictly between the previous crypto bar and this one (Backtrader then takes a step
+  of its own there: it matters only for close fills, see `_broker_step`);
+* `Rules`: the strategy's plan (`canary.strategies.plan.TargetPlan`: ``phase``, ``row``,
+  ``fixed``, ``varying``, ``min_hold``, ``rebalance_every``) with its ``drift_band`` and
+  ``cash_buffer``. A rebalance takes the targets of the phase last acted on at the current bar;
+* `Frictions`: ``fee`` and ``slip`` (fractions), ``sizing`` (the fraction buys are sized
+  within), ``fill_close`` (True: the decision bar's close; False: the next traded bar's
+  open) and the starting ``cash``, all from `canary.strategies.costs.Costs`.
+
+Fills and orders are recorded in structured arrays (`FILL`, `ORDER`), one field per column.
 
 Decisions start at bar ``t0`` (the first bar at or after ``trade_from``); values are recorded
 from there on.
 """
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
+
+from .plan import VARYING
+from .portfolio import DUST
 
 # Compiled code is cached beside this module, or, where that cannot be written (a system
 # site-packages), in the user's cache folder: numba's own fallback, chosen without touching
 # the environment at import.
 
-DUST = 1e-6          # TargetWeightStrategy.DUST: a difference below this share of the value is not traded
 NEVER = 1 << 40      # bars since the last trade before any trade (Backtrader: math.inf)
 
 # order states
@@ -44,6 +48,70 @@ COMPLETED, MARGIN = 0, 1
 # per-run statistics returned by `simulate_batch`
 STAT_TRADES, STAT_TRADED, STAT_FEES, STAT_REJECTED, STAT_INVESTED = range(5)
 N_STATS = 5
+
+# a fill: the bar decided at, the bar filled at, the coin's column, buy or sell, size, price, fee
+FILL = np.dtype([("decided", np.int64), ("filled", np.int64), ("coin", np.int64), ("buy", np.bool_),
+                 ("size", np.float64), ("price", np.float64), ("fee", np.float64)])
+# a finished order: the bar decided at, the coin's column, buy or sell, size, status (COMPLETED, MARGIN)
+ORDER = np.dtype([("decided", np.int64), ("coin", np.int64), ("buy", np.bool_), ("size", np.float64),
+                  ("status", np.int64)])
+
+
+class Prices(NamedTuple):
+    """The strategy's coins, bars x coins, and its equity steps per bar (see the module docstring)."""
+
+    opens: np.ndarray
+    highs: np.ndarray
+    lows: np.ndarray
+    closes: np.ndarray
+    marks: np.ndarray
+    listed: np.ndarray
+    delisting: np.ndarray
+    equity_step: np.ndarray
+
+
+class Rules(NamedTuple):
+    """A plan and the strategy's drift band and cash buffer."""
+
+    phase: np.ndarray
+    row: np.ndarray
+    fixed: np.ndarray
+    varying: np.ndarray
+    min_hold: int
+    rebalance_every: int
+    drift_band: float
+    cash_buffer: float
+
+
+class Frictions(NamedTuple):
+    """Costs as fractions, the fill rule and the starting cash."""
+
+    fee: float
+    slip: float
+    sizing: float
+    fill_close: bool
+    cash: float
+
+    @classmethod
+    def of(cls, costs):
+        """From a `canary.strategies.costs.Costs`."""
+        return cls(costs.fee, costs.slippage, costs.sizing, costs.fill == "close", float(costs.cash))
+
+
+class Batch(NamedTuple):
+    """Many runs' rules: run ``i`` has ``phases[phase_of[i]]`` and ``rows[phase_of[i]]``,
+    ``fixed[i]``, ``varying[varying_of[i]]`` and the i-th entry of the other arrays."""
+
+    phases: np.ndarray
+    rows: np.ndarray
+    phase_of: np.ndarray
+    fixed: np.ndarray
+    varying: np.ndarray
+    varying_of: np.ndarray
+    min_hold: np.ndarray
+    rebalance_every: np.ndarray
+    drift_band: np.ndarray
+    cash_buffer: np.ndarray
 
 
 @njit(cache=True)
@@ -73,8 +141,7 @@ def _value(cash, pos, avg, closes, marks, t):
 
 
 @njit(cache=True)
-def _broker_step(v, fill_close, fee, slip, opens, highs, lows, closes, listed, cash, pos, avg,
-                 o_coin, o_size, o_buy, o_created, o_exit, o_state, n_orders, exiting,
+def _broker_step(v, px, fr, cash, pos, avg, o_coin, o_size, o_buy, o_created, o_exit, o_state, n_orders, exiting,
                  record, f_out, n_f, r_out, n_r, stats):
     """One `BackBroker.next` seeing crypto bar `v`: the margin check of newly submitted orders
     (`check_submitted`), then every live order in turn (`_try_exec`). Returns (cash, n_orders,
@@ -93,6 +160,8 @@ def _broker_step(v, fill_close, fee, slip, opens, highs, lows, closes, listed, c
     """
     if n_orders == 0:
         return cash, 0, n_f, n_r
+    fill_close, fee, slip = fr.fill_close, fr.fee, fr.slip
+    opens, highs, lows, closes, listed = px.opens, px.highs, px.lows, px.closes, px.listed
     # check_submitted
     pcash = cash
     for i in range(n_orders):
@@ -115,11 +184,7 @@ def _broker_step(v, fill_close, fee, slip, opens, highs, lows, closes, listed, c
             if o_exit[i]:
                 exiting[c] = False
             if record:
-                r_out[n_r, 0] = o_created[i]
-                r_out[n_r, 1] = c
-                r_out[n_r, 2] = 1.0 if o_buy[i] else 0.0
-                r_out[n_r, 3] = s
-                r_out[n_r, 4] = MARGIN
+                _order(r_out[n_r], o_created[i], c, o_buy[i], s, MARGIN)
                 n_r += 1
     # pending orders, in the order they were accepted
     for i in range(n_orders):
@@ -181,20 +246,11 @@ def _broker_step(v, fill_close, fee, slip, opens, highs, lows, closes, listed, c
             stats[STAT_TRADED] += s * price
             stats[STAT_FEES] += comm
             if record:
-                f_out[n_f, 0] = created
-                f_out[n_f, 1] = v
-                f_out[n_f, 2] = c
-                f_out[n_f, 3] = 1.0 if o_buy[i] else 0.0
-                f_out[n_f, 4] = s
-                f_out[n_f, 5] = price
-                f_out[n_f, 6] = comm
+                f = f_out[n_f]
+                f.decided, f.filled, f.coin, f.buy, f.size, f.price, f.fee = created, v, c, o_buy[i], s, price, comm
                 n_f += 1
         if record:
-            r_out[n_r, 0] = created
-            r_out[n_r, 1] = c
-            r_out[n_r, 2] = 1.0 if o_buy[i] else 0.0
-            r_out[n_r, 3] = s
-            r_out[n_r, 4] = status
+            _order(r_out[n_r], created, c, o_buy[i], s, status)
             n_r += 1
     # compact the live orders, keeping their order
     j = 0
@@ -211,6 +267,11 @@ def _broker_step(v, fill_close, fee, slip, opens, highs, lows, closes, listed, c
 
 
 @njit(cache=True)
+def _order(r, decided, coin, buy, size, status):
+    r.decided, r.coin, r.buy, r.size, r.status = decided, coin, buy, size, status
+
+
+@njit(cache=True)
 def _submit(n, coin, size, buy, t, is_exit, o_coin, o_size, o_buy, o_created, o_exit, o_state):
     o_coin[n] = coin
     o_size[n] = size
@@ -222,18 +283,19 @@ def _submit(n, coin, size, buy, t, is_exit, o_coin, o_size, o_buy, o_created, o_
 
 
 @njit(cache=True)
-def simulate(opens, highs, lows, closes, marks, listed, delisting, equity_step, t0,
-             phase, row, fixed, varying,
-             min_hold, rebalance_every, drift_band, cash_buffer, fee, slip, costs, fill_close, cash0,
-             record, values, cash_out, held_out, f_out, r_out, stats):
-    """One run of `TargetWeightStrategy` (see the module docstring for the inputs).
+def simulate(px, rules, fr, t0, record, values, cash_out, held_out, f_out, r_out, stats):
+    """One run of `TargetWeightStrategy` on `Prices` `px` under `Rules` and `Frictions` (see
+    the module docstring).
 
     Writes, from bar ``t0`` on: ``values`` and ``cash_out`` (per bar), and with ``record``
-    ``held_out`` (bars x coins: each position at its mark), the fills ``f_out`` (rows of
-    decided bar, fill bar, coin, buy, size, price, fee) and every finished order ``r_out``
-    (decided bar, coin, buy, size, status) in the order Backtrader notifies them. ``stats``
+    ``held_out`` (bars x coins: each position at its mark), the fills ``f_out`` (`FILL`) and
+    every finished order ``r_out`` (`ORDER`) in the order Backtrader notifies them. ``stats``
     gets the counts of `STAT_*`. Returns (fills, orders) written.
     """
+    closes, marks, listed, delisting, equity_step = px.closes, px.marks, px.listed, px.delisting, px.equity_step
+    phase, row, fixed, varying = rules.phase, rules.row, rules.fixed, rules.varying
+    min_hold, rebalance_every, drift_band = rules.min_hold, rules.rebalance_every, rules.drift_band
+    fill_close, costs = fr.fill_close, fr.sizing
     n, k = closes.shape
     pos = np.zeros(k)
     avg = np.zeros(k)
@@ -250,25 +312,23 @@ def simulate(opens, highs, lows, closes, marks, listed, delisting, equity_step, 
     buy_size = np.zeros(k)
     sell_all = np.zeros(k, dtype=np.bool_)
     kind = np.zeros(k, dtype=np.int64)    # 0 nothing, 1 sell, 2 buy, 3 being exited
-    cash = cash0
+    cash = fr.cash
     n_orders = 0
     n_f = 0
     n_r = 0
     held = -1
     held_row = 0
     since = NEVER
-    scale = 1.0 - cash_buffer
+    scale = 1.0 - rules.cash_buffer
     for t in range(t0, n):
         if fill_close and t > t0 and equity_step[t]:
             # an equity close between two crypto bars is a step of its own in Backtrader, where
             # cheat-on-close orders of the last decision fill, their coins seen at that bar
             cash, n_orders, n_f, n_r = _broker_step(
-                t - 1, fill_close, fee, slip, opens, highs, lows, closes, listed, cash, pos, avg,
-                o_coin, o_size, o_buy, o_created, o_exit, o_state, n_orders, exiting,
-                record, f_out, n_f, r_out, n_r, stats)
+                t - 1, px, fr, cash, pos, avg, o_coin, o_size, o_buy, o_created, o_exit, o_state, n_orders,
+                exiting, record, f_out, n_f, r_out, n_r, stats)
         cash, n_orders, n_f, n_r = _broker_step(
-            t, fill_close, fee, slip, opens, highs, lows, closes, listed, cash, pos, avg,
-            o_coin, o_size, o_buy, o_created, o_exit, o_state, n_orders, exiting,
+            t, px, fr, cash, pos, avg, o_coin, o_size, o_buy, o_created, o_exit, o_state, n_orders, exiting,
             record, f_out, n_f, r_out, n_r, stats)
         value, invested = _value(cash, pos, avg, closes, marks, t)
         # -- the decision at this bar's close (TargetWeightStrategy.next)
@@ -288,7 +348,7 @@ def simulate(opens, highs, lows, closes, marks, listed, delisting, equity_step, 
         elif rebalance_every > 0 and since >= rebalance_every:
             due = True
         if due:
-            if held_row < 0:
+            if held_row == VARYING:
                 for c in range(k):
                     targets[c] = varying[t, c]
             else:
@@ -367,20 +427,15 @@ def simulate(opens, highs, lows, closes, marks, listed, delisting, equity_step, 
 
 
 @njit(cache=True, parallel=True)
-def simulate_batch(opens, highs, lows, closes, marks, listed, delisting, equity_step, t0,
-                   phases, rows, phase_of, fixed, varying, varying_of,
-                   min_hold, rebalance_every, drift_band, cash_buffer, fee, slip, costs, fill_close, cash0,
-                   values, stats):
-    """Many runs on one market, in parallel: run ``i`` uses ``phases[phase_of[i]]`` and
-    ``rows[phase_of[i]]``, ``fixed[i]``, ``varying[varying_of[i]]`` and the i-th entry of each parameter array;
-    writes ``values[i]`` (per bar from ``t0``) and ``stats[i]``."""
-    runs = phase_of.shape[0]
-    k = closes.shape[1]
-    m = closes.shape[0] - t0
+def simulate_batch(px, batch, fr, t0, values, stats):
+    """Many runs of one strategy's `Batch` on `Prices` `px`, in parallel: writes ``values[i]``
+    (per bar from ``t0``) and ``stats[i]``."""
+    runs = batch.phase_of.shape[0]
+    k = px.closes.shape[1]
+    m = px.closes.shape[0] - t0
     for i in prange(runs):
-        cash_row = np.empty(m)
-        simulate(opens, highs, lows, closes, marks, listed, delisting, equity_step, t0,
-                 phases[phase_of[i]], rows[phase_of[i]], fixed[i], varying[varying_of[i]],
-                 min_hold[i], rebalance_every[i], drift_band[i], cash_buffer[i], fee, slip, costs,
-                 fill_close, cash0, False, values[i], cash_row, np.empty((0, k)), np.empty((0, 7)),
-                 np.empty((0, 5)), stats[i])
+        p = batch.phase_of[i]
+        rules = Rules(batch.phases[p], batch.rows[p], batch.fixed[i], batch.varying[batch.varying_of[i]],
+                      batch.min_hold[i], batch.rebalance_every[i], batch.drift_band[i], batch.cash_buffer[i])
+        simulate(px, rules, fr, t0, False, values[i], np.empty(m), np.empty((0, k)), np.empty(0, FILL),
+                 np.empty(0, ORDER), stats[i])
