@@ -1,7 +1,8 @@
 """Backtrader strategies: the small-cap rotation and the benchmarks it is judged against."""
 from .benchmarks import BtcEthMonthly, BuyAndHold, EqualWeightBasket
-from .costs import SpotBroker, SpotCryptoCommission, configure_broker
-from .engine import DEFAULT_ROLES, ROLE_NAMES, BacktestResult, Costs, run_backtest
+from .costs import Costs, SpotBroker, SpotCryptoCommission, configure_broker
+from .engine import DEFAULT_ROLES, ROLE_NAMES, BacktestResult, run_backtest
+from .plan import VARYING, PlanBars, TargetPlan
 from .portfolio import TargetWeightStrategy
 from .recorder import PortfolioRecorder
 from .rotation import BASKET_WEIGHTINGS, SmallCapRotation
@@ -9,6 +10,7 @@ from .schedule import CryptoCloseSchedule
 
 __all__ = [
     "BASKET_WEIGHTINGS", "BacktestResult", "BtcEthMonthly", "BuyAndHold", "Costs", "CryptoCloseSchedule",
-    "DEFAULT_ROLES", "EqualWeightBasket", "PortfolioRecorder", "ROLE_NAMES", "SmallCapRotation", "SpotBroker",
-    "SpotCryptoCommission", "TargetWeightStrategy", "configure_broker", "run_backtest",
+    "DEFAULT_ROLES", "EqualWeightBasket", "PlanBars", "PortfolioRecorder", "ROLE_NAMES", "SmallCapRotation",
+    "SpotBroker", "SpotCryptoCommission", "TargetPlan", "TargetWeightStrategy", "VARYING", "configure_broker",
+    "run_backtest",
 ]

@@ -18,7 +18,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .engine import BacktestResult, Costs, roles_of
+from .costs import Costs
+from .engine import BacktestResult, roles_of
 from .plan import PlanBars, plan_params, planned, utc_instants
 from .portfolio import TargetWeightStrategy
 from .screening_kernel import FILL, MARGIN, N_STATS, ORDER, STAT_REJECTED, Frictions, Prices, Rules, simulate
