@@ -224,6 +224,19 @@ def cmd_replay(args):
     return 0 if same else 1
 
 
+def cmd_now(args):
+    from .now import CHANGED_EXIT, as_json, canary_now, lines, refresh
+
+    config = _config(args)
+    if args.refresh:
+        offline = refresh(config)
+        if offline:
+            print(f"canary: --refresh: {offline}", file=sys.stderr)
+    now = canary_now(config, args.as_of)
+    print(json.dumps(as_json(now), indent=2) if args.json else "\n".join(lines(now)))
+    return CHANGED_EXIT if now.changed else 0
+
+
 def cmd_data_list(args):
     from canary.errors import DataError
     from canary.feeds.library import DataLibrary
@@ -401,6 +414,19 @@ def parser():
     study.add_argument("--reps", default="2000", help="bootstrap resamples (default 2000)")
     study.add_argument("--seed", default="0", help="bootstrap seed (default 0)")
     study.set_defaults(func=cmd_study)
+
+    now = sub.add_parser("now", help="the regime at the latest closed crypto bar: each signal, what would flip it",
+                         description="The regime at the latest closed crypto bar (or at --as-of), every signal with "
+                                     "its value, threshold and the close that would flip it, the strategy's weights, "
+                                     "the age of every input and the last regime changes. Exit status 3 when the "
+                                     "regime changed at that bar, else 0 (1 and 2 as for every command).")
+    now.add_argument("config", nargs="?", help="TOML configuration (default: the shipped runs/default.toml)")
+    now.add_argument("--as-of", metavar="INSTANT", help="the last crypto close at or before this UTC date or time")
+    now.add_argument("--refresh", action="store_true", help="first fetch the configured [sources] into the cache")
+    now.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    now.add_argument("--data", metavar="DIR", action="append", help="folder(s) of price files (data.folder)")
+    now.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a configuration key")
+    now.set_defaults(func=cmd_now, start=None, end=None)
 
     data = sub.add_parser("data", help="list, verify or fetch price data",
                           description="The shipped price data, a folder of your own, and the cache of fetched data.")
