@@ -166,7 +166,7 @@ def _flip(finder, signal, market, on, settings):
         streak = int(np.nan_to_num(now["streak"][-1]))
         if on:   # it turns off on one close below the hysteresis band
             price = finder.boundary(signal, lambda lines: lines["risk_on"][-1] == 1.0)
-            out.update(sessions=1, says="turns off on a close below")
+            out.update(sessions=1, says="turns off at a close below")
         else:    # it needs closes above the level for the sessions still missing
             price = finder.boundary(signal, lambda lines: lines["streak"][-1] > 0)
             out.update(sessions=int(p["confirm"]) - streak, says="turns on after closes above")
@@ -174,7 +174,7 @@ def _flip(finder, signal, market, on, settings):
         out["streak"] = streak
     else:
         price = finder.boundary(signal, lambda lines: bool(signal.holds(lines[signal.line][-1:], settings)[0]))
-        out.update(sessions=1, says="turns off on a close below" if on else "turns on on a close above")
+        out.update(sessions=1, says="turns off at a close below" if on else "turns on at a close above")
     out["close"] = price
     out["move"] = price / last - 1.0 if price is not None else None
     return out

@@ -72,7 +72,7 @@ def test_now_on_the_shipped_data_prints_the_regime_every_signal_its_flip_the_wei
     assert out.startswith("regime at 2026-01-06: ")
     for s in registry():
         assert f"  {s.name} " in out
-    assert out.count("turns off on a close below") + out.count("turns on") >= 3   # small caps and ETH/BTC
+    assert out.count("turns off at a close below") + out.count("turns on") >= 3   # small caps and ETH/BTC
     assert "holds at this close: " in out
     assert "RUT        last close 2026-01-05T21:00:00+00:00" in out and "STALE" in out
     as_json = json.loads(main("now", "--json").stdout)
