@@ -237,6 +237,17 @@ def cmd_now(args):
     return CHANGED_EXIT if now.changed else 0
 
 
+def cmd_paper(args):
+    from .paper import paper, status
+
+    if args.config == "status":
+        print("\n".join(status(args.ledger)))
+        return 0
+    for step in paper(_config(args), args.ledger, args.as_of):
+        print(step.line(), flush=True)
+    return 0
+
+
 def cmd_data_list(args):
     from canary.errors import DataError
     from canary.feeds.library import DataLibrary
@@ -427,6 +438,20 @@ def parser():
     now.add_argument("--data", metavar="DIR", action="append", help="folder(s) of price files (data.folder)")
     now.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a configuration key")
     now.set_defaults(func=cmd_now, start=None, end=None)
+
+    paper = sub.add_parser("paper", help="the forward test: every bar closed since the last run, in a SQLite ledger",
+                           description="Process every crypto bar closed since the ledger's last one: the decision, "
+                                       "the fills, positions, cash and value of the configured strategy and of BTC "
+                                       "buy-and-hold, one transaction per bar, one line each (nothing when nothing "
+                                       "closed). `canary paper status` prints the forward record.")
+    paper.add_argument("config", nargs="?", help="TOML configuration (default: the shipped runs/default.toml), "
+                                                 "or `status`")
+    paper.add_argument("--ledger", metavar="PATH", default="canary-paper.sqlite",
+                       help="the ledger file (default: ./canary-paper.sqlite)")
+    paper.add_argument("--as-of", metavar="INSTANT", help="process the bars closed up to this UTC date or time")
+    paper.add_argument("--data", metavar="DIR", action="append", help="folder(s) of price files (data.folder)")
+    paper.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a configuration key")
+    paper.set_defaults(func=cmd_paper, start=None, end=None)
 
     data = sub.add_parser("data", help="list, verify or fetch price data",
                           description="The shipped price data, a folder of your own, and the cache of fetched data.")
