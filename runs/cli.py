@@ -241,7 +241,7 @@ def cmd_paper(args):
     from .paper import paper, status
 
     if args.config == "status":
-        print("\n".join(status(args.ledger)))
+        print("\n".join(status(args.ledger, args.report)))
         return 0
     for step in paper(_config(args), args.ledger, args.as_of):
         print(step.line(), flush=True)
@@ -449,6 +449,7 @@ def parser():
     paper.add_argument("--ledger", metavar="PATH", default="canary-paper.sqlite",
                        help="the ledger file (default: ./canary-paper.sqlite)")
     paper.add_argument("--as-of", metavar="INSTANT", help="process the bars closed up to this UTC date or time")
+    paper.add_argument("--report", metavar="DIR", help="status: also write equity.png and tearsheet.html into DIR")
     paper.add_argument("--data", metavar="DIR", action="append", help="folder(s) of price files (data.folder)")
     paper.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a configuration key")
     paper.set_defaults(func=cmd_paper, start=None, end=None)

@@ -28,11 +28,12 @@ import pandas as pd
 
 from canary.errors import ConfigError
 from canary.feeds.loading import utc_instant
-from canary.feeds.market import load_market
+from canary.feeds.market import Universe, load_market
+from canary.indicators.signals import REGIME_NAMES
 from canary.strategies import BacktestResult
 from canary.strategies.screening import run_fast
 
-from .backtest import plan, strategies
+from .backtest import plan, quote_currency, strategies
 from .ledger import Ledger
 from .metrics import caveats, performance, period_days, regime_names, table
 from .screening import Screen
@@ -238,13 +239,18 @@ def recorded_result(ledger, run):
     return BacktestResult(run, frame, fills, 0)
 
 
-def status(ledger_path):
-    """`canary paper status`: the forward record against BTC buy-and-hold, and the open positions."""
+def status(ledger_path, report=None):
+    """`canary paper status`: the forward record against BTC buy-and-hold, and the open
+    positions; with `report` (a folder), its equity picture and tear sheet written there."""
     with Ledger.open(ledger_path, write=False) as ledger:
         runs = [r[0] for r in ledger.db.execute("SELECT DISTINCT run FROM bars ORDER BY rowid")]
         if not runs:
             return [f"{ledger.path}: no bar recorded yet"]
         results = {run: recorded_result(ledger, run) for run in runs}
+        codes = {name: code for code, name in REGIME_NAMES.items()}
+        regimes = pd.Series([codes.get(b["regime"], np.nan) for b in ledger.bars(runs[0])],
+                            index=results[runs[0]].equity.index, dtype=float)
+        currency = quote_currency(ledger.meta("config"), plan_universe(ledger.meta("config")))
     first = results[runs[0]]
     days = period_days(first.equity)
     out = [f"forward record {_iso(first.equity.index[0])} to {_iso(first.equity.index[-1])} "
@@ -256,4 +262,24 @@ def status(ledger_path):
     held = {c: v / last["value"] for c, v in last.items() if c not in ("value", "cash") and v != 0.0}
     out.append("open positions: " + (", ".join(f"{c} {w:.1%}" for c, w in held.items()) or "none")
                + f", cash {last['cash'] / last['value']:.1%}")
+    if report is not None:
+        from pathlib import Path
+
+        from . import report as pictures
+        from .tearsheet import write_tearsheet
+
+        folder = Path(report)
+        folder.mkdir(parents=True, exist_ok=True)
+        curves = {run: r.equity for run, r in results.items()}
+        title = f"Forward record: {runs[0]} vs BTC buy-and-hold, {first.equity.index[0].date()} to " \
+                f"{first.equity.index[-1].date()}"
+        pictures.plot_equity(folder / "equity.png", curves, regimes if regimes.notna().any() else None,
+                             f"{title} ({currency})")
+        write_tearsheet(folder / "tearsheet.html", curves, figures, title, currency)
+        out.append(f"outputs: {folder / 'equity.png'}, {folder / 'tearsheet.html'}")
     return out
+
+
+def plan_universe(config):
+    u = config["universe"]
+    return Universe(u["btc"], u["eth"], tuple(u["alts"]), u["small_cap"], u["large_cap"])

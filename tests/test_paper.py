@@ -142,7 +142,9 @@ def test_status_prints_the_forward_record_against_btc_and_the_open_positions(tmp
     path = tmp_path / "ledger.sqlite"
     assert main("paper", "--ledger", path, "--set", DAILY[0], "--as-of", "2025-06-01").returncode == 0
     assert main("paper", "--ledger", path, "--set", DAILY[0], "--as-of", "2025-07-01").stdout.count("\n") == 30
-    out = main("paper", "status", "--ledger", path).stdout
+    out = main("paper", "status", "--ledger", path, "--report", tmp_path / "report").stdout
     assert out.startswith("forward record 2025-06-01T00:00:00+00:00 to 2025-07-01T00:00:00+00:00 (31 bars, 30 days)")
     assert "rotation" in out and "btc_buy_hold" in out and "final_value" in out
     assert "open positions: " in out
+    for name in ("equity.png", "tearsheet.html"):
+        assert (tmp_path / "report" / name).stat().st_size > 10_000

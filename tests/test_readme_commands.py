@@ -7,7 +7,7 @@ COMMANDS = readme_commands()
 # what each kind of command prints: its table (or its one answer)
 PRINTS = {"run": "final_value", "compare": "btc_eth_50_50_monthly", "tune": "OUT OF SAMPLE", "data list": "BTC-USDT",
           "data verify": "files verified", "--version": "smallcap-canary", "study": "outputs:",
-          "now": "regime at"}
+          "now": "regime at", "paper status": "forward record", "paper": "fill(s)"}
 
 
 def test_the_readme_shows_the_commands_a_user_needs():
