@@ -12,7 +12,8 @@ trading from the ledger's first bar, and appends what it has not recorded yet. T
 causal, so a ledger stepped bar by bar holds the fills and values of one `canary run`
 started on the ledger's first day (tests/test_paper.py) -- but for a coin whose series stops
 (a delisting): the run that sees the series end sells it at the open of its last bar, the
-forward test, not knowing yet, cannot.
+forward test, not knowing yet, cannot. Each invocation checks that the recomputed values and
+fills agree with the ledger's and stops in one line, naming the bar, where they do not.
 
 The ledger keeps the configuration it was started with and a hash of every input's row at
 every bar it recorded (and of the warm-up before its first bar): a different configuration,
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from canary.errors import ConfigError
+from canary.errors import ConfigError, DataError
 from canary.feeds.loading import utc_instant
 from canary.feeds.market import Universe, load_market
 from canary.indicators.signals import REGIME_NAMES
@@ -145,13 +146,15 @@ def paper(config, ledger_path, as_of=None):
             ledger.start(_comparable(config), warmup_hashes(market))
         _check_history(ledger, market)
         results = _runs(market, config, p)
+        _check_recomputed(ledger, results)
         return _append(ledger, market, results, p.costs.fill == "close")
 
 
 def _check_history(ledger, market):
     """Refuse data whose past differs from what the ledger's decisions saw, naming it."""
+    now = warmup_hashes(market)
     for symbol, digest in ledger.meta("warmup").items():
-        if warmup_hashes(market).get(symbol) != digest:
+        if now.get(symbol) != digest:
             raise ConfigError(f"{ledger.path}: the bars of {symbol} before the ledger's first bar changed; "
                               "a new ledger is the way to use these data")
     label = _first_run(ledger)
@@ -170,6 +173,29 @@ def _check_history(ledger, market):
             if was.get(symbol) != now[t].get(symbol):
                 raise ConfigError(f"{ledger.path}: the bar of {symbol} at {_iso(t)} differs from the one the ledger's "
                                   "decision saw; a new ledger is the way to use these data")
+
+
+def _check_recomputed(ledger, results):
+    """Refuse to go on when the runs recomputed on these data disagree with what the ledger
+    recorded (its values and fills), naming the first bar or fill that differs."""
+    why = ("(a coin whose series stops, a delisting, is sold at its last bar by a run that sees it end); "
+           "a new ledger is the way to go on")
+    for run, result in results.items():
+        for b in ledger.bars(run):
+            t = pd.Timestamp(b["close_time"])
+            value = float(result.portfolio["value"].get(t, np.nan))
+            if not np.isclose(value, b["value"], rtol=1e-9, atol=0):
+                raise DataError(f"{ledger.path}: {run} recomputed on these data is worth {value:,.2f} at {_iso(t)}, "
+                                f"the ledger recorded {b['value']:,.2f} {why}")
+        for i, fill in enumerate(ledger.table("fills", run)):
+            if i >= len(result.fills):
+                raise DataError(f"{ledger.path}: {run} recomputed on these data has no fill {i + 1} {why}")
+            again = result.fills.iloc[i]
+            if (again["symbol"], _iso(again["decided"])) != (fill["symbol"], fill["decided"]) or \
+                    not np.isclose(again["size"], fill["size"], rtol=1e-9, atol=0):
+                raise DataError(f"{ledger.path}: {run} recomputed on these data fills {again['symbol']} "
+                                f"decided {_iso(again['decided'])} where the ledger recorded {fill['symbol']} "
+                                f"decided {fill['decided']} {why}")
 
 
 def _first_run(ledger):

@@ -138,6 +138,25 @@ def test_a_changed_data_history_is_refused_naming_the_symbol_and_bar(tmp_path):
     assert main("paper", *args, "--as-of", "2025-06-12").stdout.count("\n") == 2
 
 
+def test_a_delisting_the_ledger_could_not_know_is_refused_rather_than_recorded_wrong(tmp_path):
+    folder = tmp_path / "prices"
+    folder.mkdir()
+    for rel in ("crypto/BTC-USDT.csv", "crypto/ETH-USDT.csv", "crypto/BNB-USDT.csv", "crypto/SOL-USDT.csv",
+                "equity/RUT.csv", "equity/SPX.csv"):
+        shutil.copy(SHIPPED_DIR / rel, folder)
+    bnb = folder / "BNB-USDT.csv"
+    lines = bnb.read_text().splitlines()
+    last = next(i for i, line in enumerate(lines) if line.startswith("2025-07-31"))   # closes 2025-08-01
+    bnb.write_text("\n".join(lines[:last + 1]) + "\n")   # BNB's series stops: held in the alts regime then
+    args = ("--ledger", tmp_path / "ledger.sqlite", "--data", folder, "--set", DAILY[0])
+    assert main("paper", *args, "--as-of", "2025-07-25").returncode == 0
+    assert main("paper", *args, "--as-of", "2025-08-01").returncode == 0
+    result = main("paper", *args, "--as-of", "2025-08-03")
+    assert result.returncode == 1
+    assert "rotation recomputed on these data is worth" in result.stderr and "a delisting" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
 def test_status_prints_the_forward_record_against_btc_and_the_open_positions(tmp_path):
     path = tmp_path / "ledger.sqlite"
     assert main("paper", "--ledger", path, "--set", DAILY[0], "--as-of", "2025-06-01").returncode == 0
