@@ -152,6 +152,8 @@ def _space_flags(texts):
 
 
 def cmd_tune(args):
+    if args.top < 1:
+        raise ConfigError(f"--top {args.top}: rows of the in-sample table, a whole number >= 1")
     if args.resume:
         given = [f for f, _ in TUNE_FLAGS + (("config", ""), ("start", ""), ("end", ""), ("data", ""), ("set", ""),
                                              ("grid", ""), ("space", ""), ("name", "")) if getattr(args, f)]
@@ -168,6 +170,9 @@ def cmd_tune(args):
         config = validate(Checkpoint.config_of(Path(args.resume)), str(Path(args.resume) / "tune.json"))
     else:
         config = _tune_config(args)
+        if args.count is not None and config["tune"]["method"] == "grid":
+            raise ConfigError(f"--count {args.count}: a grid tries every combination of its values "
+                              f"({total_trials(config)} trials); --count is for --method random or optuna")
         backtest.plan(config)  # every symbol has data, before any work
         run = RunFolder(args.out, args.name, args.overwrite, keep_on=(Interrupted,))
     progress = Progress(args.quiet)

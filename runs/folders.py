@@ -15,6 +15,15 @@ from pathlib import Path
 from canary.errors import CanaryError, ConfigError
 
 
+def check_name(name):
+    """Refuse a --name that is not one plain folder name: a run lives directly under --out."""
+    if not name or name in (".", "..") or "/" in name or os.sep in name or (os.altsep and os.altsep in name):
+        raise ConfigError(f"--name {name}: give a plain folder name (no '/'), e.g. --name btc-2022; "
+                          "the parent folder is --out")
+    if name.startswith("."):
+        raise ConfigError(f"--name {name}: a name may not start with '.' (kept for the hidden partial folders)")
+
+
 class RunFolder:
     """The folder of one new run under `parent`: `name`, or ``run-<UTC time>`` (``-2``, ``-3``...
     when taken). An existing named folder is refused before any work, unless `overwrite`.
@@ -24,6 +33,8 @@ class RunFolder:
     """
 
     def __init__(self, parent, name=None, overwrite=False, keep_on=()):
+        if name is not None:
+            check_name(name)
         self.parent = Path(parent)
         try:
             self.parent.mkdir(parents=True, exist_ok=True)

@@ -287,6 +287,8 @@ def test_malformed_csv_is_one_line_data_error(user_data, tmp_path):
     (("--set", "nonsense"), ("section.key=value",)),
     (("--start", "01/02/2020"), ("data.start", "YYYY-MM-DD")),
     (("--set", 'universe.alts=["BTC-USDT"]'), ("universe", "BTC-USDT", "twice")),
+    (("--name", "../x"), ("--name ../x", "plain folder name")),
+    (("--name", ".hidden"), ("--name .hidden", "'.'")),
 ])
 def test_configuration_mistakes_stop_before_any_work(args, words, tmp_path):
     proc = main("run", *args, "--out", str(tmp_path / "out"))
@@ -302,6 +304,10 @@ def test_bad_configuration_files(tmp_path):
     unknown = tmp_path / "unknown.toml"
     unknown.write_text("[filtre]\nconfirm = 3\n")
     assert_user_error(main("run", str(unknown)), 2, "filtre", "filter")
+    assert_user_error(main("run", str(tmp_path)), 2, str(tmp_path), "folder")
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes('# café\n[costs]\nfee_bp = 5\n'.encode("latin-1"))
+    assert_user_error(main("run", str(latin1)), 2, "latin1.toml", "UTF-8")
 
 
 def test_a_partial_configuration_file_changes_only_its_keys(tmp_path):

@@ -2,6 +2,7 @@
 import math
 
 import pytest
+from clirun import assert_user_error, main
 
 from canary.errors import ConfigError
 from canary.runs.cli import _tune_config, parser
@@ -103,3 +104,14 @@ def test_optuna_with_the_same_seed_asks_the_same_trials():
     distance = [abs(t["filter.small_cap.confirm"] - 12) for t in first]
     assert sum(distance[24:]) < sum(distance[:8])
     assert not any(math.isnan(t["filter.small_cap.hysteresis"]) for t in first)
+
+
+@pytest.mark.parametrize("args, says", [
+    (("--top", "-1"), "--top -1"),
+    (("--top", "0"), "--top 0"),
+    (("--grid", "filter.small_cap.confirm=3,5", "--count", "5"), "--count 5: a grid tries every combination"),
+])
+def test_flags_that_would_be_ignored_are_refused(args, says, tmp_path):
+    proc = main("tune", *args, "--out", str(tmp_path / "out"))
+    assert_user_error(proc, 2, says)
+    assert not (tmp_path / "out").exists()
