@@ -7,6 +7,7 @@ back in order.
 """
 import os
 import signal
+import sys
 
 from canary.errors import ConfigError
 
@@ -19,11 +20,12 @@ def _ignore_ctrl_c():
 class Workers:
     """A pool of processes for `run(fn, tasks)`; use as a context manager."""
 
-    def __init__(self, jobs=None, scheduler=None):
+    def __init__(self, jobs=None, scheduler=None, wait_for_workers=120):
         if jobs is not None and jobs < 1:
             raise ConfigError(f"--jobs {jobs}: must be at least 1")
         self.jobs = jobs or os.cpu_count() or 1
         self.scheduler = scheduler
+        self.wait_for_workers = wait_for_workers  # seconds a scheduler may have no worker
         self.pool = None
         self.client = None
 
@@ -35,11 +37,25 @@ class Workers:
                 self.client = Client(self.scheduler, timeout="20s")
             except (OSError, TimeoutError, ValueError) as exc:
                 raise ConfigError(f"--scheduler {self.scheduler}: cannot reach a Dask scheduler there ({exc})") from None
+            self._a_worker()
         elif self.jobs > 1:
             from concurrent.futures import ProcessPoolExecutor
 
             self.pool = ProcessPoolExecutor(self.jobs, initializer=_ignore_ctrl_c)
         return self
+
+    def _a_worker(self):
+        """Wait until the scheduler has a worker (saying so), or refuse after `wait_for_workers` s."""
+        if self.client.nthreads():
+            return
+        print(f"... waiting for a Dask worker at {self.scheduler} (up to {self.wait_for_workers:g} s)",
+              file=sys.stderr, flush=True)
+        try:
+            self.client.wait_for_workers(1, timeout=self.wait_for_workers)
+        except TimeoutError:
+            self.client.close()
+            raise ConfigError(f"--scheduler {self.scheduler}: no worker joined in {self.wait_for_workers:g} s; "
+                              f"start one (dask worker {self.scheduler}) or drop --scheduler") from None
 
     def __exit__(self, *exc):
         if self.client is not None:

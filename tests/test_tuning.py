@@ -137,6 +137,19 @@ def test_a_dask_cluster_gives_the_same_matrix(tuned, config, tmp_path):
     assert remote.overfitting.pbo == t.overfitting.pbo and remote.spa == t.spa
 
 
+def test_a_scheduler_without_workers_says_it_waits_then_gives_up_in_one_line(capsys):
+    from distributed import LocalCluster
+
+    from canary.errors import ConfigError
+
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        with pytest.raises(ConfigError, match=f"--scheduler {address}: no worker joined in 1 s"):
+            with Workers(scheduler=address, wait_for_workers=1):
+                pass
+    assert f"waiting for a Dask worker at {address}" in capsys.readouterr().err
+
+
 def _fresh(folder, config):
     checkpoint = Checkpoint(folder)
     checkpoint.start(config)
