@@ -37,7 +37,7 @@ from canary.strategies.screening import run_fast
 from .backtest import plan, quote_currency, strategies
 from .ledger import Ledger
 from .metrics import caveats, performance, period_days, regime_names, table
-from .screening import Screen
+from .now import strategy_run
 
 HASHED = ("open", "high", "low", "close", "volume")
 
@@ -108,11 +108,11 @@ class Step:
 
 
 def _runs(market, config, p):
-    screen = Screen(market, p.costs)
-    runs = strategies(p, "btc")
-    return {label: screen.run(config, label) if i == 0 else
-            run_fast(market, cls, params, p.costs, name=label, arrays=screen.arrays)
-            for i, (label, cls, params) in enumerate(runs)}
+    """{label: BacktestResult}: the configured strategy (as `canary now` runs it), then BTC buy-and-hold."""
+    (label, _, _), *benchmarks = strategies(p, "btc")
+    out = {label: strategy_run(market, config, p.costs)}
+    out.update({name: run_fast(market, cls, params, p.costs, name=name) for name, cls, params in benchmarks})
+    return out
 
 
 def _comparable(config):

@@ -30,12 +30,14 @@ def dump(path):
     return tables
 
 
-@pytest.mark.parametrize("overrides, first, closes, step", [
-    (DAILY, "2025-06-01", 90, pd.Timedelta(days=1)),
-    (FOUR_HOUR, "2025-06-01", 90, pd.Timedelta(hours=4)),
-], ids=["90 daily closes", "90 4-hour closes"])
+@pytest.mark.parametrize("overrides, first, closes, step, label", [
+    (DAILY, "2025-06-01", 90, pd.Timedelta(days=1), "rotation"),
+    (FOUR_HOUR, "2025-06-01", 90, pd.Timedelta(hours=4), "rotation"),
+    (DAILY + ('strategy.class="canary.strategies:BtcEthMonthly"',), "2025-06-20", 15, pd.Timedelta(days=1),
+     "BtcEthMonthly"),
+], ids=["90 daily closes", "90 4-hour closes", "another strategy class, through Backtrader"])
 def test_paper_stepped_close_by_close_is_the_backtest_started_on_its_first_day(overrides, first, closes, step,
-                                                                             tmp_path):
+                                                                             label, tmp_path):
     config = load_config(None, overrides)
     path = tmp_path / "ledger.sqlite"
     instants = pd.Timestamp(first, tz="UTC") + step * np.arange(closes)
@@ -47,7 +49,7 @@ def test_paper_stepped_close_by_close_is_the_backtest_started_on_its_first_day(o
     cls, params = strategy_params(config)
     reference = run_backtest(market, cls, params, p.costs)   # what `canary run --start FIRST` records
     with Ledger.open(path, write=False) as ledger:
-        forward = recorded_result(ledger, "rotation")
+        forward = recorded_result(ledger, label)
     assert list(forward.equity.index) == list(reference.equity.index)
     np.testing.assert_allclose(forward.equity.to_numpy(), reference.equity.to_numpy(), rtol=1e-9, atol=0)
     np.testing.assert_allclose(forward.portfolio["cash"].to_numpy(), reference.portfolio["cash"].to_numpy(),
