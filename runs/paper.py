@@ -123,6 +123,9 @@ def _comparable(config):
 def paper(config, ledger_path, as_of=None):
     """Bring the ledger up to `as_of` (default: the latest bar); returns the `Step`s processed."""
     instant = utc_instant(as_of, "--as-of") if as_of is not None else None
+    if config["data"]["end"]:
+        raise ConfigError(f"data.end {config['data']['end']}: a forward test has no end; "
+                          "use --as-of to stop at an instant")
     with Ledger.open(ledger_path) as ledger:
         recorded = ledger.meta("config")
         config = copy.deepcopy(config)

@@ -107,6 +107,8 @@ def test_a_changed_configuration_is_refused_naming_the_key(tmp_path):
     assert result.returncode == 2
     assert "(strategy.drift_band was 0.02, now 0.05); a new ledger (--ledger) is the way to change it" in result.stderr
     assert result.stderr.count("\n") == 1
+    result = main("paper", "--ledger", path, "--set", DAILY[0], "--set", 'data.end="2025-07-01"')
+    assert result.returncode == 2 and "data.end 2025-07-01: a forward test has no end" in result.stderr
 
 
 def test_a_changed_data_history_is_refused_naming_the_symbol_and_bar(tmp_path):
