@@ -27,6 +27,7 @@ from canary.strategies import (
 from . import report
 from .config import strategy_params
 from .metrics import MIN_ANNUALISED_DAYS, performance, period_days, time_in_regime
+from .worker_lifetime import end_with_parent
 
 PACKAGES = ("backtrader", "pandas", "numpy", "matplotlib", "exchange-calendars", "yfinance", "ccxt")
 
@@ -195,7 +196,7 @@ def beside(func, *args):
     if not _spare_core():
         result = func(*args)
         return lambda: result
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=end_with_parent)
     future = pool.submit(func, *args)
 
     def wait():
@@ -220,7 +221,8 @@ def run_all(market, runs, costs, progress=None):
         return results
     _SHARED.update(market=market, costs=costs)
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=end_with_parent) as pool:
             futures = [(label, pool.submit(_run_shared, (label, cls, params))) for label, cls, params in runs[1:]]
             label, cls, params = runs[0]
             _told(progress, label, False)
