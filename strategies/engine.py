@@ -9,6 +9,7 @@ from canary.feeds.btfeeds import CloseInstantData, ListedData, bt_timeframe
 from canary.params import check_params
 
 from .costs import Costs, SpotBroker, configure_broker
+from .failures import explain
 from .recorder import PortfolioRecorder
 from .schedule import on_schedule
 
@@ -105,7 +106,13 @@ def run_backtest(market, strategy, params=None, costs=None, name=None, runonce=T
         params["costs"] = costs.sizing
     cerebro.addstrategy(runner, trade_from=trade_from, **params)
     cerebro.addanalyzer(PortfolioRecorder, _name="recorder", fill_delay=market.interval)
-    strat = cerebro.run()[0]
+    try:
+        strat = cerebro.run()[0]
+    except Exception as exc:
+        said = explain(strategy, exc)
+        if said is None:
+            raise
+        raise said from None
     records = strat.analyzers.recorder.get_analysis()
     params.pop("costs", None)
     return BacktestResult(name or strategy.__name__, records["portfolio"], records["fills"], strat.rejected, params,

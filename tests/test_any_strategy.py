@@ -87,6 +87,29 @@ class BtcWhenRiskOn(TargetWeightStrategy):
 
     def target_weights(self):
         return {} if self.regime.regime[0] == RISK_OFF else {self.coins[0]: self.p.weight}
+
+
+class FailsToStart(bt.Strategy):
+    roles = ("btc",)
+
+    def __init__(self):
+        self.ratio = 1 / 0
+
+
+class FailsOnABar(bt.Strategy):
+    roles = ("btc",)
+
+    def next(self):
+        if len(self.data) > 3:
+            raise ValueError("no luck today")
+
+
+class LongWindow(bt.Strategy):
+    roles = ("btc",)
+    params = (("slow", 5000),)
+
+    def __init__(self):
+        self.sma = bt.indicators.SMA(self.data, period=self.p.slow)
 '''
 
 
@@ -201,6 +224,33 @@ def test_unknown_parameter_of_a_user_strategy_is_refused(user_module, market):
         run_backtest(market, SmaCross, {"fsat": 5})
     with pytest.raises(ConfigError, match="set by the engine"):
         run_backtest(market, SmallCapRotation, {"trade_from": None})
+
+
+@pytest.mark.parametrize("name, words", [
+    ("FailsToStart", ["strategy FailsToStart: __init__ raised ZeroDivisionError: division by zero",
+                      "my_strategies.py:"]),
+    ("FailsOnABar", ["strategy FailsOnABar: next raised ValueError: no luck today", "my_strategies.py:"]),
+    ("LongWindow", ["strategy LongWindow: its indicator SMA needs 5,000 bars", "shorten its window"]),
+])
+def test_a_failing_user_strategy_is_one_line_naming_the_method(user_module, name, words, tmp_path):
+    from clirun import assert_user_error, main
+
+    proc = main("run", "--set", f"strategy.class=my_strategies:{name}", "--set", 'universe.alts=["BNB-USDT"]',
+                "--start", START, "--out", str(tmp_path), "--no-report")
+    assert_user_error(proc, 2, *words)
+
+
+def test_a_failure_outside_the_users_code_keeps_its_traceback(user_module, market, monkeypatch):
+    import functools
+    import operator
+
+    from my_strategies import SmaCross
+
+    from canary.strategies.recorder import PortfolioRecorder
+
+    monkeypatch.setattr(PortfolioRecorder, "next", functools.partial(operator.truediv, 1, 0))
+    with pytest.raises(ZeroDivisionError):
+        run_backtest(market, SmaCross)
 
 
 def test_configuration_section_follows_the_class(user_module):
