@@ -194,3 +194,44 @@ class OptunaSearch:
         for trial, value in zip(self.pending, values, strict=True):
             self.study.tell(trial, value if math.isfinite(value) else -1e300)
         self.pending = []
+
+
+class TrialValues:
+    """A trial's values checked once per distinct (key, value) against the configuration's rules
+    (as `runs.config.with_values` checks them) and set into a configuration without
+    re-validating the rest of it: a trial's configuration costs a few dict copies."""
+
+    def __init__(self, config):
+        self.config = config
+        self.seen = {}   # (key, repr(value)) -> the value as the configuration holds it
+
+    def checked(self, setting):
+        """{key: value} as the configuration reads it (2 -> 2.0 for a float key); a value its
+        rule refuses raises the ConfigError that `with_values` raises."""
+        return {key: self._value(key, value) for key, value in setting.items()}
+
+    def _value(self, key, value):
+        memo = (key, repr(value))
+        if memo not in self.seen:
+            from .config import with_values
+
+            *path, name = key.split(".")
+            table = with_values(self.config, {key: value}, space=False)
+            for part in path:
+                table = table[part]
+            self.seen[memo] = table[name]
+        return self.seen[memo]
+
+
+def apply_trial(config, values):
+    """A copy of a validated `config` with already checked `values` ({'section.key': value})
+    set; only the tables on each key's path are copied."""
+    out = dict(config)
+    for key, value in values.items():
+        *path, name = key.split(".")
+        table = out
+        for part in path:
+            table[part] = dict(table[part])
+            table = table[part]
+        table[name] = value
+    return out

@@ -17,7 +17,7 @@ from canary.strategies import run_backtest
 from .config import strategy_params, with_values
 from .metrics import per_day, returns_of
 
-_LOADED = {}  # per process: (plan, market) of each data setup
+_LOADED = {}  # per process: (plan, market) of the last data setup
 
 
 def market_of(config):
@@ -26,6 +26,7 @@ def market_of(config):
 
     key = json.dumps({s: config[s] for s in ("data", "sources", "universe", "costs")}, sort_keys=True, default=str)
     if key not in _LOADED:
+        _LOADED.clear()  # one market per process at a time: memory stays bounded
         p = plan(config)
         data = config["data"]
         _LOADED[key] = (p, load_market(p.library, p.universe, data["start"] or None, data["end"] or None))

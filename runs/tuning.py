@@ -27,11 +27,10 @@ import pandas as pd
 from canary.errors import CanaryError, ConfigError
 
 from . import trial_returns
-from .config import with_values
 from .cscv import cscv
 from .deflated_sharpe import deflate
 from .objectives import Objective, Segment, figures
-from .search_space import OptunaSearch, grid_trials, parse_space, random_trials
+from .search_space import OptunaSearch, TrialValues, apply_trial, grid_trials, parse_space, random_trials
 from .spa import spa_test
 from .walkforward import days_in, split_window, walk_forward, walk_forward_windows
 
@@ -136,6 +135,8 @@ class Screening:
         self.workers = workers
         self.progress = progress
         self.trials = []           # distinct settings, by trial id
+        self.checked = []          # the same, as the configuration holds them (checked once)
+        self.values = TrialValues(config)
         self.ids = {}              # repr(setting) -> trial id
         self.returns = checkpoint.load()
         self.objective = objective_of(config)
@@ -145,9 +146,10 @@ class Screening:
     def _id(self, setting):
         key = repr(sorted(setting.items()))
         if key not in self.ids:
-            with_values(self.config, setting)  # a value the configuration refuses stops here, in one line
+            checked = self.values.checked(setting)  # a value the configuration refuses stops here, in one line
             self.ids[key] = len(self.trials)
             self.trials.append(setting)
+            self.checked.append(checked)
         return self.ids[key]
 
     def _score(self, trial_id):
@@ -160,7 +162,7 @@ class Screening:
             1, min(256, math.ceil(len(missing) / (4 * self.workers.size))))
         tasks = _chunks(missing, per_task)
         self._tick(len(ids) - len(missing))
-        for n, frame in self.workers.run(screen_batch, [(self.config, [self.trials[i] for i in t]) for t in tasks]):
+        for n, frame in self.workers.run(screen_batch, [(self.config, [self.checked[i] for i in t]) for t in tasks]):
             self.checkpoint.save(tasks[n], frame)
             for i, column in zip(tasks[n], frame.columns, strict=True):
                 self.returns[i] = frame[column]
@@ -201,14 +203,15 @@ def total_trials(config):
 
 
 def screen_batch(config, trials):
-    """A batch of trials' daily returns, on the configured engine (runs in a worker)."""
+    """A batch of trials' daily returns, on the configured engine (runs in a worker); `trials`
+    hold values already checked (`TrialValues`)."""
     engine = config["tune"]["engine"]
     if engine == "fast":
         return fast_screen(config, trials)
     return trial_returns.screen(config, trials)
 
 
-_SCREENS = {}   # per process: the screening engine of each market, its signals kept across batches
+_SCREENS = {}   # per process: the screening engine of the last market, its signals kept across batches
 
 
 def fast_screen(config, trials):
@@ -216,10 +219,11 @@ def fast_screen(config, trials):
     from .screening import Screen
 
     p, market = trial_returns.market_of(config)
-    screen = _SCREENS.get(id(market))
-    if screen is None:
-        screen = _SCREENS[id(market)] = Screen(market, p.costs)
-    return screen.screen([with_values(config, values) for values in trials]).daily_returns()
+    held, screen = _SCREENS.get("last", (None, None))
+    if held is not market:  # one market per process at a time: memory stays bounded
+        screen = Screen(market, p.costs)
+        _SCREENS["last"] = (market, screen)
+    return screen.screen([apply_trial(config, values) for values in trials]).daily_returns()
 
 
 def recheck(config, trials, matrix, ids, workers):

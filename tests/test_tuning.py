@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from canary.errors import ConfigError
 from canary.feeds.market import load_market
 from canary.runs import tune_report
 from canary.runs.backtest import plan
@@ -195,3 +196,19 @@ def test_tuning_mistakes_are_one_line(args, says, tmp_path):
     proc = subprocess.run([CANARY, "tune", "--out", str(tmp_path), *args], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and says in proc.stderr, proc.stderr
+
+
+def test_a_trials_configuration_is_the_checked_one_without_revalidating(config):
+    import copy
+
+    from canary.runs.search_space import TrialValues, apply_trial
+
+    before = copy.deepcopy(config)
+    values = TrialValues(config)
+    setting = {"filter.small_cap.confirm": 3, "strategy.drift_band": 0}
+    applied = apply_trial(config, values.checked(setting))
+    assert applied == with_values(config, setting)
+    assert isinstance(applied["strategy"]["drift_band"], float)
+    assert config == before  # the run's configuration is untouched
+    with pytest.raises(ConfigError, match="strategy.weighting"):
+        values.checked({"strategy.weighting": "momentun"})
