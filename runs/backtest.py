@@ -65,20 +65,37 @@ def plan(config):
 def quote_currency(config, universe, entries=None):
     """The currency the crypto prices, and so every value of the run, are in: `data.currency`,
     or else the quote a data manifest records for the crypto symbols (`entries`), or else the
-    quote in their names (BTC-USDT: USDT, BTC-USD: USD, BTC/EUR: EUR)."""
-    if config["data"]["currency"]:
-        return config["data"]["currency"]
+    quote in their names (BTC-USDT: USDT, BTC-USD: USD, BTC/EUR: EUR). `data.currency` names
+    the quote, it converts nothing: one that contradicts the symbols' quote is refused (the US
+    dollar and its stablecoins count as one money)."""
     quotes = {}
     for symbol in universe.crypto:
         recorded = (entries or {}).get(symbol, {}).get("quote")
         base, sep, quote = symbol.replace("/", "-").rpartition("-")
         quotes.setdefault(recorded or (quote.upper() if sep and base else None), symbol)
+    stated = config["data"]["currency"]
+    if stated:
+        for quote, symbol in quotes.items():
+            if quote is not None and not _same_money(stated, quote):
+                raise ConfigError(f"data.currency {stated}: the crypto prices are quoted in {quote} ({symbol}) "
+                                  "and nothing is converted; drop data.currency, or give prices quoted in "
+                                  f"{stated}")
+        return stated
     if len(quotes) > 1:
         named = ", ".join(f"{q or 'no quote'} ({s})" for q, s in quotes.items())
         raise ConfigError(f"universe: the crypto symbols are quoted in different currencies: {named}; "
                           "use one quote currency, or set data.currency if they are the same money")
     quote = next(iter(quotes))
     return quote or UNKNOWN_CURRENCY
+
+
+# The US dollar and the stablecoins pegged to it, for `data.currency`: USD on USDT prices is a name, not a conversion.
+DOLLARS = frozenset({"USD", "USDT", "USDC", "BUSD", "DAI", "TUSD", "FDUSD", "USDP"})
+
+
+def _same_money(a, b):
+    a, b = a.upper(), b.upper()
+    return a == b or {a, b} <= DOLLARS
 
 
 UNKNOWN_CURRENCY = "the quote currency"

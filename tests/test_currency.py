@@ -28,6 +28,11 @@ def test_a_stated_currency_wins_and_mixed_quotes_are_refused():
     from canary.errors import ConfigError
 
     assert quote_currency(_config("USD"), Universe("BTC-USDT", "ETH-USD")) == "USD"
+    assert quote_currency(_config("EUR"), Universe("BTC", "ETH", ())) == "EUR"   # names a quote the symbols do not
+    for stated, btc, quote in (("EUR", "BTC-USDT", "USDT"), ("USDT", "BTC/EUR", "EUR")):
+        with pytest.raises(ConfigError, match=f"data.currency {stated}: the crypto prices are quoted in {quote} "
+                                              ".* and nothing is converted"):
+            quote_currency(_config(stated), Universe(btc, btc.replace("BTC", "ETH"), ()))
     with pytest.raises(ConfigError, match="BTC-USDT.*ETH-USD|USD.*USDT"):
         quote_currency(_config(), Universe("BTC-USDT", "ETH-USD"))
 
