@@ -253,11 +253,23 @@ def cmd_paper(args):
     return 0
 
 
-def cmd_data_list(args):
-    from canary.errors import DataError
+def _data_library(args):
+    """The DataLibrary of --data: folders of price files (a file or a missing path is refused)."""
     from canary.feeds.library import DataLibrary
 
-    lib = DataLibrary(args.data)
+    for folder in args.data or ():
+        if Path(folder).is_file():
+            raise ConfigError(f"--data {folder}: a file, not a folder; --data takes the folder holding the price "
+                              "files (a configuration's is its data.folder)")
+        if not Path(folder).is_dir():
+            raise ConfigError(f"--data {folder}: no such folder")
+    return DataLibrary(args.data)
+
+
+def cmd_data_list(args):
+    from canary.errors import DataError
+
+    lib = _data_library(args)
     rows = [("symbol", "source", "first bar close", "last bar close", "rows", "gaps")]
     where = "shipped" if lib.shipped else "folder"
     for symbol in lib.symbols():
@@ -310,9 +322,7 @@ def cmd_data_fetch(args):
 
 
 def cmd_data_verify(args):
-    from canary.feeds.library import DataLibrary
-
-    lib = DataLibrary(args.data)
+    lib = _data_library(args)
     symbols = lib.symbols()
     failed = 0
     for symbol in symbols:

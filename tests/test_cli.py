@@ -184,6 +184,14 @@ def test_data_list_and_verify(readme_runs):
     assert "32 of 32 files verified" in results["canary data verify"].stdout
 
 
+@pytest.mark.parametrize("action", ["list", "verify"])
+def test_data_commands_take_folders_not_files(action, tmp_path):
+    config = tmp_path / "user.toml"
+    config.write_text("[data]\nstart = 2024-01-01\n")
+    assert_user_error(main("data", action, "--data", str(config)), 2, "user.toml: a file, not a folder")
+    assert_user_error(main("data", action, "--data", str(tmp_path / "nowhere")), 2, "nowhere: no such folder")
+
+
 def test_data_verify_catches_a_changed_file(tmp_path):
     folder = tmp_path / "data"
     shutil.copytree(SHIPPED_DIR, folder)
