@@ -10,7 +10,8 @@ edited, because some of its parts are wrong on these runs:
   under the labels 2018-2022): replaced by the project's yearly chart and table;
 * its drawdown table gives the last date as the recovery of a drawdown that has not
   recovered, and so does "Max DD Period End": replaced by the project's drawdown tables
-  (both series, "not recovered" said), the row taken out;
+  (both series, "not recovered" said), the row taken out, and with it its style sheet's rule
+  that appends a "%" to each cell of the table's third column (here: the recovery date);
 * trailing figures over a window longer than the run ("10Y (ann.)" for an eight-year run) are
   computed on whatever there is: taken out;
 * "Prob. Sharpe Ratio" takes 3 off a kurtosis that is already excess kurtosis, "Treynor Ratio"
@@ -110,4 +111,4 @@ def quantstats_page(curves, parts, title, days):
     page = _replace_div(page, "eoy_returns", parts["yearly"])
     page = _replace_div(page, "eoy", "")
     page = _replace_div(page, "ddinfo", parts["drawdowns"])
-    return page
+    return re.sub(r'#ddinfo table td:nth-of-type\(3\):after\{content:"%"\}', "", page)

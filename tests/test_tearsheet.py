@@ -123,6 +123,8 @@ def test_quantstats_parts_that_state_wrong_things_are_replaced(from_2022):
     assert "3Y (ann.)" in rows and "All-time (ann.)" in rows  # a four-year run supports these
     assert "EOY Returns vs Benchmark" not in html and html.count('id="yearly-chart"') == 1
     assert html.count("<h2>Worst drawdowns</h2>") == 1 and "Worst 10 Drawdowns" not in html
+    # no style rule writes a "%" after any cell of the drawdown tables (their "recovered" dates)
+    assert not re.search(r'#ddinfo[^{}]*:after\{content:"%"\}', html)
 
 
 def test_a_strategy_that_never_trades_gets_its_table_and_every_output(tmp_path):
