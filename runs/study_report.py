@@ -83,9 +83,14 @@ def plain_words(study):
     clear = measured[(measured["ci_low"] > 0) | (measured["ci_high"] < 0)]
     if len(measured):
         lines.append(f"Across every form, horizon and asset, {len(clear)} of {len(measured)} differences have a "
-                     f"{conf} interval that excludes zero (about {(1 - s.confidence) * len(measured):.0f} would by "
-                     "chance alone if events told nothing; the rows share events, so they are not independent).")
+                     f"{conf} interval that excludes zero ({_by_chance((1 - s.confidence) * len(measured))} would "
+                     "by chance alone if events told nothing; the rows share events, so they are not independent).")
     return lines
+
+
+def _by_chance(expected):
+    """How many intervals would exclude zero by chance: 0.4 is "fewer than one", not "about 0"."""
+    return "fewer than one" if expected < 1 else f"about {expected:.1f}"
 
 
 def _dominant(events, column, h):
@@ -125,10 +130,11 @@ def markdown(study, words):
 
 
 def plot_study(path, study):
-    """Average cumulative path after events, with its band, against the path from all days;
-    one row per form with events, one column per asset."""
+    """Average cumulative path after events, with its band (from MIN_EVENTS events, as the
+    intervals), against the path from all days; one row per form with events, one column per
+    asset. Returns the figure."""
     from .pictures import subplots
-    from .study import ASSETS
+    from .study import ASSETS, MIN_EVENTS
 
     forms = [f for f, p in study.paths.items() if p["event"].shape[0]]
     rows = max(len(forms), 1)
@@ -141,12 +147,16 @@ def plot_study(path, study):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(events, axis=0)
-        low, high = eventstats.mean_band(events, 1000, conf, study.settings.seed)
+        banded = events.shape[0] >= MIN_EVENTS
+        if banded:
+            low, high = eventstats.mean_band(events, 1000, conf, study.settings.seed)
         for j, asset in enumerate(ASSETS):
             ax = axes[i, j]
-            ax.fill_between(days, low[:, j], high[:, j], color="#9fb8f0", alpha=0.5, lw=0,
-                            label=f"{conf:.0%} band of the mean")
-            ax.plot(days, mean[:, j], color="#1f4e9c", lw=1.5, label=f"after {events.shape[0]} events")
+            if banded:
+                ax.fill_between(days, low[:, j], high[:, j], color="#9fb8f0", alpha=0.5, lw=0,
+                                label=f"{conf:.0%} band of the mean")
+            ax.plot(days, mean[:, j], color="#1f4e9c", lw=1.5, label=f"after {events.shape[0]} events"
+                    + ("" if banded else f" (no band under {MIN_EVENTS})"))
             ax.plot(days, p["all"][:, j] * 100, color="#666666", lw=1.2, ls="--", label="all days")
             ax.axhline(0, color="black", lw=0.5)
             ax.set_title(f"{form}: {NAMES[asset]}", fontsize=9)
@@ -163,3 +173,4 @@ def plot_study(path, study):
     fig.suptitle(f"After the small-cap background turns on, {first} to {last} (band: events resampled)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    return fig

@@ -173,3 +173,32 @@ def test_study_on_a_user_data_folder(tmp_path):
 def test_study_mistakes_are_one_line(args, words, tmp_path):
     assert_user_error(canary("study", *args, "--out", str(tmp_path / "out")), 2, *words)
     assert not (tmp_path / "out").exists()
+
+
+def _picture_of(tmp_path, events_per_form):
+    from types import SimpleNamespace
+
+    from canary.runs.study_report import plot_study
+
+    rng = np.random.default_rng(0)
+    days = np.arange(31)
+    paths = {form: {"days": days, "event": rng.normal(0, 0.01, (n, len(days), len(ASSETS))).cumsum(axis=1),
+                    "all": np.zeros((len(days), len(ASSETS)))} for form, n in events_per_form.items()}
+    study = SimpleNamespace(paths=paths, settings=SimpleNamespace(confidence=0.9, seed=0),
+                            period=(pd.Timestamp("2020-01-01"), pd.Timestamp("2024-01-01")))
+    return plot_study(tmp_path / "study.png", study)
+
+
+def test_the_picture_draws_a_band_only_where_the_text_gives_an_interval(tmp_path):
+    fig = _picture_of(tmp_path, {"channel": MIN_EVENTS - 1, "ma": MIN_EVENTS})
+    few, enough = fig.axes[:len(ASSETS)], fig.axes[len(ASSETS):]
+    assert all(not ax.collections for ax in few)
+    assert f"(no band under {MIN_EVENTS})" in few[0].lines[0].get_label()
+    assert all(len(ax.collections) == 1 for ax in enough)
+
+
+@pytest.mark.parametrize("expected, words", [(0.4, "fewer than one"), (2.4, "about 2.4"), (1.0, "about 1.0")])
+def test_the_count_expected_by_chance_is_never_rounded_to_zero(expected, words):
+    from canary.runs.study_report import _by_chance
+
+    assert _by_chance(expected) == words
