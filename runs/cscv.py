@@ -10,6 +10,7 @@ the share of splits whose logit is at most 0: how often the best trial in sample
 than the median trial out of sample. Pure noise gives about 0.5; real skill gives about 0.
 """
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,26 @@ from canary.errors import ConfigError
 from .objectives import Segment, figures
 
 CELLS = 2_000_000  # splits x trials evaluated at once (bounds memory: about 16 MB per summary field)
+MEMORY = 2 ** 30   # bytes the splits' tables may take: C(S, S/2) grows fast (S = 26: 10 million splits)
+
+
+def split_bytes(blocks):
+    """Memory of the splits' tables: the blocks of each training and test set, and three figures."""
+    return math.comb(blocks, blocks // 2) * (blocks * 8 + 3 * 8)
+
+
+def check_blocks(blocks, days):
+    """A ConfigError in one line unless `blocks` is even, at least 2, fits the days and the memory."""
+    if blocks < 2 or blocks % 2:
+        raise ConfigError(f"tune.blocks: {blocks} must be an even number of at least 2")
+    most = max([b for b in range(2, min(blocks, days // 2) + 1, 2) if split_bytes(b) <= MEMORY], default=None)
+    if days < 2 * blocks:
+        raise ConfigError(f"tune.blocks: {blocks} blocks need at least {2 * blocks} days of returns, "
+                          f"there are {days}" + (f": give --blocks {most} or fewer" if most else ""))
+    if split_bytes(blocks) > MEMORY:
+        raise ConfigError(f"tune.blocks: {blocks} blocks make {math.comb(blocks, blocks // 2):,} splits needing "
+                          f"{split_bytes(blocks) / 2 ** 30:.1f} GiB (at most {MEMORY / 2 ** 30:.0f} GiB): "
+                          f"give --blocks {most} or fewer")
 
 
 @dataclass
@@ -50,13 +71,9 @@ def cscv(matrix, objective, blocks=16):
     """CSCV of a days x trials return matrix (array or DataFrame) by `objective`."""
     values = np.asarray(matrix, dtype=float)
     days, trials = values.shape
-    if blocks < 2 or blocks % 2:
-        raise ConfigError(f"tune.blocks: {blocks} must be an even number of at least 2")
+    check_blocks(blocks, days)
     if trials < 2:
         raise ConfigError("tune: the probability of backtest overfitting needs at least two trials")
-    if days < 2 * blocks:
-        raise ConfigError(f"tune.blocks: {blocks} blocks need at least {2 * blocks} days of returns, "
-                          f"there are {days}")
     parts = Segment.stack([Segment.of(chunk) for chunk in np.array_split(values, blocks)])
     train_sets = np.array(list(itertools.combinations(range(blocks), blocks // 2)))
     everything = set(range(blocks))

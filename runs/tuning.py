@@ -27,7 +27,7 @@ import pandas as pd
 from canary.errors import CanaryError, ConfigError
 
 from . import trial_returns
-from .cscv import cscv
+from .cscv import check_blocks, cscv
 from .deflated_sharpe import deflate
 from .objectives import Objective, Segment, figures
 from .search_space import OptunaSearch, TrialValues, apply_trial, grid_trials, parse_space, random_trials
@@ -276,8 +276,7 @@ def evaluate(config, trials, matrix, bench):
     table.insert(0, "trial", range(len(trials)))
     windows = windows_of(config, matrix.index)
     walk = walk_forward(matrix, windows, objective) if windows else None
-    blocks = min(t["blocks"], 2 * (len(matrix) // 4))
-    over = cscv(matrix, objective, blocks) if len(trials) > 1 else None
+    over = cscv(matrix, objective, t["blocks"]) if len(trials) > 1 else None
     return Tuned(config, trials, matrix, bench.reindex(matrix.index), table, pick, leaders, windows, walk, over,
                  deflate(matrix, pick), spa_test(matrix, bench.reindex(matrix.index), t["reps"], t["seed"]), [])
 
@@ -285,16 +284,17 @@ def evaluate(config, trials, matrix, bench):
 def tune(config, checkpoint, workers, progress=None):
     """Screen (or finish screening) every trial and compute the statistics; returns Tuned."""
     bench = trial_returns.benchmark(config)
+    check_blocks(config["tune"]["blocks"], len(bench))  # before any screening
     screening = Screening(config, checkpoint, workers, progress)
     try:
         trials, matrix = screening.run(bench.index)
-    except KeyboardInterrupt:
+        tuned = evaluate(config, trials, matrix, bench)
+        if config["tune"]["engine"] != "backtrader" and config["tune"]["rerun"]:
+            picked = [p for p in (tuned.walk.picks if tuned.walk else []) if p >= 0]
+            ids = list(dict.fromkeys(tuned.leaders[:config["tune"]["rerun"]] + picked))
+            recheck(config, trials, matrix, ids, workers)
+            tuned.rechecked = ids
+    except KeyboardInterrupt:  # while screening, or computing the statistics: every saved trial is kept
         raise Interrupted(f"interrupted: {len(screening.returns)} screened trial(s) kept in {checkpoint.folder}; "
                           f"continue with: canary tune --resume {checkpoint.folder}") from None
-    tuned = evaluate(config, trials, matrix, bench)
-    if config["tune"]["engine"] != "backtrader" and config["tune"]["rerun"]:
-        picked = [p for p in (tuned.walk.picks if tuned.walk else []) if p >= 0]
-        ids = list(dict.fromkeys(tuned.leaders[:config["tune"]["rerun"]] + picked))
-        recheck(config, trials, matrix, ids, workers)
-        tuned.rechecked = ids
     return tuned

@@ -17,6 +17,12 @@ def _ignore_ctrl_c():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _numbered(job):
+    """(position, fn(*task)) of a (position, fn, task) job, in a worker."""
+    i, fn, task = job
+    return i, fn(*task)
+
+
 class Workers:
     """A pool of processes for `run(fn, tasks)`; use as a context manager."""
 
@@ -39,9 +45,9 @@ class Workers:
                 raise ConfigError(f"--scheduler {self.scheduler}: cannot reach a Dask scheduler there ({exc})") from None
             self._a_worker()
         elif self.jobs > 1:
-            from concurrent.futures import ProcessPoolExecutor
+            import multiprocessing
 
-            self.pool = ProcessPoolExecutor(self.jobs, initializer=_ignore_ctrl_c)
+            self.pool = multiprocessing.Pool(self.jobs, initializer=_ignore_ctrl_c)
         return self
 
     def _a_worker(self):
@@ -61,8 +67,18 @@ class Workers:
         if self.client is not None:
             self.client.close()
         if self.pool is not None:
-            # on Ctrl-C, queued batches are dropped; finished ones were already handed over
-            self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+            if exc[0] is None:
+                self.pool.close()
+                self.pool.join()
+            else:
+                # Ctrl-C or an error: the workers stop now, their running batches are dropped
+                # (finished ones were already handed over and saved); a second Ctrl-C waits
+                before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+                try:
+                    self.pool.terminate()
+                    self.pool.join()
+                finally:
+                    signal.signal(signal.SIGINT, before)
         return False
 
     @property
@@ -81,11 +97,7 @@ class Workers:
             for future, result in as_completed(futures, with_results=True):
                 yield where[future.key], result
         elif self.pool is not None:
-            from concurrent.futures import as_completed
-
-            futures = {self.pool.submit(fn, *task): i for i, task in enumerate(tasks)}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+            yield from self.pool.imap_unordered(_numbered, [(i, fn, task) for i, task in enumerate(tasks)])
         else:
             for i, task in enumerate(tasks):
                 yield i, fn(*task)
