@@ -115,16 +115,19 @@ def _date(t):
     return t.date().isoformat()
 
 
-def sections(curves, figures, title, currency, days, notes=()):
+def sections(curves, figures, title, currency, days, notes=(), first_day=None):
     """The tear sheet's parts, as HTML fragments by name (``intro``, ``key_figures``, ``growth``,
     ``yearly``, ``drawdowns``, ``monthly``), for `curves` ({label: equity}, the rotation first)
-    and their table `figures` ({label: {figure: value}}); `notes` are added to the caveats."""
+    and their table `figures` ({label: {figure: value}}); `notes` are added to the caveats.
+    The period runs from the curves' first close, or from `first_day` where the printed table
+    names the first day of returns instead (a tuning's out-of-sample period)."""
     labels = list(curves)
     first = curves[labels[0]]
     notes = caveats({k: figures[k] for k in labels}, days) + list(notes)
     out = {}
     parts = [f"<h1>{html.escape(title)}</h1>",
-             f"<p>Period {_date(first.index[0])} to {_date(first.index[-1])} ({days:,.0f} days), the same for "
+             f"<p>Period {_date(first_day or first.index[0])} to {_date(first.index[-1])} ({days:,.0f} days), "
+             "the same for "
              f"both series and for the printed table; values in {html.escape(currency)}, after fees and "
              "slippage; annualised over 365 days, risk-free rate 0.</p>"]
     if notes:
@@ -170,7 +173,7 @@ def sections(curves, figures, title, currency, days, notes=()):
 
     out["yearly"] = parts
     parts = ["<h2>Worst drawdowns</h2>"]
-    parts.append('<p class="small">Dates as in equity.csv (the date of the close instant). A drawdown runs from '
+    parts.append('<p class="small">Dates are those of the close instants (UTC). A drawdown runs from '
                  "the close of a high to the first close back at that high.</p>")
     for k in labels:
         rows, attrs = [], []
@@ -211,7 +214,7 @@ def own_page(parts, title):
             f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
 
 
-def render(curves, figures, title, currency):
+def render(curves, figures, title, currency, first_day=None):
     """The tear sheet's HTML: QuantStats' full report with the project's own sections in place of
     what it gets wrong (see `canary.runs.quantstats_sheet`); the project's own page, saying why,
     when QuantStats cannot report on the run."""
@@ -219,11 +222,12 @@ def render(curves, figures, title, currency):
 
     days = period_days(next(iter(curves.values())))
     try:
-        return quantstats_page(curves, sections(curves, figures, title, currency, days), title, days)
+        return quantstats_page(curves, sections(curves, figures, title, currency, days, first_day=first_day),
+                               title, days)
     except QuantStatsUnavailable as why:
-        return own_page(sections(curves, figures, title, currency, days, [f"The QuantStats report is left out: {why}"]),
-                        title)
+        return own_page(sections(curves, figures, title, currency, days, [f"The QuantStats report is left out: {why}"],
+                                 first_day), title)
 
 
-def write_tearsheet(path, curves, figures, title, currency):
-    path.write_text(render(curves, figures, title, currency), encoding="utf-8")
+def write_tearsheet(path, curves, figures, title, currency, first_day=None):
+    path.write_text(render(curves, figures, title, currency, first_day), encoding="utf-8")

@@ -242,7 +242,7 @@ def write(tuned, folder):
                          **s["out_of_sample"][k]) for k, v in curves.items()}
         write_tearsheet(folder / "tearsheet.html", curves, sheet,
                         f"Walk-forward out of sample against BTC buy-and-hold, {s['out_of_sample']['period']}",
-                        currency)
+                        currency, first_day=oos.index[0])
     if tuned.overfitting is not None:
         plot_logits(folder / "logits.png", tuned.overfitting)
         plot_is_vs_oos(folder / "is_vs_oos.png", tuned, s["objective"])

@@ -73,6 +73,9 @@ def test_the_pick_reruns_to_the_reported_figures(tuned, config):
     summary = json.loads((folder / "tuning.json").read_text())
     assert summary["pick"]["settings"] == t.trials[t.pick]
     assert summary["out_of_sample"]["days"] == len(t.walk.returns)
+    sheet, period = (folder / "tearsheet.html").read_text(), summary["out_of_sample"]["period"]
+    assert f"BTC buy-and-hold, {period}</h1>" in sheet and f"<p>Period {period} (" in sheet  # one period
+    assert "equity.csv" not in sheet   # a tuning folder has none
     text = tune_report.text(t, folder)
     assert text.index("OUT OF SAMPLE") < text.index("probability of backtest overfitting") < text.index("IN SAMPLE")
     returns = pd.read_parquet(folder / "returns.parquet")
