@@ -1,7 +1,7 @@
 """Hansen's test for superior predictive ability of the trials against BTC buy-and-hold.
 
 Hansen (2005), "A test for superior predictive ability", Journal of Business and Economic
-Statistics 23(4), through `arch.bootstrap.SPA`. The null hypothesis: no trial has a higher
+Statistics 23(4), as `arch.bootstrap.SPA` computes it (with its draws). The null hypothesis: no trial has a higher
 expected daily return than BTC buy-and-hold. A small p-value says at least one setting beat it
 beyond what the luckiest of so many trials would; a large one says the best trial's lead is
 within what luck among them explains. The test works on losses: a day's loss is minus its
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 BLOCK_DAYS = 30
+CHUNK = 512  # trials per matrix product (bounds memory: days x CHUNK)
 
 
 @dataclass
@@ -25,13 +26,44 @@ class SuperiorAbility:
     reps: int
 
 
-def spa_test(matrix, benchmark, reps=1000, seed=0):
-    """SPA of the columns of a days x trials return matrix against the benchmark's returns."""
-    from arch.bootstrap import SPA
+def _long_run_variance(demeaned, block):
+    """Each column's variance of its mean under the stationary bootstrap (Politis and Romano's
+    kernel, as `arch.bootstrap.SPA` weighs the autocovariances), the autocovariances by FFT."""
+    t = len(demeaned)
+    size = 1 << (2 * t - 1).bit_length()
+    spectrum = np.fft.rfft(demeaned, n=size, axis=0)
+    autocov = np.fft.irfft(spectrum * np.conj(spectrum), n=size, axis=0)[:t]
+    lags = np.arange(1, t)
+    p = 1.0 / block
+    kappa = (1.0 - lags / t) * (1 - p) ** lags + lags / t * (1 - p) ** (t - lags)
+    return np.sum(demeaned ** 2, 0) / t + 2 * (kappa @ autocov[1:]) / t
 
-    models = -np.asarray(matrix, dtype=float)
-    bench = -np.asarray(benchmark, dtype=float)
-    test = SPA(bench, models, block_size=BLOCK_DAYS, reps=reps, bootstrap="stationary", seed=seed)
-    test.compute()
-    p = test.pvalues
-    return SuperiorAbility(float(p["consistent"]), float(p["lower"]), float(p["upper"]), reps)
+
+def spa_test(matrix, benchmark, reps=1000, seed=0):
+    """SPA of the columns of a days x trials return matrix against the benchmark's returns.
+
+    The same test as `arch.bootstrap.SPA(-benchmark, -matrix, block_size=BLOCK_DAYS,
+    bootstrap="stationary", seed=seed)`, with its bootstrap's own draws, scaled for thousands of
+    trials: each draw's mean loss differential is a count-weighted sum (one matrix product per
+    chunk of trials) and only the largest over the trials is kept."""
+    from arch.bootstrap import StationaryBootstrap
+
+    models = np.asarray(matrix, dtype=float)
+    bench = -np.asarray(benchmark, dtype=float).reshape(-1, 1)
+    t = len(bench)
+    draws = StationaryBootstrap(BLOCK_DAYS, np.empty(t), seed=seed)
+    counts = np.array([np.bincount(draws.update_indices(), minlength=t) for _ in range(reps)], dtype=float)
+    best_mean = -np.inf
+    largest = np.full((reps, 3), -np.inf)   # per draw: the largest recentred mean (lower, consistent, upper)
+    for start in range(0, models.shape[1], CHUNK):
+        diff = bench - -models[:, start:start + CHUNK]
+        mean = diff.mean(0)
+        variance = _long_run_variance(diff - mean, BLOCK_DAYS)
+        valid = mean >= -1.0 * np.sqrt((variance / t) * 2 * np.log(np.log(t)))
+        centres = (np.where(mean < 0, 0.0, mean), np.where(valid, mean, 0.0), mean)
+        drawn = counts @ diff / t
+        for j, centre in enumerate(centres):
+            largest[:, j] = np.maximum(largest[:, j], (drawn - centre).max(axis=1))
+        best_mean = max(best_mean, float(mean.max()))
+    lower, consistent, upper = (largest > best_mean).mean(axis=0)
+    return SuperiorAbility(float(consistent), float(lower), float(upper), reps)
