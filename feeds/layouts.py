@@ -135,13 +135,15 @@ def read_raw(path):
     blank = (table[[date_col, *PRICE_COLUMNS]].apply(lambda s: s.str.strip()) == "").all(axis=1)
     blank_lines = table.loc[blank, "line"]
     table = table[~blank]
-    raw = pd.DataFrame({"label": _parse_labels(table[date_col], table["line"], path),
-                        "text": table[date_col].str.strip().to_numpy()}, index=table.index)
+    labels, offsets = _parse_labels(table[date_col], table["line"], path)
+    raw = pd.DataFrame({"label": labels, "text": table[date_col].str.strip().to_numpy()}, index=table.index)
     for col in PRICE_COLUMNS:
         raw[col] = _parse_numbers(table[col], table["line"], path, col)
     raw["line"] = table["line"].to_numpy()
     raw.attrs["blank_lines"] = int(blank.sum())
     raw.attrs["blank_line_numbers"] = [int(n) for n in blank_lines]
+    if offsets:
+        raw.attrs["offsets"] = offsets
     return raw.reset_index(drop=True)
 
 
@@ -165,9 +167,11 @@ def _parse_numbers(values, lines, path, column):
 
 
 def _parse_labels(values, lines, path):
-    """Bar labels as tz-naive UTC datetimes (or naive dates for session files)."""
+    """(bar labels as tz-naive UTC datetimes (or naive dates for session files), a note on what
+    was done with a UTC offset written in them, or None)."""
     text = values.str.strip()
     numeric = pd.to_numeric(text, errors="coerce")
+    note = None
     if numeric.notna().all() and len(text):
         parsed = _parse_numeric_labels(text, numeric)
     else:
@@ -178,13 +182,29 @@ def _parse_labels(values, lines, path):
             # "2024-01-02 00:00:00-05:00" (yfinance, exchange time): midnight local labels are
             # session dates, not instants; keep the local date.
             wall = pd.to_datetime(iso.str.replace(_OFFSET, "", regex=True), errors="coerce", format="mixed")
-            if bool((wall.dropna() == wall.dropna().dt.normalize()).all()):
+            dates = bool((wall.dropna() == wall.dropna().dt.normalize()).all())
+            if dates:
                 parsed = wall.dt.tz_localize("UTC")
+            note = _offset_note(iso, dates)
     bad = parsed.isna()
     if bad.any():
         i = np.flatnonzero(bad.to_numpy())[0]
         raise DataError(f"{path} line {lines.iloc[i]}: date '{text.iloc[i]}' cannot be parsed")
-    return pd.DatetimeIndex(parsed).tz_localize(None).as_unit("ns")
+    labels = pd.DatetimeIndex(parsed).tz_localize(None).as_unit("ns")
+    return labels, note
+
+
+def _offset_note(iso, dates):
+    """What was done with labels written with an offset from UTC (none for Z or +00:00)."""
+    offsets = iso.str.extract(f"({_OFFSET})")[0].dropna()
+    shown = sorted({o for o in offsets if o.replace(":", "") not in ("Z", "+0000", "-0000")})
+    if not shown:
+        return None
+    named = ", ".join(shown[:3]) + (", ..." if len(shown) > 3 else "")
+    if dates:
+        return (f"dates written at local midnight with a UTC offset ({named}): read as the local dates (session "
+                "dates), the offset dropped")
+    return f"times written with a UTC offset ({named}): converted to UTC"
 
 
 _SLASH_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4}|\d{2})(?!\d)(.*)", re.S)

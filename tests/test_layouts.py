@@ -244,6 +244,8 @@ def test_offset_labels_at_local_midnight_are_session_dates(tmp_path):
     assert s.clock == "session"
     # read as 05:00 UTC instants they would close at 09:00/10:00 UTC: they close at 16:00 New York
     assert s.frame.index.equals(utc("2024-01-02 21:00", "2024-01-03 21:00", "2024-07-01 20:00"))
+    assert "dates written at local midnight with a UTC offset (-04:00, -05:00): read as the local dates" \
+        in " ".join(s.report.lines())
 
 
 def test_offset_labels_with_a_time_of_day_are_instants(tmp_path):
@@ -258,6 +260,10 @@ def test_offset_labels_with_a_time_of_day_are_instants(tmp_path):
     assert s.clock == "interval"
     assert s.interval == pd.Timedelta(hours=4)
     assert s.frame.index.equals(utc("2024-01-05 04:00", "2024-01-05 08:00", "2024-01-05 12:00", "2024-01-05 16:00"))
+    assert "times written with a UTC offset (+02:00): converted to UTC" in " ".join(s.report.lines())
+    plain = write(tmp_path, "utc.csv", "timestamp,open,high,low,close,volume\n"
+                  "2024-01-05T00:00:00Z,1,2,1,2,1\n2024-01-05T04:00:00Z,2,3,2,3,1\n2024-01-05T08:00:00Z,3,4,3,4,1\n")
+    assert not [n for n in load_csv(plain, recorded_at=RECORDED).report.notes if "offset" in n]
 
 
 @pytest.mark.parametrize("sep,named", [(";", "(is the separator ';'?)"), ("\t", "(is the separator a tab?)")],
