@@ -1,9 +1,10 @@
 """The market a backtest sees: every series of a universe, loaded, cut and on its clock."""
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from canary.errors import ConfigError
+from canary.errors import ConfigError, suggest
 
 from .alignment import clock_interval, master_clock, on_clock
 from .loading import utc_instant
@@ -32,6 +33,16 @@ class Universe:
     @property
     def symbols(self):
         return (*self.crypto, self.small_cap, self.large_cap)
+
+    @classmethod
+    def of_table(cls, table):
+        """The Universe of a configuration's ``[universe]`` table (a dict with any of the keys
+        btc, eth, alts, small_cap, large_cap; the others keep their defaults)."""
+        unknown = sorted(set(table) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ConfigError(f"universe.{unknown[0]}: not a role{suggest(unknown[0], cls.__dataclass_fields__)} "
+                              f"(the roles: {', '.join(cls.__dataclass_fields__)})")
+        return cls(**{k: tuple(v) if k == "alts" else v for k, v in table.items()})
 
     def of(self, role):
         """The symbols of a role, as a tuple (several for ``alts``)."""
@@ -63,8 +74,17 @@ class Market:
         return clock_interval(self.clock)
 
 
-def load_market(library, universe, start=None, end=None):
-    """Load `universe` from `library` (a DataLibrary), cut at `end`, trading from `start`."""
+def load_market(library, universe=None, start=None, end=None):
+    """Load `universe` (a Universe, or a configuration's ``[universe]`` table as a dict; default:
+    the shipped symbols) from `library` (a DataLibrary), cut at `end` (a date or instant, UTC
+    without an offset), trading from `start`."""
+    if universe is None:
+        universe = Universe()
+    elif isinstance(universe, Mapping):
+        universe = Universe.of_table(universe)
+    elif not isinstance(universe, Universe):
+        raise ConfigError(f"load_market: universe is a {type(universe).__name__}; give a "
+                          "canary.feeds.market.Universe or a [universe] table (a dict)")
     series = {s: library.load(s) for s in universe.symbols}
     end_ts = utc_instant(end, "end") if end is not None else None
     start_ts = utc_instant(start, "start") if start is not None else None

@@ -217,6 +217,17 @@ def test_target_weight_subclass_gets_weights_and_regimes(user_module, market):
     assert ((held > 0.40) & (held < 0.60)).mean() > 0.9
 
 
+def test_load_market_takes_a_configurations_universe_table(market):
+    table = {"btc": "BTC-USDT", "eth": "ETH-USDT", "alts": ["BNB-USDT", "SOL-USDT"]}
+    from_table = load_market(DataLibrary(), table, START)
+    assert from_table.universe == market.universe and from_table.clock.equals(market.clock)
+    assert load_market(DataLibrary(), load_config()["universe"], START).universe == Universe()
+    with pytest.raises(ConfigError, match="universe.btcc: not a role \\(did you mean 'btc'\\?\\)"):
+        load_market(DataLibrary(), {"btcc": "BTC-USDT"})
+    with pytest.raises(ConfigError, match="universe is a list; give a canary.feeds.market.Universe"):
+        load_market(DataLibrary(), ["BTC-USDT"])
+
+
 def test_unknown_parameter_of_a_user_strategy_is_refused(user_module, market):
     from my_strategies import SmaCross
 
