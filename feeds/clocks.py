@@ -58,6 +58,12 @@ def session_close_instants(session_dates, exchange=DEFAULT_CALENDAR, source="", 
     return pd.DatetimeIndex(closes.to_numpy(), tz="UTC")
 
 
+def session_open_instants(session_dates, exchange=DEFAULT_CALENDAR):
+    """UTC open instants of the sessions labelled `session_dates` (sessions of `exchange`)."""
+    opens = exchange_calendar(exchange).schedule["open"].reindex(pd.DatetimeIndex(session_dates))
+    return pd.DatetimeIndex(opens.to_numpy(), tz="UTC")
+
+
 def interval_close_instants(open_instants, interval):
     """Close instants of bars that open at `open_instants` (UTC) and last `interval`."""
     idx = pd.DatetimeIndex(open_instants)

@@ -19,6 +19,7 @@ from .clocks import (
     infer_interval,
     interval_close_instants,
     session_close_instants,
+    session_open_instants,
 )
 from .layouts import PRICE_COLUMNS, read_raw
 from .validation import LoadReport, check_rows, drop_open_bars, find_gaps
@@ -87,6 +88,7 @@ def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_CALENDAR,
         if (labels != labels.normalize()).any():
             raise DataError(f"{source}: session bars must be labelled by date, found a time of day")
         closes = session_close_instants(labels, exchange, source, raw["line"].to_numpy())
+        opens = session_open_instants(labels, exchange)
         expected = expected_session_dates(labels[0], labels[-1], exchange)
         interval = None
         if inferred:
@@ -95,6 +97,7 @@ def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_CALENDAR,
     else:
         interval = pd.Timedelta(interval) if interval is not None else infer_interval(labels, source)
         closes = interval_close_instants(labels, interval)
+        opens = labels.tz_localize("UTC") if labels.tz is None else labels.tz_convert("UTC")
         expected = pd.date_range(labels[0], labels[-1], freq=interval)
         exchange = None
         if inferred:
@@ -105,7 +108,7 @@ def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_CALENDAR,
                          index=pd.DatetimeIndex(closes, name="close_time"))
     report.gaps = find_gaps(labels, expected)
     when = utc_instant(recorded_at if recorded_at is not None else pd.Timestamp.now(tz="UTC"), "recorded_at")
-    frame = drop_open_bars(frame, when, report)
+    frame = drop_open_bars(frame, opens, when, report)
     if frame.empty:
         raise DataError(f"{source}: no closed bars left after validation")
     return PriceSeries(symbol or source, frame, report, clock, interval, exchange)

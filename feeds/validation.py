@@ -117,14 +117,24 @@ def check_rows(raw, source, report):
     return raw
 
 
-def drop_open_bars(frame, recorded_at, report):
-    """Drop the bars whose close instant is after `recorded_at`: they were still open."""
-    still_open = frame.index > recorded_at
-    for instant in frame.index[still_open]:
+def drop_open_bars(frame, opens, recorded_at, report):
+    """Drop the bars whose close instant is after `recorded_at`: the one that had opened
+    (`opens`, its open instant, before it) was still open; those opening later had not begun,
+    and are said in one line."""
+    unclosed = frame.index > recorded_at
+    begun = np.asarray(opens <= recorded_at)
+    for instant in frame.index[unclosed & begun]:
         report.dropped.append(
             f"bar closing {instant.isoformat()} was still open when recorded ({recorded_at.isoformat()}): dropped"
         )
-    return frame[~still_open]
+    later = frame.index[unclosed & ~begun]
+    if len(later):
+        report.dropped.append(f"{len(later)} bar(s) {AFTER_RECORDED} ({recorded_at.isoformat()}), closing "
+                              f"{later[0].isoformat()} to {later[-1].isoformat()}: dropped")
+    return frame[~unclosed]
+
+
+AFTER_RECORDED = "opening after recorded_at"
 
 
 def find_gaps(present, expected):

@@ -13,6 +13,7 @@ from canary.errors import ConfigError, suggest
 from canary.feeds.library import DataLibrary, sha256
 from canary.feeds.market import Universe, load_market
 from canary.feeds.sources import SourcedLibrary
+from canary.feeds.validation import AFTER_RECORDED
 from canary.params import param_defaults
 from canary.strategies import (
     BtcEthMonthly,
@@ -118,16 +119,29 @@ def period_lines(config, equity, currency):
 
 
 def data_notes(market):
-    """What loading the market's files repaired or noticed, one line each (gaps in full)."""
-    notes, still_open = [], []
+    """What loading the market's files repaired or noticed, one line each (gaps in full; the
+    bars still open when recorded, and those opening after data.recorded_at, counted in one
+    line each)."""
+    notes, still_open, later = [], [], {}
     for symbol, series in market.series.items():
         report = series.report
         still_open += [symbol for d in report.dropped if "still open" in d]
-        notes += [line for line in report.lines() if "still open" not in line]
+        for d in report.dropped:
+            if AFTER_RECORDED in d:
+                later[symbol] = int(d.split(" ", 1)[0])
+        notes += [line for line in report.lines() if "still open" not in line and AFTER_RECORDED not in line]
+    if later:
+        notes.insert(0, f"{sum(later.values()):,} bar(s) opening after data.recorded_at were dropped "
+                        f"({_some(later)})")
     if still_open:
-        notes.insert(0, f"{len(still_open)} bar(s) still open when recorded were dropped "
-                        f"({', '.join(sorted(set(still_open))[:3])}{', ...' if len(set(still_open)) > 3 else ''})")
+        notes.insert(0, f"{len(still_open)} bar(s) still open when recorded were dropped ({_some(still_open)})")
     return notes
+
+
+def _some(symbols):
+    """The first three of `symbols`, sorted, and '...' if there are more."""
+    names = sorted(set(symbols))
+    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
 
 
 def strategy_label(cls):

@@ -436,3 +436,13 @@ def test_progress_shows_on_a_terminal_unless_quiet(tmp_path):
 ])
 def test_a_period_outside_the_data_is_a_usage_mistake(args, words, tmp_path):
     assert_user_error(main("run", *args, "--out", str(tmp_path), "--no-report"), 2, *words)
+
+
+def test_bars_after_the_recording_are_not_called_still_open(tmp_path):
+    # 11:00 in New York on Tuesday 3 June 2025: each coin's daily bar and each index's session had begun
+    proc = main("run", *SMALL, "--set", "data.recorded_at=2025-06-03T15:00:00", "--out", str(tmp_path), "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    data = [line for line in proc.stdout.splitlines() if line.startswith("data: ")]
+    assert data[0] == "data: 6 bar(s) still open when recorded were dropped (BNB-USDT, BTC-USDT, ETH-USDT, ...)"
+    assert data[1].startswith("data: ") and "bar(s) opening after data.recorded_at were dropped" in data[1]
+    assert not any("still open" in line for line in data[1:])

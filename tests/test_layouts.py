@@ -393,3 +393,22 @@ def test_a_header_that_cannot_be_read_is_named_by_its_line(tmp_path, header, wor
     with pytest.raises(DataError) as exc:
         load_csv(path, recorded_at=RECORDED)
     assert_one_line_error(exc, "bad.csv", *words)
+
+
+def test_only_a_bar_begun_before_the_recording_was_still_open(tmp_path):
+    path = write(tmp_path, "SPY.csv", """
+        date,open,high,low,close,volume
+        2024-01-02,10,12,9,11,100
+        2024-01-03,11,13,10,12,100
+        2024-01-04,12,14,11,13,100
+        2024-01-05,13,15,12,14,100
+    """)
+    # 10:00 in New York on 3 January: that session had opened (14:30 UTC), the next two had not
+    s = load_csv(path, recorded_at="2024-01-03T15:00:00", clock="session")
+    assert s.frame.index.equals(utc("2024-01-02 21:00"))
+    assert s.report.dropped == [
+        "bar closing 2024-01-03T21:00:00+00:00 was still open when recorded (2024-01-03T15:00:00+00:00): dropped",
+        "2 bar(s) opening after recorded_at (2024-01-03T15:00:00+00:00), closing 2024-01-04T21:00:00+00:00 to "
+        "2024-01-05T21:00:00+00:00: dropped"]
+    before = load_csv(path, recorded_at="2024-01-03T12:00:00", clock="session")   # before that session's open
+    assert [d for d in before.report.dropped if "still open" in d] == []
