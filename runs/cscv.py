@@ -88,7 +88,7 @@ def cscv(matrix, objective, blocks=16):
     check_blocks(blocks, days)
     if trials < 2:
         raise ConfigError("tune: the probability of backtest overfitting needs at least two trials")
-    parts = Segment.stack([Segment.of(chunk) for chunk in np.array_split(values, blocks)])
+    parts = Segment.stack(Segment.blocks(matrix, blocks))
     train_sets = np.array(list(itertools.combinations(range(blocks), blocks // 2)), dtype=np.int16)
     n = len(train_sets)
     logits, inside, outside = np.empty(n), np.empty(n), np.empty(n)

@@ -1,11 +1,11 @@
-"""Performance figures of a run, annualised over 365 days (crypto trades every day).
+"""The metrics table of a run: its figures, how they are shown, and what they cannot say.
 
-Returns are the day-to-day changes of the portfolio value at each daily close (for bars
-shorter than a day, the last bar close of each UTC day; for longer bars, each bar, annualised
-by how many of them make 365 days). The definitions follow QuantStats' (a test checks they
-agree): Sharpe and Sortino with a zero risk-free rate; CAGR over the number of returns per
-year. Turnover is one-sided: half of everything bought and sold, over the average portfolio
-value, per year.
+The figures of the curve (returns from one daily close to the next, annualised over 365 days;
+the drawdown at every bar close; the n/a rules) are defined once in `canary.runs.figures`,
+the same code `canary tune` scores its trials with. They follow QuantStats' definitions on
+daily bars (a test checks they agree): Sharpe and Sortino with a zero risk-free rate; CAGR over
+the number of returns per year. Turnover is one-sided: half of everything bought and sold, over
+the average portfolio value, per year.
 
 Below MIN_ANNUALISED_DAYS an annual rate is an extrapolation, not a measurement (one good
 week compounds into a CAGR of thousands of percent): the annualised figures are then kept in
@@ -18,7 +18,8 @@ import pandas as pd
 
 from canary.indicators.regime import REGIME_NAMES
 
-DAYS_PER_YEAR = 365
+from .figures import DAYS_PER_YEAR, Returns, Segment, daily_closes  # noqa: F401 (DAYS_PER_YEAR: read from here)
+from .figures import figures as curve_figures
 
 MIN_ANNUALISED_DAYS = 365
 ANNUALISED = ("cagr", "volatility", "sharpe", "sortino", "calmar", "turnover")
@@ -37,20 +38,6 @@ def returns_of(equity):
     return equity.pct_change().iloc[1:]
 
 
-def daily_closes(index):
-    """(positions of the bars that are daily closes, how many of them make a year of 365 days).
-
-    For bars shorter than a day, the last bar close of each UTC day (a bar closing at 00:00 UTC
-    ends the day before); otherwise every bar, a year being 365 days of them."""
-    index = pd.DatetimeIndex(index)
-    step = pd.Series(index).diff().median() if len(index) > 1 else pd.Timedelta(days=1)
-    if step < pd.Timedelta(days=1):
-        days = index.ceil("D")
-        last = np.r_[days[1:] != days[:-1], True]
-        return np.flatnonzero(last), float(DAYS_PER_YEAR)
-    return np.arange(len(index)), DAYS_PER_YEAR / (step / pd.Timedelta(days=1))
-
-
 def figures(values, index, exposure, traded, trades, fees):
     """The figures of the printed table for many runs at once.
 
@@ -60,32 +47,13 @@ def figures(values, index, exposure, traded, trades, fees):
     """
     values = np.asarray(values, dtype=float)
     traded = np.asarray(traded, dtype=float)
-    days, periods = daily_closes(index)
-    equity = values[:, days]
-    r = equity[:, 1:] / equity[:, :-1] - 1.0
-    n = r.shape[1]
-    total = equity[:, -1] / equity[:, 0]
+    returns = Returns.of_values(values, index)
+    out = {"final_value": values[:, -1], **curve_figures(Segment.of(returns))}
+    years = len(returns) / returns.periods
     with np.errstate(divide="ignore", invalid="ignore"):
-        cagr = total ** (periods / n) - 1.0 if n else np.full(len(values), np.nan)
-        mean = r.mean(axis=1) if n else np.full(len(values), np.nan)
-        std = r.std(axis=1, ddof=1) if n > 1 else np.full(len(values), np.nan)
-        downside = np.sqrt((np.where(r < 0, r, 0.0) ** 2).sum(axis=1) / n) if n else np.full(len(values), np.nan)
-        mdd = (values / np.maximum.accumulate(values, axis=1) - 1.0).min(axis=1)
-        years = n / periods
-        out = {
-            "final_value": equity[:, -1],
-            "total_return": total - 1.0,
-            "cagr": cagr,
-            "volatility": std * math.sqrt(periods),
-            "sharpe": np.where(std != 0, mean / std * math.sqrt(periods), np.nan),
-            "sortino": np.where(downside != 0, mean / downside * math.sqrt(periods), np.nan),
-            "max_drawdown": mdd,
-            "calmar": np.where(mdd != 0, cagr / np.abs(mdd), np.nan),
-            "exposure": np.asarray(exposure, dtype=float),
-            "turnover": traded / 2 / values.mean(axis=1) / years if years else np.full(len(values), np.nan),
-            "trades": np.asarray(trades).astype(np.int64),
-            "fees": np.asarray(fees, dtype=float),
-        }
+        out.update(exposure=np.asarray(exposure, dtype=float),
+                   turnover=traded / 2 / values.mean(axis=1) / years if years else np.full(len(values), np.nan),
+                   trades=np.asarray(trades).astype(np.int64), fees=np.asarray(fees, dtype=float))
     return out
 
 
@@ -183,10 +151,15 @@ FORMATS = {"final_value": "{:,.0f}", "total_return": "{:.1%}", "cagr": "{:.1%}",
            "exposure": "{:.1%}", "turnover": "{:.1f}x", "trades": "{:.0f}", "fees": "{:,.0f}"}
 
 
+def meaningful(key, days, minimum=MIN_ANNUALISED_DAYS):
+    """Whether figure `key` over `days` days means something: an annual rate needs `minimum`."""
+    return key not in ANNUALISED or days >= minimum
+
+
 def shown(key, value, days=math.inf):
     """A figure as the table shows it: formatted, 'n/a' if undefined, 'n/m' if an annual rate
     over too short a period."""
-    if key in ANNUALISED and days < MIN_ANNUALISED_DAYS:
+    if not meaningful(key, days):
         return "n/m"
     if isinstance(value, (int, float)) and np.isfinite(value):
         return FORMATS[key].format(value)

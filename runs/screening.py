@@ -32,7 +32,8 @@ from canary.strategies.screening_kernel import (
 )
 
 from .config import regime_params, strategy_params
-from .metrics import COLUMNS, daily_closes, figures
+from .figures import bar_returns
+from .metrics import COLUMNS, figures
 
 
 @dataclass
@@ -45,12 +46,11 @@ class Screened:
     values: np.ndarray
     figures: pd.DataFrame
 
-    def daily_returns(self):
-        """Days x configurations: each configuration's returns from one daily close to the next,
-        as `canary.runs.metrics` measures them (the columns of a tuning's return matrix)."""
-        days, _ = daily_closes(self.index)
-        v = self.values[:, days]
-        return pd.DataFrame((v[:, 1:] / v[:, :-1] - 1.0).T, index=self.index[days][1:])
+    def bar_returns(self):
+        """Bars x configurations: each configuration's returns at every bar from its first daily
+        close (`canary.runs.figures.bar_returns`; the columns of a tuning's return matrix)."""
+        r, index = bar_returns(self.values, self.index)
+        return pd.DataFrame(r, index=index)
 
 
 class Screen:

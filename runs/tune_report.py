@@ -14,12 +14,11 @@ import numpy as np
 import pandas as pd
 
 from . import report, trial_returns
-from .metrics import COLUMNS
+from .figures import FIGURES, Returns, figures_of
+from .metrics import COLUMNS, MIN_ANNUALISED_DAYS, meaningful
 from .metrics import table as metrics_table
-from .objectives import Segment, figures
 from .pictures import subplots
 
-SHOWN = ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar")
 SUPPORT = {"pbo": 0.5, "dsr": 0.95, "spa": 0.05}  # the bars a piece of evidence must clear
 
 
@@ -31,8 +30,25 @@ def _equity(returns, cash):
 
 
 def _figures(returns):
-    figs = figures(Segment.of(returns.to_numpy()))
-    return {k: float(figs[k][0]) for k in SHOWN}
+    """The figures of one column of `Returns`, as floats."""
+    figs = figures_of(returns)
+    return {k: float(figs[k][0]) for k in FIGURES}
+
+
+def _test_days(tuned):
+    """Returns of BTC buy-and-hold over the test windows, joined as the out-of-sample curve is."""
+    return Returns.concat(tuned.bench_returns.rows(slice(w.train_end, w.test_end)) for w in tuned.windows)
+
+
+def shortest_shown(config):
+    """The fewest days of a test window whose annualised objective is shown: a year, as in the
+    metrics table, or the configured test length when shorter (only a window cut short by the
+    end of the data falls below it)."""
+    from .walkforward import days_in
+
+    t = config["tune"]
+    test = days_in(t["test"]) if t["scheme"] == "walk-forward" else None
+    return min(MIN_ANNUALISED_DAYS, test) if test else MIN_ANNUALISED_DAYS
 
 
 def out_of_sample(tuned):
@@ -67,8 +83,8 @@ def summary(tuned):
         "engine": t["engine"], "days": len(tuned.matrix),
         "history": f"{tuned.matrix.index[0].date()} to {tuned.matrix.index[-1].date()}",
         "pick": {"trial": tuned.pick, "settings": tuned.trials[tuned.pick],
-                 "whole_history": _figures(tuned.matrix[tuned.pick])},
-        "btc_buy_hold_whole_history": _figures(tuned.benchmark),
+                 "whole_history": _figures(tuned.returns.column(tuned.pick))},
+        "btc_buy_hold_whole_history": _figures(tuned.bench_returns),
         "deflated_sharpe": vars(tuned.deflated),
         "spa_pvalue": vars(tuned.spa),
         "rechecked_in_backtrader": tuned.rechecked,
@@ -80,9 +96,14 @@ def summary(tuned):
                       "out_of_sample_below_zero": float(np.mean(o.out_of_sample < 0))}
     if oos is not None:
         out["out_of_sample"] = {"period": f"{oos.index[0].date()} to {oos.index[-1].date()}", "days": len(oos),
-                                "windows": len(tuned.windows), "walk_forward": _figures(oos),
-                                "btc_buy_hold": _figures(btc)}
+                                "windows": len(tuned.windows), "walk_forward": _figures(tuned.walk.stitched),
+                                "btc_buy_hold": _figures(_test_days(tuned))}
     return out
+
+
+def _f(value, spec):
+    """A number formatted by `spec`, or 'n/a' if undefined."""
+    return format(value, spec) if np.isfinite(value) else "n/a"
 
 
 def verdict(s):
@@ -96,9 +117,9 @@ def verdict(s):
         mine, btc = o["walk_forward"], o["btc_buy_hold"]
         better = mine[name] > btc[name]
         parts.append(f"Re-picking the best trial on each training window ({s['scheme']}) and trading it over the "
-                     f"next test window earned a {name} of {mine[name]:.2f} out of sample ({o['period']}; CAGR "
-                     f"{mine['cagr']:.1%}, worst drawdown {mine['max_drawdown']:.1%}) against {btc[name]:.2f} for "
-                     f"BTC buy-and-hold over the same days (CAGR {btc['cagr']:.1%}).")
+                     f"next test window earned a {name} of {_f(mine[name], '.2f')} out of sample ({o['period']}; "
+                     f"CAGR {mine['cagr']:.1%}, worst drawdown {mine['max_drawdown']:.1%}) against "
+                     f"{_f(btc[name], '.2f')} for BTC buy-and-hold over the same days (CAGR {btc['cagr']:.1%}).")
         reasons.append(better)
     if "pbo" in s:
         pbo = s["pbo"]["pbo"]
@@ -164,9 +185,9 @@ def text(tuned, folder, top=10):
     order = tuned.table.loc[tuned.leaders].head(top)
     lines.append(f"IN SAMPLE, whole history {s['history']} (best first; trials.csv has all):")
     shown = order[["trial"] + keys + ["sharpe", "cagr", "max_drawdown", "calmar"]]
-    lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="n/a"))
     btc = s["btc_buy_hold_whole_history"]
-    lines.append(f"BTC buy-and-hold: sharpe {btc['sharpe']:.3f}, cagr {btc['cagr']:.3f}, "
+    lines.append(f"BTC buy-and-hold: sharpe {_f(btc['sharpe'], '.3f')}, cagr {btc['cagr']:.3f}, "
                  f"max_drawdown {btc['max_drawdown']:.3f}")
     lines += ["", f"pick: trial {tuned.pick} ({_setting(tuned, tuned.pick)}), in sample over the whole history; "
               f"`canary run {folder / 'best.toml'}` reruns it", f"outputs: {folder}"]
@@ -225,9 +246,13 @@ def write(tuned, folder):
     oos, btc = out_of_sample(tuned)
     if oos is not None:
         wf = tuned.walk.table(tuned.matrix.index, list(tuned.matrix.columns))
-        wf["btc_test_objective"] = [
-            float(figures(Segment.of(tuned.benchmark.to_numpy()[w.train_end:w.test_end]))[s["objective"]][0])
-            for w in tuned.windows]
+        wf["btc_test_objective"] = [float(figures_of(tuned.bench_returns.rows(slice(w.train_end, w.test_end)))
+                                          [s["objective"]][0]) for w in tuned.windows]
+        wf.insert(wf.columns.get_loc("test_objective"), "test_days", [w.test_end - w.train_end for w in tuned.windows])
+        shortest = shortest_shown(tuned.config)
+        for col in ("test_objective", "btc_test_objective"):   # n/m: an annual rate of too short a window
+            wf[col] = [("n/a" if np.isnan(v) else f"{v:.10g}") if meaningful(s["objective"], days, shortest)
+                       else "n/m" for v, days in zip(wf[col], wf["test_days"], strict=True)]
         for col in ("train_start", "train_end", "test_start", "test_end"):
             wf[col] = [d.date().isoformat() for d in wf[col]]
         settings = pd.DataFrame([tuned.trials[p] if p >= 0 else {} for p in tuned.walk.picks])

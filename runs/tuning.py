@@ -29,7 +29,7 @@ from canary.errors import CanaryError, ConfigError
 from . import trial_returns
 from .cscv import check_blocks, cscv
 from .deflated_sharpe import deflate
-from .objectives import Objective, Segment, figures
+from .objectives import Objective, Returns, Segment, figures
 from .search_space import OptunaSearch, TrialValues, apply_trial, grid_trials, parse_space, random_trials
 from .spa import spa_test
 from .walkforward import days_in, split_window, walk_forward, walk_forward_windows
@@ -153,8 +153,8 @@ class Screening:
         return self.ids[key]
 
     def _score(self, trial_id):
-        r = self.returns[trial_id].to_numpy()[self.rows]
-        return float(self.objective.score(Segment.of(r))[0])
+        days = Returns.of_bars(self.returns[trial_id]).rows(self.rows)
+        return float(self.objective.score(Segment.of(days))[0])
 
     def _screen(self, ids):
         missing = list(dict.fromkeys(i for i in ids if i not in self.returns))
@@ -203,7 +203,7 @@ def total_trials(config):
 
 
 def screen_batch(config, trials):
-    """A batch of trials' daily returns, on the configured engine (runs in a worker); `trials`
+    """A batch of trials' returns at every bar, on the configured engine (runs in a worker); `trials`
     hold values already checked (`TrialValues`)."""
     engine = config["tune"]["engine"]
     if engine == "fast":
@@ -215,7 +215,7 @@ _SCREENS = {}   # per process: the screening engine of the last market, its sign
 
 
 def fast_screen(config, trials):
-    """A batch of trials' daily returns on the screening engine (`canary.runs.screening`)."""
+    """A batch of trials' returns at every bar on the screening engine (`canary.runs.screening`)."""
     from .screening import Screen
 
     p, market = trial_returns.market_of(config)
@@ -223,7 +223,7 @@ def fast_screen(config, trials):
     if held is not market:  # one market per process at a time: memory stays bounded
         screen = Screen(market, p.costs)
         _SCREENS["last"] = (market, screen)
-    return screen.screen([apply_trial(config, values) for values in trials]).daily_returns()
+    return screen.screen([apply_trial(config, values) for values in trials]).bar_returns()
 
 
 def recheck(config, trials, matrix, ids, workers):
@@ -259,15 +259,32 @@ class Tuned:
     deflated: object           # runs.deflated_sharpe.Deflated
     spa: object                # runs.spa.SuperiorAbility
     rechecked: list            # trial ids rerun in Backtrader
+    returns: Returns           # the matrix with its intraday paths, what every figure is computed from
+    bench_returns: Returns     # the benchmark's, on the same days
 
 
-def evaluate(config, trials, matrix, bench):
-    """The statistics of a screened matrix (no further backtests)."""
+class NoTrialQualifies(CanaryError):
+    """Every trial broke the drawdown limit over the whole history: nothing to pick."""
+
+    exit_status = 1
+
+
+def evaluate(config, trials, bars, bench_bars):
+    """The statistics of a screened bars x trials matrix of returns (no further backtests)."""
     t = config["tune"]
     objective = objective_of(config)
-    whole = Segment.of(matrix.to_numpy())
+    returns = Returns.of_bars(bars)
+    bench_returns = Returns.of_bars(bench_bars)   # the same bars, so the same days
+    matrix, bench = returns.daily, bench_returns.daily.iloc[:, 0].reindex(returns.daily.index)
+    whole = Segment.of(returns)
     figs = figures(whole)
     scores = objective.score(whole)
+    if not np.isfinite(scores).any() and objective.max_drawdown is not None:
+        shallowest = int(np.argmax(figs["max_drawdown"]))
+        raise NoTrialQualifies(
+            f"tune.max_drawdown: no trial qualifies: all {len(trials)} fell deeper than {objective.max_drawdown:.0%} "
+            f"over the whole history (the shallowest, trial {shallowest}, {figs['max_drawdown'][shallowest]:.1%}); "
+            "nothing is picked: raise --max-drawdown or widen the search")
     leaders = [int(i) for i in np.argsort(-scores, kind="stable")]
     pick = leaders[0]
     table = pd.DataFrame(trials)
@@ -275,19 +292,20 @@ def evaluate(config, trials, matrix, bench):
         table[name] = figs[name]
     table.insert(0, "trial", range(len(trials)))
     windows = windows_of(config, matrix.index)
-    walk = walk_forward(matrix, windows, objective) if windows else None
-    over = cscv(matrix, objective, t["blocks"]) if len(trials) > 1 else None
-    return Tuned(config, trials, matrix, bench.reindex(matrix.index), table, pick, leaders, windows, walk, over,
-                 deflate(matrix, pick), spa_test(matrix, bench.reindex(matrix.index), t["reps"], t["seed"]), [])
+    walk = walk_forward(returns, windows, objective) if windows else None
+    over = cscv(returns, objective, t["blocks"]) if len(trials) > 1 else None
+    return Tuned(config, trials, matrix, bench, table, pick, leaders, windows, walk, over,
+                 deflate(matrix, pick), spa_test(matrix, bench, t["reps"], t["seed"]), [], returns, bench_returns)
 
 
 def tune(config, checkpoint, workers, progress=None):
     """Screen (or finish screening) every trial and compute the statistics; returns Tuned."""
     bench = trial_returns.benchmark(config)
-    check_blocks(config["tune"]["blocks"], len(bench))  # before any screening
+    days = Returns.of_bars(bench).daily.index
+    check_blocks(config["tune"]["blocks"], len(days))  # before any screening
     screening = Screening(config, checkpoint, workers, progress)
     try:
-        trials, matrix = screening.run(bench.index)
+        trials, matrix = screening.run(days)
         tuned = evaluate(config, trials, matrix, bench)
         if config["tune"]["engine"] != "backtrader" and config["tune"]["rerun"]:
             picked = [p for p in (tuned.walk.picks if tuned.walk else []) if p >= 0]

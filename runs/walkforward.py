@@ -1,4 +1,5 @@
-"""Walk-forward and split validation on a days x trials matrix of daily returns.
+"""Walk-forward and split validation on a days x trials matrix of daily returns (`Returns`,
+with their intraday paths on bars shorter than a day).
 
 Each trial was run once over the whole history; a window is a range of rows of its returns.
 On each training window the trial with the best objective is picked, and its returns over the
@@ -23,7 +24,7 @@ import pandas as pd
 
 from canary.errors import ConfigError
 
-from .objectives import Segment, figures
+from .figures import Returns, Segment, figures
 
 _UNITS = {"d": 1, "w": 7, "y": 365}
 
@@ -82,7 +83,12 @@ class WalkForward:
     picks: list           # trial column position per window (-1: no trial allowed, cash)
     train_scores: list
     test_scores: list
-    returns: pd.Series    # stitched out-of-sample daily returns
+    stitched: Returns     # the test windows' returns of each window's pick, joined in time
+
+    @property
+    def returns(self):
+        """The stitched out-of-sample daily returns (a Series)."""
+        return self.stitched.daily.iloc[:, 0].rename("walk_forward")
 
     def table(self, index, columns):
         rows = []
@@ -96,20 +102,20 @@ class WalkForward:
 
 
 def walk_forward(matrix, windows, objective):
-    """Pick the best trial by `objective` on each training window of `matrix` (a days x
-    trials DataFrame of daily returns) and stitch its returns over the test windows.
+    """Pick the best trial by `objective` on each training window of `matrix` (days x trials
+    `Returns`, or a DataFrame of daily returns) and stitch its returns over the test windows.
 
     A window where every trial broke the objective's drawdown limit stays in cash.
     """
-    values = matrix.to_numpy(dtype=float)
+    days = Returns.of(matrix)
     picks, inside, outside, pieces = [], [], [], []
     for w in windows:
-        scores = objective.score(Segment.of(values[w.train_start:w.train_end]))
+        scores = objective.score(Segment.of(days.rows(slice(w.train_start, w.train_end))))
         pick = int(np.argmax(scores)) if np.isfinite(scores).any() else -1
-        test = values[w.train_end:w.test_end]
-        chosen = test[:, pick] if pick >= 0 else np.zeros(len(test))
+        test = days.rows(slice(w.train_end, w.test_end))
+        chosen = test.column(pick) if pick >= 0 else test.column(0).cash()
         picks.append(pick)
         inside.append(float(scores[pick]) if pick >= 0 else np.nan)
         outside.append(float(figures(Segment.of(chosen))[objective.name][0]))
-        pieces.append(pd.Series(chosen, index=matrix.index[w.train_end:w.test_end]))
-    return WalkForward(windows, picks, inside, outside, pd.concat(pieces).rename("walk_forward"))
+        pieces.append(chosen)
+    return WalkForward(windows, picks, inside, outside, Returns.concat(pieces))

@@ -48,7 +48,7 @@ def test_a_batch_gives_each_configuration_the_figures_of_its_own_run(setting):
             assert batch.figures[key][i] == pytest.approx(figures[key], rel=1e-9, nan_ok=True), key
     assert batch.figures["final_value"].nunique() > 6     # the configurations differ
     # the days x configurations return matrix of a tuning
-    returns = batch.daily_returns()
+    returns = batch.bar_returns()
     pd.testing.assert_series_equal(returns[3], returns_of(per_day(screen.run(configs[3]).equity)[0]),
                                    check_names=False, check_freq=False, rtol=1e-12)
 

@@ -15,7 +15,7 @@ from canary.runs import tune_report
 from canary.runs.backtest import plan
 from canary.runs.config import load_config, rotation_params, validate, with_values
 from canary.runs.metrics import performance
-from canary.runs.trial_returns import daily_returns
+from canary.runs.trial_returns import returns_at_bars
 from canary.runs.tuning import Checkpoint, Interrupted, ParityError, recheck, tune
 from canary.runs.workers import Workers
 from canary.strategies import SmallCapRotation, run_backtest
@@ -94,7 +94,7 @@ def test_a_window_of_the_whole_run_against_a_restart_from_cash(tuned, config):
     p = plan(trial)
     fresh = run_backtest(load_market(p.library, p.universe, days[0] - pd.Timedelta(days=1), days[-1]),
                          SmallCapRotation, rotation_params(trial), p.costs)
-    restart = daily_returns(fresh.equity)
+    restart = returns_at_bars(fresh.equity)
     whole = t.matrix[pick].loc[days]
     assert restart.index.equals(days)
     gap = (1 + whole).prod() - (1 + restart).prod()

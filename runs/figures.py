@@ -1,0 +1,297 @@
+"""The performance figures of a curve, defined once for `canary run`, `compare` and `tune`.
+
+Every figure of the metrics table (`canary.runs.metrics`), of a tuning's trials, objectives,
+walk-forward windows, CSCV splits and drawdown limit comes from `figures(Segment.of(...))` here,
+on any bar size:
+
+- **Returns** are the changes of the portfolio value from one daily close to the next: the
+  last bar close of each UTC day for bars shorter than a day (a bar closing at 00:00 UTC ends
+  the day before), every bar otherwise. A year is 365 days of them (365 daily returns; 52 1/7
+  weekly ones). The curve is measured from its first daily close to its last bar.
+- **total_return** the growth over the curve; **cagr** that growth per year, over the number
+  of returns; **volatility** the sample standard deviation of the returns, times the square
+  root of their number per year; **sharpe** their mean over that deviation (risk-free rate 0),
+  and **sortino** their mean over the downside deviation (the root of the mean squared negative
+  return, over all returns), both times the same root; **max_drawdown** the deepest fall of the
+  value from a running high, checked at *every bar close*, intraday ones included (a 4-hour
+  dip that recovered by the day's close counts); **calmar** the CAGR over the depth of that
+  drawdown.
+- **n/a**: a ratio whose denominator is zero (or a deviation of fewer than two returns) is
+  undefined: NaN here, "n/a" when shown. A flat curve (never invested) has a Sharpe, Sortino and
+  Calmar of n/a, wherever it is measured; as a tuning objective, an n/a figure ranks below
+  every defined one.
+
+Why segments: a tuning computes these figures for thousands of trials over thousands of day
+ranges (walk-forward windows, CSCV halves). A `Segment` is a few sums per trial over a run of
+consecutive days that add up exactly when segments are joined end to end, so each range costs a
+handful of additions instead of a pass over the returns. A single run's figures are the
+segment of its whole curve, so `canary run` and `canary tune` share the arithmetic, not just
+the formulas.
+
+Why the tuning keeps bar returns: on bars shorter than a day, daily returns alone miss the
+intraday path (a curve can fall 48 % at a 4-hour close and only 34 % at daily closes). A
+trial's returns travel at every bar (`bar_returns`, from its first daily close; on daily bars
+these are its daily returns, unchanged), and `Returns.of_bars` keeps, for each day, the daily
+return and the lowest, highest and deepest intraday points of the path: a days x trials view
+that windows and blocks cut by days, as they always have, and that segments sum exactly.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+DAYS_PER_YEAR = 365
+
+FIGURES = ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar")
+
+
+def daily_closes(index):
+    """(positions of the bars that are daily closes, how many of them make a year of 365 days).
+
+    For bars shorter than a day, the last bar close of each UTC day (a bar closing at 00:00 UTC
+    ends the day before); otherwise every bar, a year being 365 days of them."""
+    index = pd.DatetimeIndex(index)
+    step = pd.Series(index).diff().median() if len(index) > 1 else pd.Timedelta(days=1)
+    if step < pd.Timedelta(days=1):
+        days = index.ceil("D")
+        last = np.r_[days[1:] != days[:-1], True]
+        return np.flatnonzero(last), float(DAYS_PER_YEAR)
+    return np.arange(len(index)), DAYS_PER_YEAR / (step / pd.Timedelta(days=1))
+
+
+def bar_returns(values, index):
+    """The returns at every bar from the first daily close: (bars x runs array, their close
+    instants). ``values``: runs x bars, each run's value at every bar close of ``index``."""
+    values = np.asarray(values, dtype=float)
+    start = int(daily_closes(index)[0][0]) if len(index) else 0
+    return (values[:, start + 1:] / values[:, start:-1] - 1.0).T, pd.DatetimeIndex(index)[start + 1:]
+
+
+@dataclass(frozen=True)
+class Returns:
+    """Returns from one daily close to the next (``daily``: days x columns, a DataFrame), with
+    what they leave out of the path between two daily closes, in log growth from the previous
+    daily close (days x columns arrays; None when each day is one bar): ``low`` and ``high``,
+    the lowest and highest bar close of the day, and ``fall``, the deepest fall from a bar of
+    the day to a later bar of the same day (<= 0). ``periods``: returns per year."""
+
+    daily: pd.DataFrame
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
+    fall: np.ndarray | None = None
+    periods: float = float(DAYS_PER_YEAR)
+
+    @classmethod
+    def of(cls, returns):
+        """`returns` as Returns: itself, or a days x columns table of daily returns (one bar a day)."""
+        if isinstance(returns, Returns):
+            return returns
+        if isinstance(returns, pd.Series):
+            frame = returns.to_frame()
+        elif isinstance(returns, pd.DataFrame):
+            frame = returns
+        else:
+            a = np.asarray(returns, dtype=float)
+            frame = pd.DataFrame(a[:, None] if a.ndim == 1 else a)
+        return cls(frame.astype(float))
+
+    @classmethod
+    def of_values(cls, values, index):
+        """The Returns of runs x bars values at the bar closes of `index`."""
+        r, bars = bar_returns(values, index)
+        return cls.of_bars(pd.DataFrame(r, index=bars))
+
+    @classmethod
+    def of_bars(cls, bars):
+        """The Returns of bars x columns returns at every bar (a DataFrame or Series whose index
+        is the bars' close instants, starting after a daily close)."""
+        frame = bars.to_frame() if isinstance(bars, pd.Series) else bars
+        r = frame.to_numpy(dtype=float)
+        ends, periods = daily_closes(frame.index)
+        starts = np.r_[0, ends[:-1] + 1]
+        counts = ends - starts + 1
+        if len(r) == 0 or (counts == 1).all():
+            return cls(frame.astype(float), periods=periods)
+        shape = (len(ends), r.shape[1])
+        growth, path = np.ones(shape), np.zeros(shape)
+        low, high, fall, peak = np.full(shape, np.inf), np.full(shape, -np.inf), np.zeros(shape), np.full(shape, -np.inf)
+        with np.errstate(divide="ignore"):
+            for j in range(int(counts.max())):   # the j-th bar of every day at once
+                on = (j < counts)[:, None]
+                bar = r[np.minimum(starts + j, ends)]
+                growth = np.where(on, growth * (1.0 + bar), growth)
+                path = np.where(on, path + np.log1p(bar), path)
+                peak = np.where(on, np.maximum(peak, path), peak)
+                low, high = np.where(on, np.minimum(low, path), low), np.where(on, np.maximum(high, path), high)
+                fall = np.where(on, np.minimum(fall, path - peak), fall)
+        daily = np.where((counts == 1)[:, None], r[ends], growth - 1.0)
+        return cls(pd.DataFrame(daily, index=frame.index[ends], columns=frame.columns), low, high, fall, periods)
+
+    def __len__(self):
+        return len(self.daily)
+
+    @property
+    def shape(self):
+        return self.daily.shape
+
+    def __array__(self, dtype=None, copy=None):
+        """As an array: the daily returns (days x columns)."""
+        return self.daily.to_numpy(dtype=dtype or float)
+
+    def _select(self, rows=slice(None), columns=slice(None)):
+        part = self.daily.iloc[rows, columns]
+        paths = [None if a is None else a[rows][:, columns] for a in (self.low, self.high, self.fall)]
+        return Returns(part, *paths, periods=self.periods)
+
+    def rows(self, rows):
+        """The days at `rows` (a slice or positions)."""
+        return self._select(rows=rows)
+
+    def column(self, j):
+        """Column position `j` alone."""
+        return self._select(columns=[j])
+
+    def blocks(self, count):
+        """`count` runs of consecutive days, of (nearly) equal length, as `numpy.array_split` cuts."""
+        edges = np.cumsum([0] + [len(b) for b in np.array_split(np.arange(len(self)), count)])
+        return [self.rows(slice(a, b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+    def paths(self):
+        """(low, high, fall), worked out from the daily returns when each day is one bar."""
+        if self.low is not None:
+            return self.low, self.high, self.fall
+        with np.errstate(divide="ignore"):
+            g = np.log1p(self.daily.to_numpy(dtype=float))
+        return g, g, np.zeros_like(g)
+
+    @staticmethod
+    def concat(parts):
+        """Parts with the same columns, joined in time (column names of the first)."""
+        parts = list(parts)
+        columns = parts[0].daily.columns
+        daily = pd.concat([pd.DataFrame(p.daily.to_numpy(), index=p.daily.index, columns=columns) for p in parts])
+        if all(p.low is None for p in parts):
+            return Returns(daily, periods=parts[0].periods)
+        paths = [np.concatenate(a) for a in zip(*(p.paths() for p in parts), strict=True)]
+        return Returns(daily, *paths, periods=parts[0].periods)
+
+    def cash(self):
+        """Returns of the same days and columns spent in cash (all zero)."""
+        return Returns(pd.DataFrame(0.0, index=self.daily.index, columns=self.daily.columns), periods=self.periods)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Sums over consecutive daily returns, one value per column (arrays of shape (columns,)).
+
+    `log_*` are in log-growth units: `log_end` the growth over the segment, `log_low` and
+    `log_high` the lowest and highest points of the path from the segment's start, and
+    `log_drawdown` the deepest fall from a running peak inside the segment (<= 0), at every bar.
+    """
+
+    days: int  # or an array broadcasting against the others, for stacked segments
+    total: np.ndarray
+    squares: np.ndarray
+    down_squares: np.ndarray
+    log_end: np.ndarray
+    log_low: np.ndarray
+    log_high: np.ndarray
+    log_drawdown: np.ndarray
+    periods: float = float(DAYS_PER_YEAR)
+
+    @classmethod
+    def of(cls, returns):
+        """The summary of `Returns`, or of a (days x columns) array of daily returns of one bar a
+        day (a 1-d array is one column)."""
+        if isinstance(returns, Returns):
+            r = returns.daily.to_numpy(dtype=float)
+            paths, periods = (None if returns.low is None else (returns.low, returns.high, returns.fall),
+                              returns.periods)
+        else:
+            r = np.asarray(returns, dtype=float)
+            r = r[:, None] if r.ndim == 1 else r
+            paths, periods = None, float(DAYS_PER_YEAR)
+        with np.errstate(divide="ignore"):
+            path = np.cumsum(np.log1p(r), axis=0)
+        start = np.zeros((1, r.shape[1]))
+        if len(r) == 0:
+            zero = start[0]
+            return cls(0, zero, zero, zero, zero, zero, zero, zero, periods)
+        if paths is None:
+            lows = highs = path
+            inside = start[0]
+        else:
+            before = np.vstack([start, path[:-1]])   # the path at the previous daily close
+            lows, highs, inside = before + paths[0], before + paths[1], paths[2].min(axis=0)
+        peaks = np.maximum.accumulate(np.vstack([start, highs[:-1]]), axis=0)   # the high before each day
+        return cls(days=r.shape[0], total=r.sum(axis=0), squares=(r * r).sum(axis=0),
+                   down_squares=(np.minimum(r, 0.0) ** 2).sum(axis=0), log_end=path[-1],
+                   log_low=lows.min(axis=0), log_high=highs.max(axis=0),
+                   log_drawdown=np.minimum(np.minimum((lows - peaks).min(axis=0), 0.0), inside), periods=periods)
+
+    def then(self, later):
+        """The summary of this segment followed at once by `later`."""
+        # the running peak entering `later` is this segment's high (or its start, 0)
+        peak_in = np.maximum(self.log_high, 0.0)
+        fall = self.log_end + later.log_low - peak_in
+        return Segment(days=self.days + later.days, total=self.total + later.total,
+                       squares=self.squares + later.squares, down_squares=self.down_squares + later.down_squares,
+                       log_end=self.log_end + later.log_end,
+                       log_low=np.minimum(self.log_low, self.log_end + later.log_low),
+                       log_high=np.maximum(self.log_high, self.log_end + later.log_high),
+                       log_drawdown=np.minimum(np.minimum(self.log_drawdown, later.log_drawdown),
+                                               np.minimum(fall, 0.0)), periods=self.periods)
+
+    @staticmethod
+    def joined(segments):
+        segments = list(segments)
+        out = segments[0]
+        for s in segments[1:]:
+            out = out.then(s)
+        return out
+
+    @classmethod
+    def stack(cls, segments):
+        """Several segments as one whose fields have a leading axis (days as a column)."""
+        return cls(np.array([[s.days] for s in segments]),
+                   *(np.stack([getattr(s, f) for s in segments]) for f in _ARRAYS), periods=segments[0].periods)
+
+    @classmethod
+    def blocks(cls, returns, count):
+        """The segments of `count` runs of consecutive days of `returns` (as `Returns.blocks`)."""
+        return [cls.of(part) for part in Returns.of(returns).blocks(count)]
+
+    def take(self, rows):
+        """The stacked segments at `rows` (an index array along the leading axis)."""
+        return Segment(self.days[rows], *(getattr(self, f)[rows] for f in _ARRAYS), periods=self.periods)
+
+
+_ARRAYS = ("total", "squares", "down_squares", "log_end", "log_low", "log_high", "log_drawdown")
+
+
+def _ratio(num, den):
+    """num / den, NaN (n/a) where den is 0 or NaN."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def figures(seg):
+    """Every figure of a segment, per column, as a dict of arrays (the module's definitions)."""
+    n = np.asarray(seg.days)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = seg.total / n
+        std = np.sqrt(np.maximum(seg.squares - seg.total * mean, 0.0) / (n - 1))
+        std = np.where(n > 1, std, np.nan)
+        growth = np.exp(seg.log_end)
+        cagr = np.where(n > 0, growth ** (seg.periods / n) - 1.0, np.nan)
+        downside = np.sqrt(seg.down_squares / n)
+    mdd = np.expm1(seg.log_drawdown)
+    root = np.sqrt(seg.periods)
+    return {"total_return": growth - 1.0, "cagr": cagr, "volatility": std * root,
+            "sharpe": _ratio(mean, std) * root, "sortino": _ratio(mean, downside) * root,
+            "max_drawdown": mdd, "calmar": _ratio(cagr, -mdd)}
+
+
+def figures_of(returns):
+    """The figures of each column of `returns` (see `Returns.of`), as {figure: array}."""
+    return figures(Segment.of(Returns.of(returns)))
