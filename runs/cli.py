@@ -238,7 +238,7 @@ def cmd_now(args):
         if offline:
             print(f"canary: --refresh: {offline}", file=sys.stderr)
     now = canary_now(config, args.as_of)
-    print(json.dumps(as_json(now), indent=2) if args.json else "\n".join(lines(now)))
+    print(as_json(now) if args.json else "\n".join(lines(now)))
     return CHANGED_EXIT if now.changed else 0
 
 

@@ -204,12 +204,13 @@ class Segment:
         """The summary of `Returns`, or of a (days x columns) array of daily returns of one bar a
         day (a 1-d array is one column)."""
         if isinstance(returns, Returns):
-            r = returns.daily.to_numpy(dtype=float)
+            # one memory layout, so that sums (pairwise by layout) do not depend on how the data came
+            r = np.ascontiguousarray(returns.daily.to_numpy(dtype=float))
             paths, periods = (None if returns.low is None else (returns.low, returns.high, returns.fall),
                               returns.periods)
         else:
             r = np.asarray(returns, dtype=float)
-            r = r[:, None] if r.ndim == 1 else r
+            r = np.ascontiguousarray(r[:, None] if r.ndim == 1 else r)
             paths, periods = None, float(DAYS_PER_YEAR)
         with np.errstate(divide="ignore"):
             path = np.cumsum(np.log1p(r), axis=0)

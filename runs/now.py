@@ -21,6 +21,7 @@ Inputs are stale (``STALE``): a crypto close older than two bar intervals (the n
 late by more than a whole bar), an equity close older than four days (a weekend and a
 holiday).
 """
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -344,8 +345,8 @@ def lines(now):
 
 
 def as_json(now):
-    """`canary now --json`: the same as one object (instants ISO, ages in hours)."""
-    return {
+    """`canary now --json`: the same as one object (instants ISO, ages in hours), as text."""
+    return json.dumps({
         "bar": _when(now.bar), "instant": now.instant.isoformat(), "interval_hours": now.interval / pd.Timedelta(hours=1),
         "regime": now.regime, "regime_since": _when(now.regime_since), "changed": bool(now.changed),
         "signals": [{"name": s.name, "group": s.group, "clock": s.clock, "active": s.active,
@@ -357,5 +358,5 @@ def as_json(now):
         "inputs": [{"symbol": i["symbol"], "role": i["role"], "last_close": _when(i["last_close"]),
                     "age_hours": i["age"] / pd.Timedelta(hours=1), "stale": bool(i["stale"])} for i in now.inputs],
         "changes": [{"at": _when(t), "from": a, "to": b} for t, a, b in now.changes],
-    }
+    }, indent=2)
 
