@@ -8,46 +8,85 @@ from canary.errors import ConfigError, suggest
 
 from .alignment import clock_interval, master_clock, on_clock
 from .loading import utc_instant
-
-# The altcoins of the shipped data, in the order of the default configuration.
-SHIPPED_ALTS = ("BNB-USDT", "LTC-USDT", "ADA-USDT", "XRP-USDT", "XLM-USDT", "TRX-USDT", "ETC-USDT", "LINK-USDT",
-                "XMR-USDT", "MATIC-USDT", "ATOM-USDT", "DOGE-USDT", "BCH-USDT", "SOL-USDT", "DOT-USDT", "UNI-USDT",
-                "AVAX-USDT", "SHIB-USDT")
+from .roles import CRYPTO, EQUITY, declared, role, role_names
 
 
-@dataclass(frozen=True)
 class Universe:
-    """Roles mapped to symbols: which file is BTC, ETH, the altcoins, and the two indices
-    (by default, those of the shipped data)."""
+    """Which symbols play each declared role (`canary.feeds.roles.ROLES`): BTC, ETH, the
+    altcoins, the small-cap and the large-cap index, by default those of the shipped data.
 
-    btc: str = "BTC-USDT"
-    eth: str = "ETH-USDT"
-    alts: tuple = SHIPPED_ALTS
-    small_cap: str = "RUT"
-    large_cap: str = "SPX"
+    Built positionally in the declared order (``Universe("BTC-USDT", "ETH-USDT", ("SOL-USDT",),
+    "RUT", "SPX")``) or by role name (``Universe(alts=("SOL-USDT",))``); a role not given keeps
+    its default. ``u.btc`` is a single role's symbol, ``u.alts`` a tuple; `of` gives any role's
+    symbols as a tuple, `of_kind` those of every coin or every index. Frozen, compared by value.
+    """
 
-    @property
-    def crypto(self):
-        return (self.btc, self.eth, *self.alts)
-
-    @property
-    def symbols(self):
-        return (*self.crypto, self.small_cap, self.large_cap)
+    def __init__(self, *symbols, **by_role):
+        names = role_names()
+        if len(symbols) > len(names):
+            raise ConfigError(f"Universe: {len(symbols)} symbols given for the {len(names)} roles {', '.join(names)}")
+        given = dict(zip(names, symbols, strict=False))
+        for name, value in by_role.items():
+            if role(name).name in given:
+                raise ConfigError(f"Universe: role '{name}' given twice (by position and by name)")
+            given[name] = value
+        for r in declared():
+            value = given.get(r.name, r.default if r.many else r.default[0])
+            if r.many == isinstance(value, str):
+                raise ConfigError(f"Universe: role '{r.name}' takes " + ("a list of symbols" if r.many else "one symbol")
+                                  + f", got {value!r}")
+            self.__dict__[r.name] = tuple(value) if r.many else value
 
     @classmethod
     def of_table(cls, table):
-        """The Universe of a configuration's ``[universe]`` table (a dict with any of the keys
-        btc, eth, alts, small_cap, large_cap; the others keep their defaults)."""
-        unknown = sorted(set(table) - set(cls.__dataclass_fields__))
+        """The Universe of a configuration's ``[universe]`` table (a dict with any of the declared
+        roles as keys; the others keep their defaults)."""
+        unknown = sorted(set(table) - set(role_names()))
         if unknown:
-            raise ConfigError(f"universe.{unknown[0]}: not a role{suggest(unknown[0], cls.__dataclass_fields__)} "
-                              f"(the roles: {', '.join(cls.__dataclass_fields__)})")
-        return cls(**{k: tuple(v) if k == "alts" else v for k, v in table.items()})
+            raise ConfigError(f"universe.{unknown[0]}: not a role{suggest(unknown[0], role_names())} "
+                              f"(the roles: {', '.join(role_names())})")
+        return cls(**table)
 
-    def of(self, role):
+    def __setattr__(self, name, value):
+        raise AttributeError("a Universe is frozen: build a new one")
+
+    def __eq__(self, other):
+        return isinstance(other, Universe) and vars(self) == vars(other)
+
+    def __hash__(self):
+        return hash(tuple(vars(self).items()))
+
+    def __repr__(self):
+        return f"Universe({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
+
+    def of(self, name):
         """The symbols of a role, as a tuple (several for ``alts``)."""
-        value = getattr(self, role)
-        return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+        value = vars(self)[role(name).name]
+        return value if role(name).many else (value,)
+
+    def single(self, name):
+        """The one symbol of a role of one series (``btc``, ``small_cap``, ...)."""
+        if role(name).many:
+            raise ConfigError(f"role '{name}' holds several symbols: use Universe.of('{name}')")
+        return vars(self)[name]
+
+    def of_kind(self, kind):
+        """The symbols of every role of `kind` (``crypto`` or ``equity``), in the declared order."""
+        return tuple(s for name in role_names(kind) for s in self.of(name))
+
+    @property
+    def crypto(self):
+        """Every coin: BTC, ETH, then the altcoins (the declared order)."""
+        return self.of_kind(CRYPTO)
+
+    @property
+    def equity(self):
+        """Every index, in the declared order."""
+        return self.of_kind(EQUITY)
+
+    @property
+    def symbols(self):
+        return (*self.crypto, *self.equity)
 
 
 @dataclass
@@ -95,16 +134,16 @@ def load_market(library, universe=None, start=None, end=None):
         return frame[frame.index <= end_ts] if end_ts is not None else frame
 
     frames = {s: cut(series[s].frame) for s in universe.symbols}
-    # An altcoin with no bar yet is simply not listed; the clock and the indices must have bars.
-    for s in (universe.btc, universe.eth, universe.small_cap, universe.large_cap):
-        if frames[s].empty:
-            raise ConfigError(f"data.end {end_ts.date()} is before the first bar of {s}")
+    # An altcoin with no bar yet is simply not listed; every role of one series must have bars.
+    for r in declared():
+        if not r.many and frames[universe.single(r.name)].empty:
+            raise ConfigError(f"data.end {end_ts.date()} is before the first bar of {universe.single(r.name)}")
     clock = master_clock([frames[s] for s in universe.crypto])
-    clock = clock[clock >= frames[universe.btc].index[0]]
+    clock = clock[clock >= frames[universe.crypto[0]].index[0]]   # from the first bar of the first coin (BTC)
     crypto = {s: on_clock(frames[s][frames[s].index >= clock[0]], clock, s) for s in universe.crypto}
     start_ts = start_ts if start_ts is not None else clock[0]
     if start_ts > clock[-1]:
         raise ConfigError(f"data.start {start_ts.date()} is after the last crypto bar {clock[-1].date()}")
     # Equity bars after the last crypto close can inform no decision.
-    equity = {s: frames[s][frames[s].index <= clock[-1]] for s in (universe.small_cap, universe.large_cap)}
+    equity = {s: frames[s][frames[s].index <= clock[-1]] for s in universe.equity}
     return Market(universe, crypto, equity, clock, start_ts, series)

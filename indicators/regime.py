@@ -5,6 +5,7 @@ import numpy as np
 
 from canary.errors import ConfigError
 from canary.feeds.alignment import known_at
+from canary.feeds.roles import feed_order, role
 
 from .once_per_bar import OncePerBarIndicator
 from .signals import (
@@ -14,7 +15,6 @@ from .signals import (
     ETH,
     REGIME_NAMES,
     RISK_OFF,
-    ROLES,
     classify,
     indicator_params,
     registry,
@@ -31,9 +31,10 @@ class RiskRegime(OncePerBarIndicator):
     caps broke out and hold); else btc unless every ETH-strength signal holds; else alts if
     at least ``breadth.needed`` breadth signals hold, else eth.
 
-    Feeds: ``RiskRegime(btc, eth, small_cap, large_cap, *altcoins)``: BTC and ETH and the
-    altcoins on the master crypto clock (`ListedData`), the small-cap (Russell 2000) and
-    large-cap (S&P 500) indices on their exchange-session clock (`CloseInstantData`).
+    Feeds: ``RiskRegime(btc, eth, small_cap, large_cap, *altcoins)``, one per role in
+    `canary.feeds.roles.feed_order()`: BTC and ETH and the altcoins on the master crypto clock
+    (`ListedData`), the small-cap (Russell 2000) and large-cap (S&P 500) indices on their
+    exchange-session clock (`CloseInstantData`).
     Equity signals count sessions; the regime reads them as of each crypto bar close, using
     only equity closes already known at that instant.
 
@@ -48,11 +49,13 @@ class RiskRegime(OncePerBarIndicator):
     params = (("filter", None),)
 
     def __init__(self):
-        if len(self.datas) < 4:
-            raise ConfigError(f"RiskRegime: needs the feeds btc, eth, small_cap, large_cap, then the altcoins; "
-                              f"got {len(self.datas)}")
-        btc, eth, small, large, *alts = self.datas
-        by_role = dict(zip(ROLES, ([btc], [eth], [small], [large], alts), strict=True))
+        order = feed_order()
+        singles = [name for name in order if not role(name).many]
+        if len(self.datas) < len(singles):
+            raise ConfigError(f"RiskRegime: needs the feeds {', '.join(order)} (one feed each, then every one of "
+                              f"{', '.join(n for n in order if role(n).many)}); got {len(self.datas)}")
+        by_role = {name: [feed] for name, feed in zip(singles, self.datas, strict=False)}
+        by_role.update({name: list(self.datas[len(singles):]) for name in order if role(name).many})
         self.signals = registry()
         self.settings = resolve(self.p.filter, self.signals)
         self.parts = {}

@@ -22,6 +22,7 @@ import numpy as np
 
 from canary.errors import ConfigError, suggest
 from canary.feeds.alignment import known_at
+from canary.feeds.roles import role
 from canary.params import ParameterError, Rule, param_schema
 
 from .alt_volume import AltVolumeHold
@@ -34,7 +35,6 @@ from .smallcap_breakout import SmallCapBreakout
 EQUITY, CRYPTO = "equity-session", "crypto-bar"
 BACKGROUND, ETH_STRENGTH, BREADTH = "background", "eth_strength", "breadth"
 GROUPS = (BACKGROUND, ETH_STRENGTH, BREADTH)
-ROLES = ("btc", "eth", "small_cap", "large_cap", "alts")   # "alts": the altcoin basket
 RISK_OFF, BTC, ETH, ALTS = 0, 1, 2, 3
 REGIME_NAMES = {RISK_OFF: "risk-off", BTC: "btc", ETH: "eth", ALTS: "alts"}
 COMPARE = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
@@ -48,7 +48,7 @@ class Signal:
     """One condition of the regime: a line of an indicator against a threshold.
 
     ``section`` names the indicator's parameters (signals of one section share one
-    indicator); ``feeds`` the roles it is fed, in order (of `ROLES`); ``clock`` is
+    indicator); ``feeds`` the roles it is fed, in order (of `canary.feeds.roles.ROLES`); ``clock`` is
     ``EQUITY`` (counts sessions; read as of each crypto bar close, from closes known then)
     or ``CRYPTO``. The signal holds where ``line <direction> threshold``; the threshold is
     the section's key ``threshold`` (default ``level``; a configuration's value is checked by
@@ -69,6 +69,10 @@ class Signal:
     direction: str = ">="
     switch: str | None = None
     rule: Rule | None = None
+
+    def __post_init__(self):
+        for name in self.feeds:
+            role(name)   # a declared role, or a one-line error naming the closest
 
     def holds(self, values, settings):
         """Where the signal holds (booleans), for `values` of its line."""
@@ -187,16 +191,16 @@ def function_inputs(indicator, feeds, arrays):
     """The arrays `indicator.function` takes, from `arrays` ({role: {field: array}}) and the
     roles `feeds` it is fed: per feed, the fields of ``indicator.inputs``."""
     out = []
-    for role, fields in zip(feeds, indicator.inputs, strict=True):
+    for name, fields in zip(feeds, indicator.inputs, strict=True):
         for field in (fields,) if isinstance(fields, str) else fields:
-            out.append(arrays[role][field])
+            out.append(arrays[name][field])
     return out
 
 
 def evaluate(arrays, given=None, interval=None, signals=None, cache=None):
     """The signals and the regime on whole-history arrays, as the Backtrader path computes them.
 
-    `arrays`: {role: {field: array}} for the roles of `ROLES`: ``"close"``, ``"volume"`` and
+    `arrays`: {role: {field: array}} for the declared roles (`canary.feeds.roles.ROLES`): ``"close"``, ``"volume"`` and
     ``"datetime"`` (close instants in one unit for every role, e.g. Backtrader day numbers
     from `canary.feeds.btfeeds.bt_datetimes`); crypto roles on the master crypto clock (the
     basket ``"alts"`` as bars x coins), equity roles on their session clock. `given`: filter

@@ -12,6 +12,7 @@ from canary import __version__
 from canary.errors import ConfigError, suggest
 from canary.feeds.library import DataLibrary, sha256
 from canary.feeds.market import Universe, load_market
+from canary.feeds.roles import role_names
 from canary.feeds.sources import SourcedLibrary
 from canary.feeds.validation import AFTER_RECORDED
 from canary.params import param_defaults
@@ -53,13 +54,12 @@ def plan(config):
             raise ConfigError(f"data.folder: {folder} is not a folder")
     library = SourcedLibrary(DataLibrary(folders or None, recorded_at=data["recorded_at"] or None),
                              config["sources"], data["cache_dir"] or None)
-    u = config["universe"]
-    roles = [(f"universe.{key}", u[key]) for key in ("btc", "eth", "small_cap", "large_cap")]
-    for key, symbol in roles + [("universe.alts", s) for s in u["alts"]]:
-        if symbol not in library.entries:
-            raise ConfigError(f"{key}: no data for symbol '{symbol}' in {library.where}"
-                              f"{suggest(symbol, library.entries)}")
-    universe = Universe(u["btc"], u["eth"], tuple(u["alts"]), u["small_cap"], u["large_cap"])
+    universe = Universe(**config["universe"])
+    for name in role_names():
+        for symbol in universe.of(name):
+            if symbol not in library.entries:
+                raise ConfigError(f"universe.{name}: no data for symbol '{symbol}' in {library.where}"
+                                  f"{suggest(symbol, library.entries)}")
     return Plan(config, library, universe, Costs(**config["costs"]), quote_currency(config, universe, library.entries))
 
 

@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 
 from canary.errors import ConfigError, suggest
+from canary.feeds.roles import declared
 from canary.indicators import signals
 from canary.params import param_defaults, param_schema
 from canary.strategies.classpath import DEFAULT_STRATEGY, load_strategy
@@ -51,6 +52,18 @@ def _instant_or_empty(v):
         return False
 
 
+def universe_schema():
+    """[universe]: one key per declared role (`canary.feeds.roles.ROLES`), a symbol, or a list
+    of symbols for a role of many series."""
+    return {r.name: (LIST, lambda v: all(isinstance(s, str) and s for s in v), "a list of symbols") if r.many
+            else (STR, bool, "a symbol") for r in declared()}
+
+
+def universe_defaults():
+    """[universe] as the declared roles' default symbols."""
+    return {r.name: list(r.default) if r.many else r.default[0] for r in declared()}
+
+
 SCHEMES = ("split", "walk-forward", "cscv")
 ENGINES = ("fast", "backtrader")
 TUNABLE = ("filter", "strategy")  # the thresholds; data, universe and costs stay as configured
@@ -71,13 +84,8 @@ SCHEMA = {
     # symbol -> where its bars come from: "shipped" (the data folder), "yfinance", "ccxt",
     # "ccxt:<exchange>" (from the cache of `canary data fetch`). Keys are symbols, not fixed.
     "sources": {},
-    "universe": {
-        "btc": (STR, bool, "a symbol"),
-        "eth": (STR, bool, "a symbol"),
-        "alts": (LIST, lambda v: all(isinstance(s, str) and s for s in v), "a list of symbols"),
-        "small_cap": (STR, bool, "a symbol"),
-        "large_cap": (STR, bool, "a symbol"),
-    },
+    # one key per declared role: `universe_schema`, read at each use (see `section_schema`)
+    "universe": {},
     # The class's own parameters are checked against its params (`strategy_section`).
     "strategy": {
         "class": (STR, bool, "a class path, package.module:ClassName"),
@@ -110,6 +118,12 @@ SCHEMA = {
     },
 }
 SECTIONS = (*SCHEMA, "filter")   # [filter] is checked against the declared signals (filter_schema)
+
+
+def section_schema(section):
+    """{key: (type, rule, what the rule says)} of a section of SCHEMA; [universe]'s keys are the
+    declared roles (`universe_schema`)."""
+    return universe_schema() if section == "universe" else SCHEMA[section]
 
 # The flat [filter] keys of earlier versions -> their key now.
 MOVED = {
@@ -190,7 +204,7 @@ def validate(config, source="configuration", space=True):
     (with `space`, [tune.space] is checked against it too)."""
     out = validate_partial(config, source)
     out["strategy"] = strategy_section(out.get("strategy", {}))
-    missing = [f"{s}.{k}" for s in SCHEMA for k in SCHEMA[s] if k not in out.get(s, {})]
+    missing = [f"{s}.{k}" for s in SCHEMA for k in section_schema(s) if k not in out.get(s, {})]
     missing += [f"filter.{s}.{k}" for s, keys in filter_schema().items() for k in keys
                 if k not in out.get("filter", {}).get(s, {})]
     if missing:
@@ -199,11 +213,12 @@ def validate(config, source="configuration", space=True):
     if data["start"] and data["end"] and data["start"] >= data["end"]:
         raise ConfigError(f"data.start {data['start']} is not before data.end {data['end']} "
                           "(give both --start and --end)")
-    u = out["universe"]
-    roles = [u["btc"], u["eth"], *u["alts"]]
-    repeated = sorted({s for s in roles if roles.count(s) > 1})
+    given = [(name, s) for name, value in out["universe"].items() for s in ([value] if isinstance(value, str) else value)]
+    symbols = [s for _, s in given]
+    repeated = sorted({s for s in symbols if symbols.count(s) > 1})
     if repeated:
-        raise ConfigError(f"universe: {repeated[0]} appears twice among btc, eth and alts")
+        where = [name for name, s in given if s == repeated[0]]
+        raise ConfigError(f"universe: {repeated[0]} appears twice ({' and '.join(where)}): each symbol plays one role")
     tune = out["tune"]
     if tune["scheme"] == "split" and not tune["split"]:
         raise ConfigError(f"{source}: tune.scheme = \"split\" needs tune.split (a date)")
@@ -307,6 +322,7 @@ def load_config(path=None, overrides=(), settings=()):
     flags); validated. A user's file may give only the keys it changes.
     """
     config = read_toml(DEFAULT_CONFIG)
+    config["universe"] = dict(universe_defaults(), **config["universe"])   # roles default.toml omits: declared defaults
     source = str(DEFAULT_CONFIG)
     layers = []
     if path is not None:
@@ -414,9 +430,10 @@ def validate_partial(config, source):
                 if section == "strategy" and key != "class":
                     out[section][key] = value  # checked against the class by `strategy_section`
                     continue
-                if key not in SCHEMA[section]:
-                    raise ConfigError(f"{section}.{key}: unknown key{suggest(key, SCHEMA[section])}")
-                out[section][key] = _check_value(f"{section}.{key}", *SCHEMA[section][key], value)
+                schema = section_schema(section)
+                if key not in schema:
+                    raise ConfigError(f"{section}.{key}: unknown key{suggest(key, schema)}")
+                out[section][key] = _check_value(f"{section}.{key}", *schema[key], value)
             except ConfigError as exc:  # named by where it was given: the file, --set or the flag
                 raise ConfigError(f"{source}: {exc}") from None
     return out

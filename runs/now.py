@@ -30,6 +30,8 @@ import pandas as pd
 from canary.errors import CanaryError, ConfigError
 from canary.feeds.loading import utc_instant
 from canary.feeds.market import load_market
+from canary.feeds.roles import EQUITY as INDEX
+from canary.feeds.roles import declared, role
 from canary.indicators.array_indicator import in_bars
 from canary.indicators.signals import (
     BREADTH,
@@ -119,19 +121,19 @@ class FlipFinder:
         params = indicator_params(signal.section, self.settings)
         if getattr(cls, "windows", ()):
             params = in_bars(cls, params, self.interval)
-        arrays = self.arrays if moved is None else {role: self._extended(role, moved, factor, signal.clock)
-                                                    for role in members[0].feeds}
+        arrays = self.arrays if moved is None else {feed: self._extended(feed, moved, factor, signal.clock)
+                                                    for feed in members[0].feeds}
         return dict(zip(cls.lines._getlines(), cls.function(*function_inputs(cls, members[0].feeds, arrays),
                                                             **params), strict=True))
 
-    def _extended(self, role, moved, factor, clock):
+    def _extended(self, feed, moved, factor, clock):
         out = {}
-        for name, values in self.arrays[role].items():
+        for name, values in self.arrays[feed].items():
             values = np.asarray(values, dtype=float)
             last = values[-1]
             if name == "datetime":
                 last = last + self.step[EQUITY if clock == EQUITY else "crypto"]
-            elif name == "close" and role == moved:
+            elif name == "close" and feed == moved:
                 last = last * factor
             out[name] = np.concatenate([values, [last]])
         return out
@@ -157,9 +159,9 @@ def _flip(finder, signal, market, on, settings):
     """What would turn `signal` at the next bar: {symbol, last_close, close, move, sessions, says}."""
     if signal.name not in MOVED:
         return {}
-    role = MOVED[signal.name]
-    symbol = getattr(market.universe, role)
-    last = float(np.asarray(finder.arrays[role]["close"], dtype=float)[-1])
+    moved = MOVED[signal.name]
+    symbol = market.universe.single(moved)
+    last = float(np.asarray(finder.arrays[moved]["close"], dtype=float)[-1])
     out = {"symbol": symbol, "last_close": last}
     if signal.name == "small_cap":
         p = settings["small_cap"]
@@ -186,18 +188,18 @@ def _inputs(market, instant):
     u = market.universe
     out = []
     crypto_limit = CRYPTO_STALE_BARS * market.interval
-    for role, symbol in (("btc", u.btc), ("eth", u.eth), *(("alts", s) for s in u.alts)):
-        frame = market.crypto[symbol]
-        listed = frame.index[frame["listed"].to_numpy() == 1.0]
-        if not len(listed):
-            continue
-        last = listed[-1]
-        out.append({"symbol": symbol, "role": role, "last_close": last, "age": instant - last,
-                    "stale": instant - last > crypto_limit})
-    for role, symbol in (("small_cap", u.small_cap), ("large_cap", u.large_cap)):
-        last = market.equity[symbol].index[-1]
-        out.append({"symbol": symbol, "role": role, "last_close": last, "age": instant - last,
-                    "stale": instant - last > EQUITY_STALE})
+    for r in declared():
+        for symbol in u.of(r.name):
+            if r.kind == INDEX:
+                last, limit = market.equity[symbol].index[-1], EQUITY_STALE
+            else:
+                frame = market.crypto[symbol]
+                listed = frame.index[frame["listed"].to_numpy() == 1.0]
+                if not len(listed):
+                    continue
+                last, limit = listed[-1], crypto_limit
+            out.append({"symbol": symbol, "role": r.name, "last_close": last, "age": instant - last,
+                        "stale": instant - last > limit})
     return out
 
 
@@ -330,11 +332,11 @@ def lines(now):
     out.append(f"{now.strategy} holds at this close: {held}{since}")
     out.append(f"inputs (ages at {_when(now.instant)}):")
     for i in now.inputs:
-        if i["role"] == "alts":
+        if role(i["role"]).many:
             continue
         out.append(f"  {i['symbol']:10s} last close {_when(i['last_close'])}, {_age(i['age'])}"
                    + (" STALE" if i["stale"] else ""))
-    alts = [i for i in now.inputs if i["role"] == "alts"]
+    alts = [i for i in now.inputs if role(i["role"]).many]
     if alts:
         current = sum(i["last_close"] == now.bar for i in alts)
         stale = sum(i["stale"] for i in alts)

@@ -279,7 +279,7 @@ def status(ledger_path, report=None):
         codes = {name: code for code, name in REGIME_NAMES.items()}
         regimes = pd.Series([codes.get(b["regime"], np.nan) for b in ledger.bars(runs[0])],
                             index=results[runs[0]].equity.index, dtype=float)
-        currency = quote_currency(ledger.meta("config"), plan_universe(ledger.meta("config")))
+        currency = quote_currency(ledger.meta("config"), Universe(**ledger.meta("config")["universe"]))
     first = results[runs[0]]
     days = period_days(first.equity)
     out = [f"forward record {_iso(first.equity.index[0])} to {_iso(first.equity.index[-1])} "
@@ -308,7 +308,3 @@ def status(ledger_path, report=None):
         out.append(f"outputs: {folder / 'equity.png'}, {folder / 'tearsheet.html'}")
     return out
 
-
-def plan_universe(config):
-    u = config["universe"]
-    return Universe(u["btc"], u["eth"], tuple(u["alts"]), u["small_cap"], u["large_cap"])

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from canary.feeds.btfeeds import bt_datetimes
+from canary.feeds.roles import EQUITY, declared
 from canary.indicators.signals import evaluate
 from canary.strategies import BuyAndHold
 from canary.strategies.screening import market_arrays, reads_regime, run_fast
@@ -143,24 +144,23 @@ class Screen:
 
 
 def signal_inputs(market):
-    """The inputs of `canary.indicators.signals.evaluate`: close, volume and close instants
-    (Backtrader day numbers, as the indicators see them) per role; the altcoins as bars x coins."""
+    """The inputs of `canary.indicators.signals.evaluate`, for every declared role: close,
+    volume and close instants (Backtrader day numbers, as the indicators see them); coins on
+    the master clock (a role of many coins as bars x coins), indices on their sessions."""
     u = market.universe
     instants = bt_datetimes(market.clock)
 
-    def crypto(symbols):
-        frames = [market.crypto[s] for s in symbols]
-        return {field: np.column_stack([f[field].to_numpy(dtype=float) for f in frames]) for field in ("close", "volume")}
+    def fields(frames, many):
+        if not many:
+            return {f: frames[0][f].to_numpy(dtype=float) for f in ("close", "volume")}
+        return {f: np.column_stack([x[f].to_numpy(dtype=float) for x in frames]) if frames
+                else np.empty((len(instants), 0)) for f in ("close", "volume")}
 
-    out = {role: {"close": market.crypto[s]["close"].to_numpy(dtype=float),
-                  "volume": market.crypto[s]["volume"].to_numpy(dtype=float), "datetime": instants}
-           for role, s in (("btc", u.btc), ("eth", u.eth))}
-    out["alts"] = dict(crypto(u.alts) if u.alts else {"close": np.empty((len(instants), 0)),
-                                                       "volume": np.empty((len(instants), 0))}, datetime=instants)
-    for role, s in (("small_cap", u.small_cap), ("large_cap", u.large_cap)):
-        frame = market.equity[s]
-        out[role] = {"close": frame["close"].to_numpy(dtype=float), "volume": frame["volume"].to_numpy(dtype=float),
-                     "datetime": bt_datetimes(frame.index)}
+    out = {}
+    for r in declared():
+        frames = [(market.equity if r.kind == EQUITY else market.crypto)[s] for s in u.of(r.name)]
+        times = bt_datetimes(frames[0].index) if r.kind == EQUITY else instants
+        out[r.name] = dict(fields(frames, r.many), datetime=times)
     return out
 
 

@@ -1,7 +1,7 @@
 """Backtrader strategies: the small-cap rotation and the benchmarks it is judged against."""
 from .benchmarks import BtcEthMonthly, BuyAndHold, EqualWeightBasket
 from .costs import Costs, SpotBroker, SpotCryptoCommission, configure_broker
-from .engine import DEFAULT_ROLES, ROLE_NAMES, BacktestResult, run_backtest
+from .engine import BacktestResult, run_backtest
 from .plan import VARYING, PlanBars, TargetPlan
 from .portfolio import TargetWeightStrategy
 from .recorder import PortfolioRecorder
@@ -10,7 +10,7 @@ from .schedule import CryptoCloseSchedule
 
 __all__ = [
     "BASKET_WEIGHTINGS", "BacktestResult", "BtcEthMonthly", "BuyAndHold", "Costs", "CryptoCloseSchedule",
-    "DEFAULT_ROLES", "EqualWeightBasket", "PlanBars", "PortfolioRecorder", "ROLE_NAMES", "SmallCapRotation",
+    "EqualWeightBasket", "PlanBars", "PortfolioRecorder", "SmallCapRotation",
     "SpotBroker", "SpotCryptoCommission", "TargetPlan", "TargetWeightStrategy", "VARYING", "configure_broker",
     "run_backtest",
 ]

@@ -4,8 +4,9 @@ from dataclasses import dataclass, field
 import backtrader as bt
 import pandas as pd
 
-from canary.errors import ConfigError, suggest
+from canary.errors import ConfigError
 from canary.feeds.btfeeds import CloseInstantData, ListedData, bt_timeframe
+from canary.feeds.roles import CRYPTO, EQUITY, role, role_names
 from canary.params import check_params
 
 from .costs import Costs, SpotBroker, configure_broker
@@ -13,11 +14,6 @@ from .failures import explain
 from .recorder import PortfolioRecorder
 from .schedule import on_schedule
 
-# The roles of a universe a strategy can be fed (`Universe`): a strategy lists those it takes,
-# in the order of its feeds, as its class attribute ``roles``.
-ROLE_NAMES = ("btc", "eth", "small_cap", "large_cap", "alts")
-# The feeds of a strategy that lists no roles: every coin, BTC first (so ``self.data`` is BTC).
-DEFAULT_ROLES = ("btc", "eth", "alts")
 # Parameters the engine sets itself: the first bar to trade at, and the costs to size within.
 ENGINE_PARAMS = ("trade_from", "costs")
 
@@ -55,9 +51,9 @@ class BacktestResult:
 def _feeds(market, roles):
     u = market.universe
     tf, comp = bt_timeframe(market.interval)
-    for role in roles:
-        for s in u.of(role):
-            if role in ("small_cap", "large_cap"):
+    for name in roles:
+        for s in u.of(name):
+            if role(name).kind == EQUITY:
                 yield CloseInstantData(dataname=market.equity[s], name=s, timeframe=bt.TimeFrame.Days)
             else:
                 yield ListedData(dataname=market.crypto[s], name=s, timeframe=tf, compression=comp)
@@ -65,17 +61,21 @@ def _feeds(market, roles):
 
 def roles_of(strategy):
     """The roles `strategy` (a Backtrader strategy class) is fed, in order: its ``roles``
-    attribute, or DEFAULT_ROLES. Checked: known names, and at least one coin."""
+    attribute (names of `canary.feeds.roles.ROLES`), or else every coin role, BTC first (so
+    ``self.data`` is BTC). Checked: declared names, and at least one coin."""
     if not (isinstance(strategy, type) and issubclass(strategy, bt.Strategy)):
         raise TypeError(f"{getattr(strategy, '__name__', strategy)!r} is not a Backtrader strategy class "
                         f"(a subclass of backtrader.Strategy)")
-    roles = tuple(getattr(strategy, "roles", DEFAULT_ROLES))
-    for role in roles:
-        if role not in ROLE_NAMES:
-            raise ConfigError(f"{strategy.__name__}.roles: unknown role '{role}'{suggest(role, ROLE_NAMES)} "
-                              f"(roles: {', '.join(ROLE_NAMES)})")
-    if not set(roles) & {"btc", "eth", "alts"}:
-        raise ConfigError(f"{strategy.__name__}.roles: {roles} has no coin: add 'btc', 'eth' or 'alts'")
+    roles = tuple(getattr(strategy, "roles", role_names(CRYPTO)))
+    for name in roles:
+        try:
+            role(name)
+        except ConfigError as exc:
+            raise ConfigError(f"{strategy.__name__}.roles: {exc}") from None
+    coins = role_names(CRYPTO)
+    if not set(roles) & set(coins):
+        raise ConfigError(f"{strategy.__name__}.roles: {roles} has no coin: add "
+                          + " or ".join(f"'{c}'" for c in coins))
     return roles
 
 

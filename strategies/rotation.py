@@ -1,6 +1,7 @@
 """The rotation strategy of the research note."""
 import numpy as np
 
+from canary.feeds.roles import EveryRole
 from canary.feeds.windows import window_rule
 from canary.indicators.regime import ALTS, BTC, ETH, RISK_OFF, RiskRegime
 from canary.params import Rule
@@ -14,8 +15,9 @@ from .portfolio import TargetWeightStrategy
 class SmallCapRotation(TargetWeightStrategy):
     """Rotate BTC -> ETH -> altcoins as small caps break out and crypto confirms.
 
-    Feeds, in order: BTC, ETH, the small-cap index, the large-cap index, then the altcoins
-    (see `RiskRegime`). At each crypto bar close the regime sets the target:
+    Feeds, in order: every declared role (`canary.feeds.roles.feed_order`): BTC, ETH, the
+    small-cap index, the large-cap index, then the altcoins (see `RiskRegime`). At each crypto
+    bar close the regime sets the target:
 
     * risk-off: cash, or BTC with ``defensive='btc'``;
     * btc: all BTC;
@@ -32,7 +34,7 @@ class SmallCapRotation(TargetWeightStrategy):
     ``filter``: the settings of `RiskRegime` ({section: {key: value}}, any part).
     """
 
-    roles = ("btc", "eth", "small_cap", "large_cap", "alts")
+    roles = EveryRole()
     params = (
         ("defensive", "cash"),
         ("eth_weight", 1.0),
@@ -64,8 +66,7 @@ class SmallCapRotation(TargetWeightStrategy):
 
     def __init__(self):
         super().__init__()
-        btc, eth, small, large, *alts = self.datas
-        self.regime = RiskRegime(btc, eth, small, large, *alts, filter=self.p.filter)
+        self.regime = RiskRegime(*self.datas, filter=self.p.filter)
 
     def regime_line(self):
         return self.regime.regime

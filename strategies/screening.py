@@ -18,6 +18,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from canary.feeds.roles import CRYPTO, EQUITY, role
+
 from .costs import Costs
 from .engine import BacktestResult, roles_of
 from .plan import PlanBars, plan_params, planned, utc_instants
@@ -87,9 +89,6 @@ def market_arrays(market):
 
 # -- any planned strategy on the kernel ---------------------------------------------------
 
-EQUITY_ROLES = ("small_cap", "large_cap")
-
-
 def reads_regime(strategy):
     """True if `strategy`'s plan reads the risk regime (it returns a `regime_line`)."""
     return strategy.regime_line is not TargetWeightStrategy.regime_line
@@ -103,12 +102,12 @@ class Planned:
     def __init__(self, arrays, strategy):
         self.strategy = planned(strategy)
         roles = roles_of(strategy)
-        coins = [s for role in roles if role not in EQUITY_ROLES for s in arrays.universe.of(role)]
+        coins = [s for name in roles if role(name).kind == CRYPTO for s in arrays.universe.of(name)]
         self.symbols = tuple(coins)
         self.columns = np.asarray([arrays.symbols.index(s) for s in coins], dtype=np.int64)
         self.arrays = arrays
-        self.equity_step = arrays.equity_steps([s for role in roles if role in EQUITY_ROLES
-                                                for s in arrays.universe.of(role)])
+        self.equity_step = arrays.equity_steps([s for name in roles if role(name).kind == EQUITY
+                                                for s in arrays.universe.of(name)])
         n = len(arrays.clock)
         self.bars = PlanBars(self.symbols, utc_instants(arrays.clock), arrays.closes[:, self.columns],
                              arrays.tradable[:, self.columns], np.arange(n) >= arrays.t0, None, {})

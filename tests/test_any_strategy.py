@@ -20,8 +20,6 @@ from canary.feeds.market import Universe, load_market
 from canary.params import ParameterError, param_defaults
 from canary.runs.config import DEFAULT_CONFIG, load_config, strategy_params
 from canary.strategies import (
-    DEFAULT_ROLES,
-    ROLE_NAMES,
     BtcEthMonthly,
     BuyAndHold,
     EqualWeightBasket,
@@ -140,7 +138,7 @@ def test_the_rotation_defaults_and_the_shipped_configuration_agree():
 
 
 def test_every_strategy_declares_its_roles():
-    assert SmallCapRotation.roles == ROLE_NAMES
+    assert SmallCapRotation.roles == ("btc", "eth", "small_cap", "large_cap", "alts")   # every role, alts last
     assert (BuyAndHold.roles, EqualWeightBasket.roles, BtcEthMonthly.roles) == (
         ("btc", "eth"), ("btc", "alts"), ("btc", "eth"))
     import backtrader as bt
@@ -154,7 +152,7 @@ def test_every_strategy_declares_its_roles():
     class Misspelt(bt.Strategy):
         roles = ("btc", "alt")
 
-    assert roles_of(NoRoles) == DEFAULT_ROLES
+    assert roles_of(NoRoles) == ("btc", "eth", "alts")   # every coin, BTC first
     with pytest.raises(ConfigError, match="has no coin"):
         roles_of(OnlyIndices)
     with pytest.raises(ConfigError, match="unknown role 'alt' \\(did you mean 'alts'\\?\\)"):
