@@ -2,6 +2,12 @@
 
 * exchange klines: ``timestamp,open,high,low,close,volume`` (a date, or epoch milliseconds);
 * index / fund bars: ``date,open,high,low,close,volume[,wap,count]``;
+* close-only files: a date and a close (``close``, ``price`` or ``PriceUSD``), with an optional
+  volume (``volume``, ``total_volume``) and other columns ignored: CoinGecko's
+  ``date,price,total_volume,market_cap``, Coin Metrics' ``time,PriceUSD``, hourly closes
+  ``open_time,close``. Open, high and low are the close (see `CLOSE_ONLY`); a missing volume
+  is 0. CoinGecko's layout (``price`` with ``total_volume`` or ``market_cap``) is labelled by
+  the bar's *close* (a row dated D is the close of UTC day D-1: `labels_at`);
 * Yahoo / yfinance exports: ``Date,Close,High,Low,Open,Volume`` (any column order, an
   ``Adj Close`` column ignored), under one, two or three header lines: the column names with
   a row of tickers (``Date,Open,...`` / ``,BTC-USD,...``), or the header of
@@ -25,6 +31,10 @@ import pandas as pd
 from canary.errors import DataError
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+CLOSE_NAMES = ("close", "price", "priceusd")   # a close-only file's close, in order of preference
+VOLUME_NAMES = ("volume", "total_volume")
+CLOSE_ONLY = ("close only: open, high and low are the close (a fill there is at the close-derived price, "
+              "with no high/low cap; costs are charged as on any bar)")
 DATE_NAMES = ("date", "datetime", "timestamp", "time", "opentime", "open_time")
 _OFFSET = r"(?:[+-]\d\d:?\d\d|Z)$"
 
@@ -108,43 +118,70 @@ _MAX_HEADER_LINES = 3
 
 
 def read_raw(path):
-    """The raw bars of the CSV at `path`, or a DataError naming what is wrong with its layout."""
+    """The raw bars of the CSV at `path`, or a DataError naming what is wrong with its layout.
+
+    ``attrs``: ``close_only`` for a close-only file, ``labels_at`` ("open" or "close": which
+    instant of the bar a row's date names, as the layout says)."""
     names, header_lines = _header(path)
+    names = _base_volume(names)
     date_col = next((n for n in names if n in DATE_NAMES), None)
     missing = [c for c in PRICE_COLUMNS if c not in names]
-    if date_col is None or missing:
+    close_col = next((n for n in CLOSE_NAMES if n in names), None)
+    close_only = date_col is not None and close_col is not None and not {"open", "high", "low"} & set(names)
+    if close_only:
+        volume_col = next((n for n in VOLUME_NAMES if n in names), None)
+        columns = {"close": close_col, "volume": volume_col}
+    elif date_col is None or missing:
         lacks = ([] if date_col else ["no date column"])
         if missing:
             lacks.append(f"no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}")
         raise DataError(
             f"{path}: cannot tell the layout: the header {','.join(names)} has {' and '.join(lacks)} "
-            "(expected date,open,high,low,close,volume in any order)"
+            "(expected date,open,high,low,close,volume in any order, or a date and a close or price)"
         )
-    dupes = sorted({n for n in names if names.count(n) > 1 and n in PRICE_COLUMNS + (date_col,)})
+    else:
+        columns = {c: c for c in PRICE_COLUMNS}
+    used = [c for c in columns.values() if c]
+    dupes = sorted({n for n in names if names.count(n) > 1 and n in (*used, date_col)})
     if dupes:
         raise DataError(f"{path}: column {dupes[0]} appears twice in the header")
     try:
         table = pd.read_csv(
-            path, header=None, skiprows=header_lines, names=names, usecols=[date_col, *PRICE_COLUMNS],
+            path, header=None, skiprows=header_lines, names=names, usecols=[date_col, *used],
             dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="utf-8-sig",
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"{path}: malformed CSV: {str(exc).splitlines()[0]}") from None
     _check_field_counts(path, len(names), header_lines)
     table["line"] = np.arange(len(table)) + header_lines + 1
-    blank = (table[[date_col, *PRICE_COLUMNS]].apply(lambda s: s.str.strip()) == "").all(axis=1)
+    blank = (table[[date_col, *used]].apply(lambda s: s.str.strip()) == "").all(axis=1)
     blank_lines = table.loc[blank, "line"]
     table = table[~blank]
     labels, offsets = _parse_labels(table[date_col], table["line"], path)
     raw = pd.DataFrame({"label": labels, "text": table[date_col].str.strip().to_numpy()}, index=table.index)
-    for col in PRICE_COLUMNS:
-        raw[col] = _parse_numbers(table[col], table["line"], path, col)
+    for col, name in columns.items():
+        raw[col] = _parse_numbers(table[name], table["line"], path, name) if name else 0.0
+    if close_only:
+        raw["open"] = raw["high"] = raw["low"] = raw["close"]
+        raw = raw[["label", "text", *PRICE_COLUMNS]]
     raw["line"] = table["line"].to_numpy()
     raw.attrs["blank_lines"] = int(blank.sum())
     raw.attrs["blank_line_numbers"] = [int(n) for n in blank_lines]
+    raw.attrs["close_only"] = close_only
+    coingecko = close_only and close_col == "price" and bool({"total_volume", "market_cap"} & set(names))
+    raw.attrs["labels_at"] = "close" if coingecko else "open"
     if offsets:
         raw.attrs["offsets"] = offsets
     return raw.reset_index(drop=True)
+
+
+def _base_volume(names):
+    """`names` with CryptoDataDownload's base-asset volume (``Volume EOS``, beside ``Volume USDT``,
+    the quote volume) named ``volume``, when no column is."""
+    if "volume" in names:
+        return names
+    base = next((n for n in names if n.startswith("volume") and n[6:] and not n.endswith(("usdt", "usd"))), None)
+    return [("volume" if n == base else n) for n in names]
 
 
 def _check_field_counts(path, width, header_lines):

@@ -125,6 +125,6 @@ class DataLibrary:
             self._loaded[symbol] = load_csv(
                 self.path(symbol), symbol=symbol, clock=entry.get("clock"), interval=entry.get("interval"),
                 exchange=entry.get("exchange") or DEFAULT_CALENDAR,
-                recorded_at=self.recorded_at or entry.get("recorded_at"),
+                recorded_at=self.recorded_at or entry.get("recorded_at"), labels_at=entry.get("labels"),
             )
         return self._loaded[symbol]

@@ -21,7 +21,7 @@ from .clocks import (
     session_close_instants,
     session_open_instants,
 )
-from .layouts import PRICE_COLUMNS, read_raw
+from .layouts import CLOSE_ONLY, PRICE_COLUMNS, read_raw
 from .validation import LoadReport, check_rows, drop_open_bars, find_gaps
 
 
@@ -65,9 +65,34 @@ def _duration(delta):
     return str(delta)
 
 
-def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_CALENDAR, recorded_at=None, symbol=None):
-    """Validate a raw frame (``label`` + prices + ``line``) and stamp each bar with its close instant."""
+LABELS_AT = ("open", "close")
+
+
+def newest_first(raw):
+    """True if the rows of `raw` run from the newest date to the oldest (CryptoDataDownload's
+    exports): every label earlier than the one before it."""
+    steps = pd.DatetimeIndex(raw["label"]).asi8
+    return len(steps) > 1 and bool((steps[1:] < steps[:-1]).all())
+
+
+def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_CALENDAR, recorded_at=None, symbol=None,
+              labels_at=None):
+    """Validate a raw frame (``label`` + prices + ``line``) and stamp each bar with its close instant.
+
+    `labels_at`: which instant of a bar its label names, ``open`` (exchange klines, dates of
+    daily bars) or ``close`` (CoinGecko: a row dated D is the close of UTC day D-1, so it is
+    the bar labelled D-1); by default what the layout says (``raw.attrs['labels_at']``), else
+    ``open``. Rows written newest first are read in reverse.
+    """
     report = LoadReport(source)
+    labels_at = labels_at or raw.attrs.get("labels_at") or "open"
+    if labels_at not in LABELS_AT:
+        raise DataError(f"{source}: unknown labels '{labels_at}' (choose {' or '.join(LABELS_AT)})")
+    if raw.attrs.get("close_only"):
+        report.notes.append(CLOSE_ONLY)
+    if newest_first(raw):
+        raw = raw.iloc[::-1].reset_index(drop=True)
+        report.notes.append("rows are newest first: read from the last line up")
     if raw.attrs.get("blank_lines"):
         where = raw.attrs.get("blank_line_numbers")
         where = f" (line {', '.join(str(n) for n in where)})" if where else ""
@@ -87,6 +112,9 @@ def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_CALENDAR,
     if clock == "session":
         if (labels != labels.normalize()).any():
             raise DataError(f"{source}: session bars must be labelled by date, found a time of day")
+        if labels_at == "close":
+            raise DataError(f"{source}: labels 'close' are for 24/7 bars (clock 'interval'); session bars are "
+                            "labelled by their date")
         closes = session_close_instants(labels, exchange, source, raw["line"].to_numpy())
         opens = session_open_instants(labels, exchange)
         expected = expected_session_dates(labels[0], labels[-1], exchange)
@@ -96,6 +124,10 @@ def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_CALENDAR,
                                 f"{exchange} session close; if this is a 24/7 market, declare clock 'interval' in the folder's manifest.json")
     else:
         interval = pd.Timedelta(interval) if interval is not None else infer_interval(labels, source)
+        if labels_at == "close":
+            labels = labels - interval
+            report.notes.append(f"dates are bar closes (a row dated D closes the {_duration(interval)} bar "
+                                "opening one interval earlier): read as that bar")
         closes = interval_close_instants(labels, interval)
         opens = labels.tz_localize("UTC") if labels.tz is None else labels.tz_convert("UTC")
         expected = pd.date_range(labels[0], labels[-1], freq=interval)
@@ -114,10 +146,12 @@ def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_CALENDAR,
     return PriceSeries(symbol or source, frame, report, clock, interval, exchange)
 
 
-def load_csv(path, symbol=None, clock=None, interval=None, exchange=DEFAULT_CALENDAR, recorded_at=None):
-    """Read, validate and normalise the daily (or intraday) OHLCV CSV at `path`."""
+def load_csv(path, symbol=None, clock=None, interval=None, exchange=DEFAULT_CALENDAR, recorded_at=None,
+             labels_at=None):
+    """Read, validate and normalise the daily (or intraday) OHLCV or close-only CSV at `path`
+    (`labels_at`: see `normalise`)."""
     path = Path(path)
     series = normalise(read_raw(path), str(path), clock, interval, exchange, recorded_at,
-                       symbol or path.stem)
+                       symbol or path.stem, labels_at)
     series.path = path
     return series
