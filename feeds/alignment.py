@@ -82,3 +82,21 @@ def asof(frame, clock):
     age_ns = instants[known] - closes[pos[known]]
     out.loc[known, "age_hours"] = age_ns / 3.6e12
     return out
+
+
+def to_interval(frame, bar, interval):
+    """Bars of `bar` (hourly, 4-hour) combined into bars of the coarser `interval` of the crypto
+    clock (UTC days for daily): open of the first, highest high, lowest low, close of the last,
+    summed volume. A bar of `interval` is kept only if its last part closes when it does (a day
+    whose last hour is missing, or is still open, is not a day's close); a missing part in the
+    middle (a maintenance window) leaves it in."""
+    if frame.empty:
+        return frame
+    bucket = (frame.index - bar).floor(interval)
+    groups = frame.groupby(bucket)
+    out = pd.DataFrame({"open": groups["open"].first(), "high": groups["high"].max(), "low": groups["low"].min(),
+                        "close": groups["close"].last(), "volume": groups["volume"].sum()})
+    last = pd.Series(frame.index, index=frame.index).groupby(bucket).last().to_numpy()
+    out = out[last == (out.index + interval)]
+    out.index = pd.DatetimeIndex(out.index + interval, name="close_time")
+    return out

@@ -4,7 +4,8 @@ The shipped folder (``canary/feeds/data``) has a ``manifest.json`` with each fil
 clock and the instant it was recorded; every load verifies the checksum. A user's folder
 (``--data DIR``, repeatable) needs no manifest: each ``<SYMBOL>.csv`` under it (subfolders
 included) is found by name and its clock is inferred (a manifest of the same shape, if
-present, is honoured: it declares a file's clock). Two files of the same name, in two
+present, is honoured: it declares a file's clock; a subfolder with a manifest.json of its own
+is a library of its own, and is left out). Two files of the same name, in two
 subfolders or two folders, are refused: neither may silently hide the other.
 """
 import hashlib
@@ -25,6 +26,13 @@ def sha256(path):
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _own_library(folder, path):
+    """True if `path` is in a subfolder of `folder` with a manifest.json of its own: a library of
+    its own (the shipped point-in-time data), not files of this one."""
+    return any((parent / "manifest.json").exists() for parent in path.parents
+               if parent != folder and parent.is_relative_to(folder))
 
 
 class DataLibrary:
@@ -62,7 +70,7 @@ class DataLibrary:
         listed = {e["path"] for e in entries.values()}
         for path in sorted(folder.rglob("*.csv")):
             rel = path.relative_to(folder).as_posix()
-            if rel in listed:
+            if rel in listed or _own_library(folder, path):
                 continue
             if path.stem in entries:
                 other = folder / entries[path.stem]["path"]
