@@ -28,6 +28,7 @@ from canary.strategies import (
 
 from . import report
 from .config import strategy_params
+from .forking import fork_is_safe
 from .metrics import MIN_ANNUALISED_DAYS, performance, period_days, time_in_regime
 from .worker_lifetime import end_with_parent
 
@@ -218,12 +219,13 @@ def _run_shared(task):
 
 
 def _spare_core():
-    return (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
+    """A second core, and a fork that shares the loaded market safely (see runs/forking.py)."""
+    return (os.cpu_count() or 1) > 1 and fork_is_safe()
 
 
 def beside(func, *args):
     """Start ``func(*args)`` in a forked worker process (here when there is no spare core or no
-    fork); returns a function that waits for it and gives its result (or raises its error)."""
+    safe fork); returns a function that waits for it and gives its result (or raises its error)."""
     if not _spare_core():
         result = func(*args)
         return lambda: result
@@ -241,7 +243,7 @@ def beside(func, *args):
 def run_all(market, runs, costs, progress=None):
     """Every (label, class, params) of `runs` through Backtrader: the first here, the others in
     worker processes forked with the market already loaded (none when there is one core, or
-    no fork); {label: BacktestResult} in the order of `runs`."""
+    no safe fork); {label: BacktestResult} in the order of `runs`."""
     workers = min(len(runs) - 1, (os.cpu_count() or 1) - 1)
     if workers < 1 or not _spare_core():
         results = {}

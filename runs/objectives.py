@@ -5,6 +5,10 @@ The figures are `canary.runs.figures`' (the same as `canary run` prints, intrada
 included), computed on `Segment`s: a window of days is one segment; a combinatorially symmetric
 cross-validation split is several joined. A trial whose figure is n/a (a flat curve's Sharpe)
 scores -inf, as does one that broke the drawdown limit: it ranks below every other.
+
+Scores are compared at 12 significant digits: two trials that trade alike over a window differ
+only by float rounding (about 1e-15), and such a tie goes to the first trial, whatever the
+memory layout or summation order that computed them.
 """
 from dataclasses import dataclass
 
@@ -17,6 +21,16 @@ from .figures import Returns, Segment, figures
 __all__ = ["OBJECTIVES", "Objective", "Returns", "Segment", "figures"]
 
 OBJECTIVES = ("sharpe", "sortino", "calmar", "cagr")
+SIGNIFICANT = 12
+
+
+def _significant(values, digits):
+    """`values` rounded to `digits` significant digits (infinities and NaN as they are)."""
+    values = np.asarray(values, dtype=float)
+    finite = np.isfinite(values) & (values != 0)
+    exponent = np.floor(np.log10(np.abs(values, where=finite, out=np.ones_like(values))))
+    scale = 10.0 ** (digits - 1 - exponent)
+    return np.where(finite, np.round(values * scale) / scale, values)
 
 
 @dataclass(frozen=True)
@@ -44,7 +58,7 @@ class Objective:
         value = figs[self.name]
         if self.max_drawdown is not None:
             value = np.where(figs["max_drawdown"] < -self.max_drawdown, -np.inf, value)
-        return np.where(np.isnan(value), -np.inf, value)
+        return np.where(np.isnan(value), -np.inf, _significant(value, SIGNIFICANT))
 
     def __str__(self):
         limit = f", drawdown at most {self.max_drawdown:.0%}" if self.max_drawdown is not None else ""

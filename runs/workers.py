@@ -45,9 +45,9 @@ class Workers:
                 raise ConfigError(f"--scheduler {self.scheduler}: cannot reach a Dask scheduler there ({exc})") from None
             self._a_worker()
         elif self.jobs > 1:
-            import multiprocessing
+            from .forking import pool_context
 
-            self.pool = multiprocessing.Pool(self.jobs, initializer=_ignore_ctrl_c)
+            self.pool = pool_context().Pool(self.jobs, initializer=_ignore_ctrl_c)
         return self
 
     def _a_worker(self):

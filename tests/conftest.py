@@ -41,10 +41,27 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", guard("getaddrinfo", real_getaddrinfo, 0))
 
 
+def pytest_addoption(parser):
+    parser.addoption("--draws", type=int, default=24, help="random configurations of the engine-parity "
+                     "property test (tests/test_screening_parity.py); the first 6 run unless -m slow")
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory):
+    """The README's `canary run` (the default configuration on the shipped data, tear sheet
+    included), run once per test process: (its clirun.Result, its run folder)."""
+    from clirun import main
+
+    out = tmp_path_factory.mktemp("default")
+    result = main("run", "--out", out, "--name", "default")
+    assert result.returncode == 0, result.stderr
+    return result, out / "default"
+
+
 @pytest.fixture(scope="session")
 def readme_runs(tmp_path_factory):
     """Every `canary` command of README.md, run once in process from a fresh folder:
-    (the folder, {command: result}). Other tests read the outputs of `canary run` from it."""
+    (the folder, {command: result}). Minutes of work: only tests marked slow use it."""
     from readme_commands import run_all
 
     workdir = tmp_path_factory.mktemp("readme")

@@ -1,9 +1,11 @@
 """Tests of the `canary` command: its plumbing in process (`main([...])`, output captured), a few
 runs in a subprocess for exit statuses, stderr and the absence of tracebacks as a user sees them.
-The default run is the README's `canary run` (tests/test_readme_commands.py runs every README command)."""
+The default run is the README's `canary run` (the `default_run` fixture; tests/test_readme_commands.py
+runs every README command, in CI's slow step)."""
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 
@@ -18,12 +20,6 @@ from canary.feeds import SHIPPED_DIR, DataLibrary
 from canary.feeds.market import Universe, load_market
 from canary.runs.metrics import regime_names
 from canary.strategies import SmallCapRotation, run_backtest
-
-
-@pytest.fixture(scope="module")
-def default_run(readme_runs):
-    workdir, results = readme_runs
-    return results["canary run"], _folder(workdir, results["canary run"])
 
 
 def test_run_writes_every_output(default_run):
@@ -113,6 +109,7 @@ def test_cagr_and_drawdown_agree_with_an_independent_computation(default_run):
         assert metrics[label]["final_value"] == pytest.approx(v[-1], rel=1e-9)
 
 
+@pytest.mark.slow
 def test_replay_reproduces_the_figures(readme_runs):
     _, results = readme_runs
     proc = results["canary run --replay canary-runs/<run>/manifest.json"]
@@ -159,10 +156,10 @@ def test_runs_never_overwrite(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["same"]
 
 
-def test_compare_writes_one_table_and_picture(readme_runs):
-    workdir, results = readme_runs
-    proc = results["canary compare"]
-    folder = _folder(workdir, proc)
+def test_compare_writes_one_table_and_picture(tmp_path):
+    proc = main("compare", *SMALL, "--out", tmp_path, "--name", "c")
+    assert proc.returncode == 0, proc.stderr
+    folder = _folder(tmp_path, proc)
     labels = ("rotation", "btc_buy_hold", "eth_buy_hold", "alt_basket_buy_hold", "btc_eth_50_50_monthly")
     for label in labels:
         assert label in proc.stdout
@@ -176,12 +173,12 @@ def test_compare_writes_one_table_and_picture(readme_runs):
     assert (folder / "equity.png").stat().st_size > 10_000
 
 
-def test_data_list_and_verify(readme_runs):
-    _, results = readme_runs
-    listing = results["canary data list"]
+def test_data_list_and_verify():
+    listing = main("data", "list")
     for symbol in ("BTC-USDT", "SHIB-USDT", "RUT", "IWM"):
         assert symbol in listing.stdout
-    assert "32 of 32 files verified" in results["canary data verify"].stdout
+    verified = re.search(r"(\d+) of (\d+) files verified", main("data", "verify").stdout)
+    assert verified and verified[1] == verified[2] and int(verified[1]) >= 32
 
 
 @pytest.mark.parametrize("action", ["list", "verify"])

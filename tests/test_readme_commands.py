@@ -18,6 +18,7 @@ def test_the_readme_shows_the_commands_a_user_needs():
     assert any("--replay" in c for c in commands)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command, expected", COMMANDS, ids=[c for c, _ in COMMANDS])
 def test_readme_command_runs_and_prints_what_the_readme_shows(readme_runs, command, expected):
     _, results = readme_runs

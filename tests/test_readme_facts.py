@@ -3,7 +3,6 @@ reimplementation matched every fill only after reading the code: these are the f
 import pandas as pd
 import pytest
 from clirun import SMALL, main
-from clirun import output_folder as _folder
 
 from canary.feeds import DataLibrary
 from canary.strategies.portfolio import TargetWeightStrategy
@@ -12,9 +11,8 @@ README = (__import__("pathlib").Path(__file__).resolve().parent.parent / "README
 
 
 @pytest.fixture(scope="module")
-def default_trades(readme_runs):
-    workdir, results = readme_runs
-    return pd.read_csv(_folder(workdir, results["canary run"]) / "trades.csv")
+def default_trades(default_run):
+    return pd.read_csv(default_run[1] / "trades.csv")
 
 
 def test_on_back_to_back_daily_bars_a_fill_is_at_its_decision_instant(default_trades):

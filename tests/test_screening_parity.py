@@ -5,11 +5,14 @@ bar within 1e-6 relative (they agree to about 1e-15 in practice).
 The configurations are drawn with a fixed seed over every tunable key; the categorical keys
 cycle so that every weighting, both defensive choices, both fill rules, `use_rotation` and
 every filter mode appear, with zero and high costs, short universes and one period starting
-inside the warm-up. The Backtrader runs go to a pool of worker processes.
+inside the warm-up. `pytest --draws N` sets how many configurations are drawn (24 by default):
+the first few run in the default suite, the others and the coverage check are marked slow (CI
+runs them in its second step).
 """
+import functools
 import json
 import math
-from concurrent.futures import ProcessPoolExecutor
+from itertools import count
 
 import numpy as np
 import pandas as pd
@@ -25,7 +28,8 @@ from canary.strategies.screening import run_fast
 ALTS = ["BNB-USDT", "LTC-USDT", "ADA-USDT", "XRP-USDT", "XLM-USDT", "TRX-USDT", "ETC-USDT", "LINK-USDT",
         "XMR-USDT", "MATIC-USDT", "ATOM-USDT", "DOGE-USDT", "BCH-USDT", "SOL-USDT", "DOT-USDT", "UNI-USDT",
         "AVAX-USDT", "SHIB-USDT"]
-DRAWS = 24
+pytestmark = pytest.mark.xdist_group("parity")   # one process, one cache of Backtrader runs
+FAST_DRAWS = 6
 RTOL = 1e-6
 
 
@@ -114,9 +118,19 @@ def setup(settings):
     return config, p, market
 
 
-def backtrader_run(settings):
+@functools.cache
+def reference(i):
+    """The i-th draw and its Backtrader run (once per test process)."""
+    settings = draw(i)
     config, p, market = setup(settings)
-    return run_backtest(market, SmallCapRotation, rotation_params(config), p.costs)
+    return settings, run_backtest(market, SmallCapRotation, rotation_params(config), p.costs)
+
+
+def pytest_generate_tests(metafunc):
+    if "i" in metafunc.fixturenames:
+        draws = metafunc.config.getoption("draws")
+        metafunc.parametrize("i", [pytest.param(i, marks=[pytest.mark.slow] if i >= FAST_DRAWS else [])
+                                   for i in range(draws)])
 
 
 def fill_keys(fills):
@@ -149,14 +163,9 @@ def fast_run(settings, **changes):
     return Screen(market, Costs(**dict(config["costs"], **changes))).run(config)
 
 
-@pytest.fixture(scope="module")
-def references():
-    draws = [draw(i) for i in range(DRAWS)]
-    with ProcessPoolExecutor(2) as pool:
-        return list(zip(draws, pool.map(backtrader_run, draws), strict=True))
-
-
-def test_the_draws_cover_every_choice(references):
+@pytest.mark.slow
+def test_the_draws_cover_every_choice(request):
+    references = [reference(i) for i in range(request.config.getoption("draws"))]
     draws = [d for d, _ in references]
     for key, values in {"strategy.weighting": {"equal", "inverse_vol", "momentum"},
                         "strategy.defensive": {"cash", "btc"}, "costs.fill": {"open", "close"},
@@ -173,25 +182,24 @@ def test_the_draws_cover_every_choice(references):
     assert sum(len(r.fills) for _, r in references) > 1000
 
 
-@pytest.mark.parametrize("i", range(DRAWS))
-def test_the_screening_engine_reproduces_backtrader(references, i):
-    settings, reference = references[i]
+def test_the_screening_engine_reproduces_backtrader(i):
+    settings, backtrader = reference(i)
     fast = fast_run(settings)
-    assert problems(reference, fast) == []
+    assert problems(backtrader, fast) == []
     # beyond the property: sizes, prices and fees of every fill agree too
     for column in ("size", "price", "fee"):
         np.testing.assert_allclose(fast.fills[column].to_numpy(dtype=float),
-                                   reference.fills[column].to_numpy(dtype=float), rtol=1e-9, atol=1e-9)
+                                   backtrader.fills[column].to_numpy(dtype=float), rtol=1e-9, atol=1e-9)
 
 
-def test_the_parity_check_catches_a_wrong_variant(references):
+def test_the_parity_check_catches_a_wrong_variant():
     """A screening run with a planted mistake must fail the same check."""
-    settings, reference = next((d, r) for d, r in references if d["costs.fill"] == "open" and len(r.fills) > 20
-                               and d["costs.slippage_bp"] > 0)
+    settings, backtrader = next((d, r) for d, r in map(reference, count()) if d["costs.fill"] == "open"
+                                and len(r.fills) > 20 and d["costs.slippage_bp"] > 0)
     look_ahead = fast_run(settings, fill="close")            # fills at the decision close
-    assert any("fills differ" in p or "values differ" in p for p in problems(reference, look_ahead))
+    assert any("fills differ" in p or "values differ" in p for p in problems(backtrader, look_ahead))
     cheaper = fast_run(settings, fee_bp=settings["costs.fee_bp"] + 1)   # one basis point off
-    assert any("values differ" in p for p in problems(reference, cheaper))
+    assert any("values differ" in p for p in problems(backtrader, cheaper))
 
 
 @pytest.fixture(scope="module")
@@ -205,8 +213,8 @@ def short_market():
 def test_the_benchmarks_on_the_kernel(short_market, cls, params, fill):
     config, p, market = short_market
     costs = Costs(**dict(config["costs"], fill=fill))
-    reference = run_backtest(market, cls, params, costs)
+    backtrader = run_backtest(market, cls, params, costs)
     fast = run_fast(market, cls, params, costs)
-    assert problems(reference, fast) == []
-    assert list(fast.portfolio.columns) == list(reference.portfolio.columns)
-    assert math.isclose(fast.fees, reference.fees, rel_tol=1e-9)
+    assert problems(backtrader, fast) == []
+    assert list(fast.portfolio.columns) == list(backtrader.portfolio.columns)
+    assert math.isclose(fast.fees, backtrader.fees, rel_tol=1e-9)

@@ -215,3 +215,29 @@ def test_a_trials_configuration_is_the_checked_one_without_revalidating(config):
     assert config == before  # the run's configuration is untouched
     with pytest.raises(ConfigError, match="strategy.weighting"):
         values.checked({"strategy.weighting": "momentun"})
+
+
+LONG_LIVED = """
+import sys
+import numba
+from clirun import main
+first = main("tune", "--rerun", "0", "--grid", "filter.small_cap.confirm=2,8", "--jobs", "1", *sys.argv[2:],
+             "--out", sys.argv[1], "--name", "first", "-q")
+assert first.returncode == 0, first.stderr
+print("threading layer", numba.threading_layer())
+second = main("tune", "--rerun", "0", "--grid", "filter.small_cap.confirm=2,8", "--jobs", "2", *sys.argv[2:],
+              "--out", sys.argv[1], "--name", "second", "-q")
+print("second", second.returncode, second.stderr)
+"""
+
+
+def test_a_process_that_ran_the_parallel_kernel_still_tunes_on_worker_processes(tmp_path):
+    """A notebook that tuned once in process (the kernel's threads started) tunes again on two
+    workers: forked children of a GNU OpenMP process would die, and the pool wait for ever."""
+    small = [a for s in ['universe.alts=["BNB-USDT"]', "data.start=2024-01-01"] for a in ("--set", s)]
+    proc = subprocess.run([sys.executable, "-c", LONG_LIVED, str(tmp_path), *small], capture_output=True, text=True,
+                          timeout=180, cwd=Path(__file__).parent)
+    assert proc.returncode == 0, proc.stderr
+    assert "threading layer" in proc.stdout and "second 0" in proc.stdout, proc.stdout + proc.stderr
+    first, second = (pd.read_csv(tmp_path / n / "trials.csv") for n in ("first", "second"))
+    pd.testing.assert_frame_equal(first, second)
