@@ -7,7 +7,8 @@
   ``date,price,total_volume,market_cap``, Coin Metrics' ``time,PriceUSD``, hourly closes
   ``open_time,close``. Open, high and low are the close (see `CLOSE_ONLY`); a missing volume
   is 0. CoinGecko's layout (``price`` with ``total_volume`` or ``market_cap``) is labelled by
-  the bar's *close* (a row dated D is the close of UTC day D-1: `labels_at`);
+  the bar's *close* (a row dated D is the close of UTC day D-1: `labels_at`), by its date alone
+  (a time of day written on a few rows, 00:05, is the minute the value was taken);
 * Yahoo / yfinance exports: ``Date,Close,High,Low,Open,Volume`` (any column order, an
   ``Adj Close`` column ignored), under one, two or three header lines: the column names with
   a row of tickers (``Date,Open,...`` / ``,BTC-USD,...``), or the header of
@@ -170,6 +171,13 @@ def read_raw(path):
     raw.attrs["close_only"] = close_only
     coingecko = close_only and close_col == "price" and bool({"total_volume", "market_cap"} & set(names))
     raw.attrs["labels_at"] = "close" if coingecko else "open"
+    if coingecko:   # daily values at 00:00 UTC; a few rows carry the minutes they were taken at (00:05)
+        late = raw["label"] != raw["label"].dt.normalize()
+        raw["label"] = raw["label"].dt.normalize()
+        if late.any():
+            raw.attrs["dated"] = (f"{int(late.sum())} CoinGecko date(s) with a time of day (line "
+                                    f"{', '.join(str(n) for n in raw.loc[late, 'line'][:3])}"
+                                    f"{', ...' if late.sum() > 3 else ''}): read as their date")
     if offsets:
         raw.attrs["offsets"] = offsets
     return raw.reset_index(drop=True)

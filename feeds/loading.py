@@ -97,8 +97,9 @@ def normalise(raw, source, clock=None, interval=None, exchange=DEFAULT_CALENDAR,
         where = raw.attrs.get("blank_line_numbers")
         where = f" (line {', '.join(str(n) for n in where)})" if where else ""
         report.dropped.append(f"{raw.attrs['blank_lines']} blank line(s) skipped{where}")
-    if raw.attrs.get("offsets"):
-        report.notes.append(raw.attrs["offsets"])
+    for note in ("offsets", "dated"):
+        if raw.attrs.get(note):
+            report.notes.append(raw.attrs[note])
     if raw.empty:
         raise DataError(f"{source}: no price rows")
     raw = check_rows(raw, source, report)

@@ -102,6 +102,7 @@ class Market:
     clock: pd.DatetimeIndex
     start: pd.Timestamp
     series: dict = field(default_factory=dict)   # symbol -> PriceSeries (reports, paths)
+    coverage: pd.DataFrame | None = None         # a point-in-time universe's (`canary.feeds.pointintime`)
 
     @property
     def end(self):
@@ -146,4 +147,6 @@ def load_market(library, universe=None, start=None, end=None):
         raise ConfigError(f"data.start {start_ts.date()} is after the last crypto bar {clock[-1].date()}")
     # Equity bars after the last crypto close can inform no decision.
     equity = {s: frames[s][frames[s].index <= clock[-1]] for s in universe.equity}
-    return Market(universe, crypto, equity, clock, start_ts, series)
+    # a point-in-time universe (`PointInTimeLibrary`) marks which altcoins are in its top N at each bar
+    coverage = library.mark_members(crypto, clock, universe.alts) if hasattr(library, "mark_members") else None
+    return Market(universe, crypto, equity, clock, start_ts, series, coverage)

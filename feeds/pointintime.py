@@ -32,6 +32,7 @@ import pandas as pd
 from canary.errors import DataError
 
 from .alignment import known_at, to_interval
+from .layouts import CLOSE_ONLY
 from .loading import PriceSeries
 from .rankings import load_rankings
 from .roles import role_names
@@ -148,12 +149,19 @@ def shipped_libraries():
 
 class PointInTimeLibrary:
     """The run's library (`library`) with the point-in-time coins added: `load` of a coin gives
-    its spliced series on the bar `interval` of the clock, any other symbol the run library's.
-    ``alts``: the coins ever in the top N that some file prices, in order of first appearance."""
+    its spliced series on the bar interval of the clock (that of `btc`'s series), any other
+    symbol the run library's. With ``--data`` folders, the shipped price files stay behind
+    them (a folder of a few dead coins' files adds to the shipped data rather than replacing
+    it). ``alts``: the coins ever in the top N that some file prices, in order of first
+    appearance."""
 
-    def __init__(self, library, pit, interval, extra=None):
-        self.library, self.point_in_time, self.interval = library, pit, pd.Timedelta(interval)
-        self.sources = [library, *(shipped_libraries() if extra is None else extra)]
+    def __init__(self, library, pit, btc, extra=None):
+        from .library import DataLibrary
+
+        self.library, self.point_in_time = library, pit
+        self.behind = [] if library.shipped else [DataLibrary()]
+        self.sources = [library, *self.behind, *(shipped_libraries() if extra is None else extra)]
+        self.interval = self._role_series(btc).interval
         self.top = pit.top_table()
         coins = list(dict.fromkeys(self.top["coin"]))
         self.parts = {c: self._parts(c) for c in coins}
@@ -165,8 +173,15 @@ class PointInTimeLibrary:
 
     @property
     def entries(self):
-        return dict(self.library.entries, **{c: {"quote": "USDT", "path": str(self.parts[c][0][0].path)}
-                                             for c in self.alts})
+        behind = {k: v for lib in self.behind for k, v in lib.entries.items()}
+        return dict(behind, **self.library.entries,
+                    **{c: {"quote": "USDT", "path": str(self.parts[c][0][0].path)} for c in self.alts})
+
+    def _role_series(self, symbol):
+        for source in (self.library, *self.behind):
+            if symbol in source.entries:
+                return source.load(symbol)
+        return self.library.load(symbol)   # the run library's one-line error
 
     def _parts(self, coin):
         """[(PriceSeries, from, until)] of the files that price `coin`, in the order tried."""
@@ -178,16 +193,20 @@ class PointInTimeLibrary:
                         out.append((source.load(f"{symbol}-{quote}"), since, until))
         return [p for p in out if p[0].interval is not None and p[0].interval <= self.interval]
 
+    def mark_members(self, crypto, clock, alts):
+        """`mark_members` of this universe (the ``member`` column of each altcoin frame); the coverage."""
+        return mark_members(self.point_in_time, self.top, crypto, alts, clock)
+
     def load(self, symbol):
         if symbol not in self.parts:
-            return self.library.load(symbol)
+            return self._role_series(symbol)
         if symbol not in self._loaded:
             self._loaded[symbol] = self._splice(symbol)
         return self._loaded[symbol]
 
     def _splice(self, coin):
         report = LoadReport(coin)
-        frame = None
+        frame, used = None, []
         for series, since, until in self.parts[coin]:
             part = series.frame
             if since is not None:
@@ -196,14 +215,17 @@ class PointInTimeLibrary:
                 part = part[part.index < pd.Timestamp(until, tz="UTC")]
             if series.interval < self.interval:
                 part = to_interval(part, series.interval, self.interval)
-            if part.empty:
-                continue
             added = part if frame is None else part[~part.index.isin(frame.index)]
-            report.notes.append(f"{len(added):,} bar(s) from {series.path}"
-                                + (" (close only)" if any("close only" in n for n in series.report.notes) else ""))
+            if added.empty:
+                continue
+            close_only = any(CLOSE_ONLY in n for n in series.report.notes)
+            used.append(f"{series.path.parent.name}/{series.path.name} ({len(added):,} bars"
+                        + (", close only)" if close_only else ")"))
             frame = part if frame is None else frame.combine_first(part)
         if frame is None:
             raise DataError(f"{coin}: its price files have no bar on the {self.interval} clock")
+        if len(used) > 1:
+            report.notes.append(f"spliced from {', '.join(used)}")
         first = self.parts[coin][0][0]
         return PriceSeries(coin, frame[list(first.frame.columns)], report, "interval", self.interval, None, first.path)
 

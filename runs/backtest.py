@@ -12,6 +12,7 @@ from canary import __version__
 from canary.errors import ConfigError, suggest
 from canary.feeds.library import DataLibrary, sha256
 from canary.feeds.market import Universe, load_market
+from canary.feeds.pointintime import PointInTime, PointInTimeLibrary, roles_table
 from canary.feeds.roles import role_names
 from canary.feeds.sources import SourcedLibrary
 from canary.feeds.validation import AFTER_RECORDED
@@ -26,7 +27,7 @@ from canary.strategies import (
     run_backtest,
 )
 
-from . import report
+from . import coverage, report
 from .config import strategy_params
 from .forking import fork_is_safe
 from .metrics import MIN_ANNUALISED_DAYS, performance, period_days, time_in_regime
@@ -55,7 +56,11 @@ def plan(config):
             raise ConfigError(f"data.folder: {folder} is not a folder")
     library = SourcedLibrary(DataLibrary(folders or None, recorded_at=data["recorded_at"] or None),
                              config["sources"], data["cache_dir"] or None)
-    universe = Universe(**config["universe"])
+    universe = Universe(**roles_table(config["universe"]))
+    pit = PointInTime.of_table(config["universe"])
+    if pit.top:   # the altcoins: every coin ever in the top N that a file prices
+        library = PointInTimeLibrary(library, pit, universe.btc)
+        universe = Universe(**dict(roles_table(config["universe"]), alts=library.alts))
     for name in role_names():
         for symbol in universe.of(name):
             if symbol not in library.entries:
@@ -306,6 +311,16 @@ def manifest(p, market, metrics, started, finished, benchmarks=()):
             "finished": finished.isoformat(), "metrics": metrics}
 
 
+def universe_coverage(folder, p, market):
+    """With a point-in-time universe: coverage.csv (the snapshots in force during the run) into
+    `folder`, and its summary (`canary.runs.coverage`); else None."""
+    if market.coverage is None:
+        return None
+    rows = coverage.in_run(market.coverage, market.start, market.end)
+    rows.drop(columns="days").to_csv(folder / "coverage.csv", index=False)
+    return coverage.summary(rows, PointInTime.of_table(p.config["universe"]))
+
+
 def write_outputs(folder, p, market, results, started, tearsheet=True):
     """Every file of a run into `folder` (the configured strategy is the first of `results`,
     its benchmarks the others; regimes.csv only for a strategy with a regime, comparison.csv
@@ -318,12 +333,14 @@ def write_outputs(folder, p, market, results, started, tearsheet=True):
     regimes = strategy.regimes
     period = f"{strategy.equity.index[0].date()} to {strategy.equity.index[-1].date()}"
     days = period_days(strategy.equity)
+    covered = universe_coverage(folder, p, market)
     if tearsheet:   # drawn in a worker process while this one writes the other files
         from .tearsheet import write_tearsheet
 
         sheet = beside(write_tearsheet, folder / "tearsheet.html",
                        {label: strategy.equity, "btc_buy_hold": bench.equity}, metrics,
-                       f"{name} vs BTC buy-and-hold, {period}", p.currency)
+                       f"{name} vs BTC buy-and-hold, {period}", p.currency, None,
+                       [coverage.line(covered)] if covered else [])
     report.write_equity_csv(folder / "equity.csv", strategy.equity, bench.equity)
     report.write_trades_csv(folder / "trades.csv", strategy.fills)
     if regimes is not None:
@@ -335,6 +352,8 @@ def write_outputs(folder, p, market, results, started, tearsheet=True):
     if regimes is not None:
         extra["time_in_regime"] = time_in_regime(regimes)
     extra["rejected_orders"] = {k: r.rejected for k, r in results.items()}
+    if covered:
+        extra["universe_coverage"] = covered
     report.write_json(folder / "metrics.json", dict(metrics, **extra))
     curves = {label: r.equity for label, r in results.items()}
     report.plot_equity(folder / "equity.png", curves, regimes, f"{name} vs benchmarks, {period} ({p.currency})")

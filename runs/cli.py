@@ -85,6 +85,7 @@ def _backtest(args, config, benchmarks):
 def _summary(folder, metrics, notes, head):
     """The period (and any bound the data moved), the metrics table and what it cannot say,
     refused orders, what the data loads repaired or noticed, the folder."""
+    from .coverage import line as coverage_line
     from .metrics import caveats, table
 
     recorded = json.loads((folder / "metrics.json").read_text())
@@ -93,6 +94,8 @@ def _summary(folder, metrics, notes, head):
     print(table(metrics, recorded["days"]))
     for line in caveats(metrics, recorded["days"]):
         print(f"note: {line}")
+    if recorded.get("universe_coverage"):
+        print(coverage_line(recorded["universe_coverage"]))
     refused = recorded["rejected_orders"]
     print("orders refused by the broker: " + ", ".join(f"{k} {v}" for k, v in refused.items()))
     for line in notes:

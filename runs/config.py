@@ -15,7 +15,8 @@ import tomllib
 from pathlib import Path
 
 from canary.errors import ConfigError, suggest
-from canary.feeds.roles import declared
+from canary.feeds.pointintime import EXCLUDE, MISSING_RULES
+from canary.feeds.roles import declared, role_names
 from canary.indicators import signals
 from canary.params import param_defaults, param_schema
 from canary.strategies.classpath import DEFAULT_STRATEGY, load_strategy
@@ -54,14 +55,28 @@ def _instant_or_empty(v):
 
 def universe_schema():
     """[universe]: one key per declared role (`canary.feeds.roles.ROLES`), a symbol, or a list
-    of symbols for a role of many series."""
-    return {r.name: (LIST, lambda v: all(isinstance(s, str) and s for s in v), "a list of symbols") if r.many
-            else (STR, bool, "a symbol") for r in declared()}
+    of symbols for a role of many series; then the point-in-time keys (`POINT_IN_TIME`)."""
+    return dict({r.name: (LIST, lambda v: all(isinstance(s, str) and s for s in v), "a list of symbols") if r.many
+                 else (STR, bool, "a symbol") for r in declared()}, **POINT_IN_TIME)
 
 
 def universe_defaults():
-    """[universe] as the declared roles' default symbols."""
-    return {r.name: list(r.default) if r.many else r.default[0] for r in declared()}
+    """[universe] as the declared roles' default symbols, and the point-in-time defaults."""
+    return dict({r.name: list(r.default) if r.many else r.default[0] for r in declared()}, **pit_defaults())
+
+
+# [universe]'s keys of a point-in-time altcoin basket (canary.feeds.pointintime)
+POINT_IN_TIME = {
+    "alts_top": (int, lambda v: v >= 0, "a whole number >= 0 (0: the fixed alts list)"),
+    "rankings": ((str, list), lambda v: isinstance(v, str) or all(isinstance(f, str) and f for f in v),
+                 "a file or folder of ranking snapshots, or a list of them (empty: the shipped ones)"),
+    "exclude": (list, lambda v: all(isinstance(s, str) and s for s in v), "a list of ranked symbols"),
+    "missing": (str, lambda v: v in MISSING_RULES, f"one of {', '.join(MISSING_RULES)}"),
+}
+
+
+def pit_defaults():
+    return {"alts_top": 0, "rankings": "", "exclude": list(EXCLUDE), "missing": "cash"}
 
 
 SCHEMES = ("split", "walk-forward", "cscv")
@@ -213,7 +228,8 @@ def validate(config, source="configuration", space=True):
     if data["start"] and data["end"] and data["start"] >= data["end"]:
         raise ConfigError(f"data.start {data['start']} is not before data.end {data['end']} "
                           "(give both --start and --end)")
-    given = [(name, s) for name, value in out["universe"].items() for s in ([value] if isinstance(value, str) else value)]
+    given = [(name, s) for name, value in out["universe"].items() if name in role_names()
+             for s in ([value] if isinstance(value, str) else value)]
     symbols = [s for _, s in given]
     repeated = sorted({s for s in symbols if symbols.count(s) > 1})
     if repeated:

@@ -30,6 +30,7 @@ import pandas as pd
 from canary.errors import ConfigError, DataError
 from canary.feeds.loading import utc_instant
 from canary.feeds.market import Universe, load_market
+from canary.feeds.pointintime import roles_table
 from canary.indicators.signals import REGIME_NAMES
 from canary.strategies import BacktestResult
 from canary.strategies.screening import run_fast
@@ -279,7 +280,7 @@ def status(ledger_path, report=None):
         codes = {name: code for code, name in REGIME_NAMES.items()}
         regimes = pd.Series([codes.get(b["regime"], np.nan) for b in ledger.bars(runs[0])],
                             index=results[runs[0]].equity.index, dtype=float)
-        currency = quote_currency(ledger.meta("config"), Universe(**ledger.meta("config")["universe"]))
+        currency = quote_currency(ledger.meta("config"), Universe(**roles_table(ledger.meta("config")["universe"])))
     first = results[runs[0]]
     days = period_days(first.equity)
     out = [f"forward record {_iso(first.equity.index[0])} to {_iso(first.equity.index[-1])} "

@@ -214,20 +214,21 @@ def own_page(parts, title):
             f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
 
 
-def render(curves, figures, title, currency, first_day=None):
+def render(curves, figures, title, currency, first_day=None, notes=()):
     """The tear sheet's HTML: QuantStats' full report with the project's own sections in place of
     what it gets wrong (see `canary.runs.quantstats_sheet`); the project's own page, saying why,
-    when QuantStats cannot report on the run."""
+    when QuantStats cannot report on the run. `notes` join the caveats (the coverage line of a
+    point-in-time universe)."""
     from .quantstats_sheet import QuantStatsUnavailable, quantstats_page
 
     days = period_days(next(iter(curves.values())))
     try:
-        return quantstats_page(curves, sections(curves, figures, title, currency, days, first_day=first_day),
+        return quantstats_page(curves, sections(curves, figures, title, currency, days, notes, first_day),
                                title, days)
     except QuantStatsUnavailable as why:
-        return own_page(sections(curves, figures, title, currency, days, [f"The QuantStats report is left out: {why}"],
-                                 first_day), title)
+        return own_page(sections(curves, figures, title, currency, days,
+                                 [*notes, f"The QuantStats report is left out: {why}"], first_day), title)
 
 
-def write_tearsheet(path, curves, figures, title, currency, first_day=None):
-    path.write_text(render(curves, figures, title, currency, first_day), encoding="utf-8")
+def write_tearsheet(path, curves, figures, title, currency, first_day=None, notes=()):
+    path.write_text(render(curves, figures, title, currency, first_day, notes), encoding="utf-8")

@@ -14,15 +14,27 @@ WEIGHTINGS = ("equal", "inverse_vol", "momentum")
 _CELLS = 2_000_000   # window values held at once by `inverse_vol` (bounds its memory)
 
 
-def eligible(tradable, closes, min_history):
+def eligible(tradable, closes, min_history, members=None):
     """bars x coins: True where a coin may enter the basket: tradable at the bar (listed, no
-    delisting notice, a price) with a price at each of its last `min_history` bars."""
+    delisting notice, a price) with a price at each of its last `min_history` bars, and, with
+    a point-in-time universe (`members`, see `canary.strategies.plan.PlanBars`), in the top N
+    in force at the bar."""
     closes = np.asarray(closes, dtype=float)
     n, k = closes.shape
     finite = np.vstack([np.zeros((1, k)), np.cumsum(np.isfinite(closes), axis=0)])
     t = np.arange(n)
     full = (finite[1:] - finite[np.maximum(t + 1 - min_history, 0)]) == min_history
-    return np.asarray(tradable, dtype=bool) & full & (t + 1 >= min_history)[:, None]
+    out = np.asarray(tradable, dtype=bool) & full & (t + 1 >= min_history)[:, None]
+    return out if members is None else out & (np.asarray(members) > 0)
+
+
+def held_share(members, n):
+    """Per bar: the share of the basket its coins may hold (the rest stays in cash): 1 with the
+    fixed list (`members` None) or ``missing = "renormalise"``; with ``missing = "cash"``, the
+    priced top-N coins over N (`canary.feeds.pointintime.mark_members`)."""
+    if members is None or members.shape[1] == 0:
+        return np.ones(n)
+    return np.max(members, axis=1)
 
 
 def basket_weights(closes, admitted, weighting, vol_window, momentum_window, top_k):

@@ -3,6 +3,7 @@ import numpy as np
 
 from canary.errors import ConfigError, suggest
 
+from .basket import held_share
 from .plan import VARYING, TargetPlan
 from .portfolio import TargetWeightStrategy
 
@@ -36,7 +37,10 @@ class BuyAndHold(TargetWeightStrategy):
 
 class EqualWeightBasket(TargetWeightStrategy):
     """Equal weights in the altcoins listed at the first bar, then held (delisted coins are
-    sold into cash; coins listed later are not added). Feeds: BTC first, then the altcoins."""
+    sold into cash; coins listed later are not added). With a point-in-time universe, the
+    same universe as the rotation's, reconstituted at the first bar of each month: equal
+    weights in the top-N coins tradable then, times `held_share` (the rest in cash). Feeds:
+    BTC first, then the altcoins."""
 
     roles = ("btc", "alts")
 
@@ -44,6 +48,13 @@ class EqualWeightBasket(TargetWeightStrategy):
     def plan(cls, bars, p):
         n, k = bars.closes.shape
         varying = np.zeros((n, k))
+        if bars.members is not None:
+            members = bars.members[:, 1:]
+            admitted = bars.tradable[:, 1:] & (members > 0)
+            count = admitted.sum(axis=1, keepdims=True)
+            np.divide(held_share(members, n)[:, None], count, out=varying[:, 1:], where=admitted & (count > 0))
+            months = bars.times.astype("datetime64[M]").astype(np.int64)
+            return TargetPlan(months, np.full(n, VARYING, dtype=np.int64), np.zeros((1, k)), varying)
         if bars.trading.any():
             first = int(np.argmax(bars.trading))
             listed = bars.tradable[first, 1:]

@@ -47,7 +47,10 @@ class PlanBars(NamedTuple):
     the bar is at or after the first bar the run trades at; ``regime``: the risk regime
     (`canary.indicators.regime`) for a strategy that reads one, else None; ``memo``: a dict
     in which a plan may keep what it computed from these bars, for the screening engine's
-    later configurations (keyed by what the result depends on).
+    later configurations (keyed by what the result depends on); ``members``: with a
+    point-in-time altcoin universe (`canary.feeds.pointintime`), bars x coins, 0 where a coin
+    is outside the top N in force at the bar, else the share of the basket its priced coins
+    may hold; None with the fixed list (every coin a member, the whole basket held).
     """
 
     symbols: tuple
@@ -57,12 +60,14 @@ class PlanBars(NamedTuple):
     trading: np.ndarray
     regime: np.ndarray | None
     memo: dict
+    members: np.ndarray | None = None
 
     def cut(self, lo, hi):
         """Rows `lo` to `hi` (exclusive) of these bars (the memo is not carried)."""
         regime = None if self.regime is None else self.regime[lo:hi]
+        members = None if self.members is None else self.members[lo:hi]
         return PlanBars(self.symbols, self.times[lo:hi], self.closes[lo:hi], self.tradable[lo:hi],
-                        self.trading[lo:hi], regime, {})
+                        self.trading[lo:hi], regime, {}, members)
 
 
 class TargetPlan(NamedTuple):
@@ -93,7 +98,8 @@ def utc_instants(index):
 
 def plan_bars(frames, trade_from, regime=None, memo=None):
     """`PlanBars` from the coins' frames on the crypto clock (`feeds.alignment.on_clock`: a
-    UTC DatetimeIndex of close instants; close, listed, delisting), in feed order."""
+    UTC DatetimeIndex of close instants; close, listed, delisting, and ``member`` for the
+    coins of a point-in-time universe), in feed order."""
     symbols = tuple(frames)
     first = next(iter(frames.values()))
     times = utc_instants(first.index)
@@ -103,7 +109,17 @@ def plan_bars(frames, trade_from, regime=None, memo=None):
     delisting = np.column_stack([f["delisting"].to_numpy(dtype=float) for f in frames.values()])
     tradable = (listed == 1.0) & (delisting == 0.0) & np.isfinite(closes)
     start = times[0] if trade_from is None else utc_instants(pd.DatetimeIndex([trade_from]))[0]
-    return PlanBars(symbols, times, closes, tradable, times >= start, regime, {} if memo is None else memo)
+    return PlanBars(symbols, times, closes, tradable, times >= start, regime, {} if memo is None else memo,
+                    member_columns(frames.values(), len(times)))
+
+
+def member_columns(frames, n):
+    """bars x coins of the frames' ``member`` columns (1 for a frame without one), or None when
+    no frame has one (the fixed altcoin list)."""
+    frames = list(frames)
+    if not any("member" in f for f in frames):
+        return None
+    return np.column_stack([f["member"].to_numpy(dtype=float) if "member" in f else np.ones(n) for f in frames])
 
 
 def plan_params(strategy, params, interval):

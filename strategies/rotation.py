@@ -7,7 +7,7 @@ from canary.indicators.regime import ALTS, BTC, ETH, RISK_OFF, RiskRegime
 from canary.params import Rule
 
 from .basket import WEIGHTINGS as BASKET_WEIGHTINGS
-from .basket import basket_weights, eligible
+from .basket import basket_weights, eligible, held_share
 from .plan import VARYING, TargetPlan
 from .portfolio import TargetWeightStrategy
 
@@ -25,7 +25,8 @@ class SmallCapRotation(TargetWeightStrategy):
     * alts: ``alt_core`` in a BTC/ETH 50/50 core, the rest in the altcoin basket.
 
     The basket holds the altcoins listed at that bar with ``min_history`` bars behind them
-    and no delisting notice, weighted ``equal``, by ``inverse_vol`` (over ``vol_window``
+    and no delisting notice (with ``[universe] alts_top = N``: those of the top N by market cap
+    in the ranking snapshot known at that bar, `canary.feeds.pointintime`), weighted ``equal``, by ``inverse_vol`` (over ``vol_window``
     bars), or the top ``top_k`` by ``momentum_window``-bar return, equally.
     It trades on a regime change once ``min_hold`` bars have passed since the last trade; and,
     from ``rebalance_every`` bars after the last trade (0: never), on any bar where a weight
@@ -95,11 +96,14 @@ class SmallCapRotation(TargetWeightStrategy):
     @staticmethod
     def alts_targets(bars, p):
         """bars x coins: ``alt_core`` in BTC/ETH 50/50, the rest in the altcoin basket (the
-        coins after BTC and ETH); all in the core where the basket is empty."""
+        coins after BTC and ETH); all in the core where the basket is empty. With a point-in-time
+        universe, only the top N in force are admitted, and the basket holds `held_share` (the
+        weight of unpriced top-N coins stays in cash with ``missing = "cash"``)."""
         alts = slice(2, None)
-        admitted = eligible(bars.tradable[:, alts], bars.closes[:, alts], p.min_history)
+        members = None if bars.members is None else bars.members[:, alts]
+        admitted = eligible(bars.tradable[:, alts], bars.closes[:, alts], p.min_history, members)
         basket = basket_weights(bars.closes[:, alts], admitted, p.weighting, p.vol_window, p.momentum_window,
-                                p.top_k)
+                                p.top_k) * held_share(members, len(bars.times))[:, None]
         core = np.where((basket > 0).any(axis=1), p.alt_core, 1.0)
         out = np.zeros(bars.closes.shape)
         out[:, alts] = basket * (1.0 - core)[:, None]

@@ -22,7 +22,7 @@ from canary.feeds.roles import CRYPTO, EQUITY, role
 
 from .costs import Costs
 from .engine import BacktestResult, roles_of
-from .plan import PlanBars, plan_params, planned, utc_instants
+from .plan import PlanBars, member_columns, plan_params, planned, utc_instants
 from .portfolio import TargetWeightStrategy
 from .screening_kernel import FILL, MARGIN, N_STATS, ORDER, STAT_REJECTED, Frictions, Prices, Rules, simulate
 
@@ -46,6 +46,7 @@ class MarketArrays:
     equity: dict
     t0: int
     interval: pd.Timedelta
+    members: np.ndarray | None = None     # `PlanBars.members` of every coin (None: the fixed list)
     _planned: dict = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -84,7 +85,8 @@ def market_arrays(market):
     equity = {s: pd.DatetimeIndex(f.index).as_unit("ns").asi8 for s, f in market.equity.items()}
     t0 = int(np.searchsorted(clock.as_unit("ns").asi8, market.start.as_unit("ns").value, side="left"))
     return MarketArrays(market.universe, symbols, clock, stack("open"), stack("high"), stack("low"), stack("close"),
-                        stack("mark"), stack("listed"), stack("delisting"), equity, t0, market.interval)
+                        stack("mark"), stack("listed"), stack("delisting"), equity, t0, market.interval,
+                        member_columns(frames, len(clock)))
 
 
 # -- any planned strategy on the kernel ---------------------------------------------------
@@ -110,7 +112,8 @@ class Planned:
                                                 for s in arrays.universe.of(name)])
         n = len(arrays.clock)
         self.bars = PlanBars(self.symbols, utc_instants(arrays.clock), arrays.closes[:, self.columns],
-                             arrays.tradable[:, self.columns], np.arange(n) >= arrays.t0, None, {})
+                             arrays.tradable[:, self.columns], np.arange(n) >= arrays.t0, None, {},
+                             None if arrays.members is None else arrays.members[:, self.columns])
         self.prices = Prices(*(np.ascontiguousarray(x[:, self.columns]) for x in
                                (arrays.opens, arrays.highs, arrays.lows, arrays.closes, arrays.marks, arrays.listed,
                                 arrays.delisting)), self.equity_step)

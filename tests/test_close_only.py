@@ -80,3 +80,12 @@ def test_cryptodatadownload_base_volume(tmp_path):
     s = load_csv(write(tmp_path / "E.csv", "unix,date,symbol,open,high,low,close,Volume E,Volume USDT,tradecount", rows),
                  recorded_at="2030-01-01")
     assert (s.frame["volume"] == 7).all()
+
+
+def test_a_coingecko_time_of_day_is_read_as_its_date(tmp_path):
+    rows = [(f"{d.date()} 00:00:00.000", 3, 1, 0, "c") for d in DAYS]
+    rows[4] = (f"{DAYS[4].date()} 00:05:19.614", 3, 1, 0, "c")
+    s = load_csv(write(tmp_path / "X-USD.csv", "date,price,total_volume,market_cap,coin_name", rows),
+                 recorded_at="2030-01-01")
+    assert (s.frame.index == s.frame.index.normalize()).all() and not s.report.gaps
+    assert any("time of day" in n for n in s.report.notes)

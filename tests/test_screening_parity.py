@@ -4,10 +4,11 @@ bar within 1e-6 relative (they agree to about 1e-15 in practice).
 
 The configurations are drawn with a fixed seed over every tunable key; the categorical keys
 cycle so that every weighting, both defensive choices, both fill rules, `use_rotation` and
-every filter mode appear, with zero and high costs, short universes and one period starting
-inside the warm-up. `pytest --draws N` sets how many configurations are drawn (24 by default):
-the first few run in the default suite, the others and the coverage check are marked slow (CI
-runs them in its second step).
+every filter mode appear, with zero and high costs, short universes, point-in-time universes
+(``universe.alts_top``, both missing-price rules) and one period starting inside the warm-up.
+`pytest --draws N` sets how many configurations are drawn (24 by default): the first few run in
+the default suite, the others and the coverage check are marked slow (CI runs them in its
+second step).
 """
 import functools
 import json
@@ -94,6 +95,9 @@ def draw(i, seed=20261125):
         months = int(r(3, 12))
     s["data.start"] = start.date().isoformat()
     s["data.end"] = (start + pd.DateOffset(months=months)).date().isoformat()
+    if i % 6 == 5:   # a point-in-time universe: the top N of the ranking snapshots (the alts list unused)
+        s["universe.alts_top"] = int(r(3, 15))
+        s["universe.missing"] = ("cash", "renormalise")[(i // 6) % 2]
     return s
 
 
@@ -175,6 +179,7 @@ def test_the_draws_cover_every_choice(request):
         assert {d[key] for d in draws} >= values, key
     assert {type(d["strategy.min_hold"]) for d in draws} == {int, str}   # bar counts and durations
     assert any(len(d["universe.alts"]) <= 3 for d in draws)
+    assert {d.get("universe.missing") for d in draws} >= {"cash", "renormalise"}   # point-in-time draws
     assert draws[0]["data.start"] < "2017-11-01"     # inside the warm-up of the indicators
     # the draws exercise the strategy: every regime, refused orders, many fills
     regimes = set(np.concatenate([r.regimes.to_numpy() for _, r in references]).astype(int))
