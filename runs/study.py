@@ -27,6 +27,7 @@ from canary.feeds.alignment import known_at
 from canary.feeds.windows import window_bars
 from canary.indicators.smallcap_breakout import MODES, small_cap_breakout
 from canary.strategies.basket import eligible
+from canary.strategies.plan import member_columns
 from canary.strategies.rotation import SmallCapRotation
 
 from . import eventstats
@@ -74,13 +75,15 @@ def _ns(index):
 
 def basket_eligibility(market, min_history):
     """bars x altcoins: True where the rotation's basket would admit the coin at that bar
-    (`canary.strategies.basket.eligible`)."""
+    (`canary.strategies.basket.eligible`; with a point-in-time universe, the top N in force
+    then, equally weighted among those priced: the study's basket renormalises)."""
     frames = [market.crypto[s] for s in market.universe.alts]
     if not frames:
         return np.zeros((len(market.clock), 0), dtype=bool)
     close, listed, delisting = (np.column_stack([f[c].to_numpy(dtype=float) for f in frames])
                                 for c in ("close", "listed", "delisting"))
-    return eligible((listed == 1.0) & (delisting == 0.0) & np.isfinite(close), close, min_history)
+    return eligible((listed == 1.0) & (delisting == 0.0) & np.isfinite(close), close, min_history,
+                    member_columns(frames, len(market.clock)))
 
 
 def basket_history(config):

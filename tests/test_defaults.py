@@ -8,6 +8,7 @@ two equal, so `run_backtest(market, SmallCapRotation)` from Python is the defaul
 import dataclasses
 
 from canary.feeds.market import Universe
+from canary.feeds.pointintime import PointInTime, roles_table
 from canary.indicators import signals
 from canary.runs.config import DEFAULT_CONFIG, filter_schema, read_toml
 from canary.strategies import Costs
@@ -22,8 +23,11 @@ def test_filter_sections_are_the_indicators_and_declared_thresholds():
 def test_costs_and_universe_are_the_engines_defaults():
     assert SHIPPED["costs"] == dataclasses.asdict(Costs())
     u = Universe()
-    assert SHIPPED["universe"] == {"btc": u.btc, "eth": u.eth, "alts": list(u.alts), "small_cap": u.small_cap,
-                                   "large_cap": u.large_cap}
+    assert roles_table(SHIPPED["universe"]) == {"btc": u.btc, "eth": u.eth, "alts": list(u.alts),
+                                                "small_cap": u.small_cap, "large_cap": u.large_cap}
+    pit = PointInTime()   # the point-in-time keys default.toml gives (exclude is documented, not listed)
+    assert {k: v for k, v in SHIPPED["universe"].items() if k not in u.__dict__} == \
+        {"alts_top": pit.top, "rankings": "", "missing": pit.missing}
 
 
 def test_the_filter_schema_is_the_declarations():
