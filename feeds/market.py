@@ -8,6 +8,7 @@ from canary.errors import ConfigError, suggest
 
 from .alignment import clock_interval, master_clock, on_clock
 from .loading import utc_instant
+from .pointintime import POINT_IN_TIME_KEYS, PointInTime, PointInTimeLibrary, roles_table
 from .roles import CRYPTO, EQUITY, declared, role, role_names
 
 
@@ -36,16 +37,6 @@ class Universe:
                 raise ConfigError(f"Universe: role '{r.name}' takes " + ("a list of symbols" if r.many else "one symbol")
                                   + f", got {value!r}")
             self.__dict__[r.name] = tuple(value) if r.many else value
-
-    @classmethod
-    def of_table(cls, table):
-        """The Universe of a configuration's ``[universe]`` table (a dict with any of the declared
-        roles as keys; the others keep their defaults)."""
-        unknown = sorted(set(table) - set(role_names()))
-        if unknown:
-            raise ConfigError(f"universe.{unknown[0]}: not a role{suggest(unknown[0], role_names())} "
-                              f"(the roles: {', '.join(role_names())})")
-        return cls(**table)
 
     def __setattr__(self, name, value):
         raise AttributeError("a Universe is frozen: build a new one")
@@ -89,6 +80,23 @@ class Universe:
         return (*self.crypto, *self.equity)
 
 
+def universe_of(library, table):
+    """(library, Universe) of a configuration's ``[universe]`` table: its roles (those not given
+    keep their defaults), and with ``alts_top = N`` a `PointInTimeLibrary` around `library`
+    whose altcoins are every coin ever in the top N that some file prices."""
+    unknown = sorted(set(table) - set(role_names()) - set(POINT_IN_TIME_KEYS))
+    if unknown:
+        raise ConfigError(f"universe.{unknown[0]}: not a role{suggest(unknown[0], role_names() + POINT_IN_TIME_KEYS)} "
+                          f"(the roles: {', '.join(role_names())}; the point-in-time keys: "
+                          f"{', '.join(POINT_IN_TIME_KEYS)})")
+    universe = Universe(**roles_table(table))
+    pit = PointInTime.of_table(table)
+    if pit.top:
+        library = PointInTimeLibrary(library, pit, universe.btc)
+        universe = Universe(**dict(roles_table(table), alts=library.alts))
+    return library, universe
+
+
 @dataclass
 class Market:
     """Validated frames of a universe up to `end`: crypto on one master clock, equity on its own.
@@ -115,13 +123,14 @@ class Market:
 
 
 def load_market(library, universe=None, start=None, end=None):
-    """Load `universe` (a Universe, or a configuration's ``[universe]`` table as a dict; default:
-    the shipped symbols) from `library` (a DataLibrary), cut at `end` (a date or instant, UTC
-    without an offset), trading from `start`."""
+    """Load `universe` (a Universe, or a configuration's ``[universe]`` table as a dict, its
+    point-in-time keys included: `canary.feeds.pointintime.universe_of`; default: the shipped
+    symbols) from `library` (a DataLibrary), cut at `end` (a date or instant, UTC without an
+    offset), trading from `start`."""
     if universe is None:
         universe = Universe()
     elif isinstance(universe, Mapping):
-        universe = Universe.of_table(universe)
+        library, universe = universe_of(library, universe)
     elif not isinstance(universe, Universe):
         raise ConfigError(f"load_market: universe is a {type(universe).__name__}; give a "
                           "canary.feeds.market.Universe or a [universe] table (a dict)")

@@ -101,6 +101,9 @@ def files_of(coin):
     return FILES.get(coin, ((coin, None, None),))
 
 
+POINT_IN_TIME_KEYS = ("alts_top", "rankings", "exclude", "missing")
+
+
 def roles_table(table):
     """The role keys of a ``[universe]`` table (the point-in-time keys left out)."""
     return {k: v for k, v in table.items() if k in role_names()}

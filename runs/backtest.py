@@ -11,8 +11,8 @@ from pathlib import Path
 from canary import __version__
 from canary.errors import ConfigError, suggest
 from canary.feeds.library import DataLibrary, sha256
-from canary.feeds.market import Universe, load_market
-from canary.feeds.pointintime import PointInTime, PointInTimeLibrary, roles_table
+from canary.feeds.market import Universe, load_market, universe_of
+from canary.feeds.pointintime import PointInTime
 from canary.feeds.roles import role_names
 from canary.feeds.sources import SourcedLibrary
 from canary.feeds.validation import AFTER_RECORDED
@@ -56,11 +56,7 @@ def plan(config):
             raise ConfigError(f"data.folder: {folder} is not a folder")
     library = SourcedLibrary(DataLibrary(folders or None, recorded_at=data["recorded_at"] or None),
                              config["sources"], data["cache_dir"] or None)
-    universe = Universe(**roles_table(config["universe"]))
-    pit = PointInTime.of_table(config["universe"])
-    if pit.top:   # the altcoins: every coin ever in the top N that a file prices
-        library = PointInTimeLibrary(library, pit, universe.btc)
-        universe = Universe(**dict(roles_table(config["universe"]), alts=library.alts))
+    library, universe = universe_of(library, config["universe"])
     for name in role_names():
         for symbol in universe.of(name):
             if symbol not in library.entries:
