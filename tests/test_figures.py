@@ -112,7 +112,7 @@ def _sets(settings):
     return [a for s in settings for a in ("--set", s)]
 
 
-@pytest.mark.parametrize("bars", [FOUR_HOURS, ['universe.alts=["BNB-USDT"]']], ids=["4-hour", "daily"])
+@pytest.mark.parametrize("bars", [pytest.param(FOUR_HOURS, marks=pytest.mark.slow), ['universe.alts=["BNB-USDT"]']], ids=["4-hour", "daily"])
 def test_each_trials_figures_are_what_canary_run_prints_for_it(bars, tmp_path):
     tune = _canary("tune", "--grid", "filter.small_cap.confirm=2,8", "--rerun", "0", "--out", str(tmp_path),
                    "--name", "t", "--quiet", *_sets(bars + SHORT), cwd=tmp_path)

@@ -1,4 +1,5 @@
 """Layer hygiene: what every layer shares sits at the package root, once."""
+import ast
 import importlib
 from pathlib import Path
 
@@ -11,23 +12,73 @@ from canary import errors, params
 ROOT = Path(canary.__file__).resolve().parent
 
 
-@pytest.mark.parametrize("gone", ["canary.feeds.errors", "canary.indicators.params"])
-def test_error_contract_and_strict_params_have_no_copies_below_the_root(gone):
-    with pytest.raises(ModuleNotFoundError):
-        importlib.import_module(gone)
+# The layers in the order data flow through them; the package root (errors, params) is below all.
+LAYERS = ("feeds", "indicators", "strategies", "runs")
 
 
-def test_no_module_defines_its_own_error_classes_or_param_checks():
+def _modules():
+    """(module name, path) of every module of the package root and the layers."""
+    yield from ((f"canary.{p.stem}", p) for p in ROOT.glob("*.py") if p.stem != "__init__")
+    for layer in LAYERS:
+        for path in (ROOT / layer).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            yield ".".join(("canary", *parts[:-1], *([] if parts[-1] == "__init__" else parts[-1:]))), path
+
+
+def _imported(name, path):
+    """The canary modules `path` (module `name`) imports, at its top or inside functions."""
+    package = name if path.stem == "__init__" else name.rsplit(".", 1)[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name.split(".")[0] == "canary")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                yield f"{base}.{node.module}" if node.module else base
+            elif (node.module or "").split(".")[0] == "canary":
+                yield node.module
+
+
+def _layer(module):
+    """0 for the package root, then 1 + the position of its layer in LAYERS."""
+    parts = module.split(".")
+    return 1 + LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else 0
+
+
+def test_imports_point_downwards():
+    """Data flow one way, feeds -> indicators -> strategies -> runs: no module imports from a
+    layer above its own (the package root imports no layer), measured on the import graph."""
+    modules = dict(_modules())
+    assert {_layer(m) for m in modules} == {0, 1, 2, 3, 4}
+    upward = sorted(f"{m} imports {target}" for m, path in modules.items() for target in _imported(m, path)
+                    if _layer(target) > _layer(m))
+    assert upward == []
+
+
+def test_the_import_graph_sees_an_upward_import(tmp_path):
+    path = tmp_path / "planted.py"
+    path.write_text("def f():\n    from ..runs import cli\n    from canary.strategies import engine\n")
+    assert list(_imported("canary.feeds.planted", path)) == ["canary.runs", "canary.strategies"]
+    assert _layer("canary.runs") > _layer("canary.feeds.planted")
+
+
+def test_the_error_contract_is_defined_once():
+    """Every layer raises the package root's error classes (canary.errors, canary.params) or
+    subclasses of them; none defines a class of its own by a root class's name."""
+    import inspect
+
+    root = {c.__name__ for c in (errors.CanaryError, errors.ConfigError, errors.DataError, params.ParameterError)}
     defined = []
-    # the layers' own modules only: a virtual environment inside the clone (CI's .venv-ci) holds
-    # third-party modules with classes of these names
-    for path in (p for layer in ("feeds", "indicators", "strategies", "runs") for p in (ROOT / layer).rglob("*.py")):
-        text = path.read_text()
-        for needle in ("class CanaryError", "class ConfigError", "class DataError", "def check_params",
-                       "class ParameterError", "def suggest("):
-            if needle in text:
-                defined.append(f"{path.relative_to(ROOT)}: {needle}")
-    assert defined == []
+    for name, _ in _modules():
+        if name.endswith("__main__"):
+            continue
+        module = importlib.import_module(name)
+        defined += [obj for _, obj in inspect.getmembers(module, inspect.isclass)
+                    if issubclass(obj, BaseException) and obj.__module__ == name]
+    copies = sorted(f"{c.__module__}.{c.__name__}" for c in defined
+                    if c.__name__ in root and c.__module__ not in ("canary.errors", "canary.params"))
+    assert copies == []
+    assert {c.__name__ for c in defined} >= root | {"ParityError", "Interrupted"}   # the walk found them
 
 
 def test_parameter_error_is_a_config_error_exiting_with_usage_status():
@@ -72,13 +123,6 @@ def test_one_strict_mechanism_for_indicators_and_strategies():
     with pytest.raises(params.ParameterError, match=r"_Plain: unknown parameter 'sise' \(did you mean 'size'\?\)"):
         _run(_Plain, sise=2.0)
     assert _run(_Plain, size=2.0)[0].p.size == 2.0
-
-
-def test_raw_bars_have_a_module_of_their_own():
-    from canary.feeds import cache, rawbars
-
-    assert rawbars.RawBars.__module__ == "canary.feeds.rawbars"
-    assert "class RawBars" not in Path(cache.__file__).read_text()
 
 
 GLOBAL_STATE = r'''

@@ -31,7 +31,7 @@ def small_config(overrides, start):
     return load_config(None, overrides, [("data", "start", start)])
 
 
-@pytest.mark.parametrize("overrides, start", [(DAILY, "2024-01-01"), (FOUR_HOUR, "2025-03-01")],
+@pytest.mark.parametrize("overrides, start", [(DAILY, "2024-01-01"), pytest.param(FOUR_HOUR, "2025-03-01", marks=pytest.mark.slow)],
                          ids=["daily", "4-hour"])
 def test_as_of_any_instant_gives_the_backtests_regime_signals_and_weights_at_that_bar(overrides, start):
     config = small_config(overrides, start)

@@ -32,11 +32,11 @@ def dump(path):
 
 @pytest.mark.parametrize("overrides, first, closes, step, label", [
     (DAILY, "2025-06-01", 20, pd.Timedelta(days=1), "rotation"),
-    (FOUR_HOUR, "2025-06-09", 20, pd.Timedelta(hours=4), "rotation"),
+    pytest.param(FOUR_HOUR, "2025-06-09", 20, pd.Timedelta(hours=4), "rotation", marks=pytest.mark.slow),
     pytest.param(DAILY, "2025-06-01", 90, pd.Timedelta(days=1), "rotation", marks=pytest.mark.slow),
     pytest.param(FOUR_HOUR, "2025-06-01", 90, pd.Timedelta(hours=4), "rotation", marks=pytest.mark.slow),
-    (DAILY + ('strategy.class="canary.strategies:BtcEthMonthly"',), "2025-06-20", 15, pd.Timedelta(days=1),
-     "BtcEthMonthly"),
+    pytest.param(DAILY + ('strategy.class="canary.strategies:BtcEthMonthly"',), "2025-06-20", 15,
+                 pd.Timedelta(days=1), "BtcEthMonthly", marks=pytest.mark.slow),
 ], ids=["20 daily closes", "20 4-hour closes", "90 daily closes", "90 4-hour closes",
         "another strategy class, through Backtrader"])
 def test_paper_stepped_close_by_close_is_the_backtest_started_on_its_first_day(overrides, first, closes, step,

@@ -5,7 +5,7 @@ import pytest
 from clirun import SMALL, main
 
 from canary.feeds import DataLibrary
-from canary.strategies.portfolio import TargetWeightStrategy
+from canary.strategies.portfolio import DUST
 
 README = (__import__("pathlib").Path(__file__).resolve().parent.parent / "README.md").read_text()
 
@@ -32,8 +32,9 @@ def test_the_cash_buffer_is_a_share_of_the_cash_available_for_buying(default_tra
     assert "share of that cash, not of the portfolio" in README and "0.995 / 1.0015" in README
 
 
-def test_differences_under_a_millionth_are_not_traded():
-    assert TargetWeightStrategy.DUST == 1e-6 and "under 1e-6 of the portfolio is never traded" in README
+def test_the_readme_states_the_dust_size_the_engines_use():
+    # what dust means on both engines is tested by tests/test_dust.py
+    assert f"under {DUST:g} of the portfolio is never traded" in README
 
 
 def test_a_regime_change_within_the_drift_band_trades_nothing(tmp_path):

@@ -29,8 +29,7 @@ from canary.strategies.screening import run_fast
 ALTS = ["BNB-USDT", "LTC-USDT", "ADA-USDT", "XRP-USDT", "XLM-USDT", "TRX-USDT", "ETC-USDT", "LINK-USDT",
         "XMR-USDT", "MATIC-USDT", "ATOM-USDT", "DOGE-USDT", "BCH-USDT", "SOL-USDT", "DOT-USDT", "UNI-USDT",
         "AVAX-USDT", "SHIB-USDT"]
-pytestmark = pytest.mark.xdist_group("parity")   # one process, one cache of Backtrader runs
-FAST_DRAWS = 6
+FAST_DRAWS = 5
 RTOL = 1e-6
 
 

@@ -128,6 +128,7 @@ def test_interrupted_screening_keeps_finished_trials_and_resumes(tuned, config, 
     assert resumed.pick == t.pick and resumed.walk.picks == t.walk.picks
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_gives_the_same_matrix(tuned, config, tmp_path):
     from distributed import LocalCluster
 
@@ -173,6 +174,7 @@ def test_a_parity_failure_stops_the_tuning(tuned, config):
 CANARY = str(Path(sys.executable).with_name("canary"))
 
 
+@pytest.mark.slow
 def test_the_tune_command(tuned, tmp_path):
     t, _ = tuned
     args = [CANARY, "tune", "--grid", "filter.small_cap.confirm=2,8", "--split", "2024-07-01", "--out", str(tmp_path),
@@ -231,6 +233,7 @@ print("second", second.returncode, second.stderr)
 """
 
 
+@pytest.mark.slow
 def test_a_process_that_ran_the_parallel_kernel_still_tunes_on_worker_processes(tmp_path):
     """A notebook that tuned once in process (the kernel's threads started) tunes again on two
     workers: forked children of a GNU OpenMP process would die, and the pool wait for ever."""

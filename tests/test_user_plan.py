@@ -1,6 +1,7 @@
 """A user's target-weight strategy declared by its plan runs on both engines, fill for fill; one
 that changes behaviour without a plan is refused by the fast engine, never run as its parent;
 and a plan that looks ahead is caught by the two engines disagreeing."""
+import functools
 import sys
 from pathlib import Path
 
@@ -47,15 +48,11 @@ class BtcOnly(SmallCapRotation):
     sys.modules.pop("my_plans", None)
 
 
+@functools.cache
 def market_of(suffix=""):
     universe = Universe(f"BTC-USDT{suffix}", f"ETH-USDT{suffix}", (f"BNB-USDT{suffix}", f"SOL-USDT{suffix}"),
                         "RUT", "SPX")
     return load_market(DataLibrary(), universe, START)
-
-
-@pytest.fixture(scope="module", params=["", "-4h"], ids=["daily", "4-hour"])
-def market(request):
-    return market_of(request.param)
 
 
 def same(a, b):
@@ -66,9 +63,12 @@ def same(a, b):
     assert len(a.orders) == len(b.orders) and a.rejected == b.rejected
 
 
-@pytest.mark.parametrize("window", ["20d", "50d", 7])
-def test_the_readme_plan_runs_alike_on_both_engines_and_both_modes(my_plans, market, window):
-    params = {"window": window}
+@pytest.mark.parametrize("bars, window", [
+    ("", "20d"), ("", "50d"), ("", 7), ("-4h", 7),
+    pytest.param("-4h", "20d", marks=pytest.mark.slow), pytest.param("-4h", "50d", marks=pytest.mark.slow),
+], ids=["daily-20d", "daily-50d", "daily-7", "4-hour-7", "4-hour-20d", "4-hour-50d"])
+def test_the_readme_plan_runs_alike_on_both_engines_and_both_modes(my_plans, bars, window):
+    market, params = market_of(bars), {"window": window}
     reference = run_backtest(market, my_plans.TrendPair, params)
     assert len(reference.fills) > 3            # it trades: the comparison means something
     same(reference, run_fast(market, my_plans.TrendPair, params))

@@ -84,6 +84,7 @@ def test_shipped_four_hour_bars_keep_their_real_gaps():
     assert len(btc.frame) == 18370
 
 
+@pytest.mark.slow
 def test_a_four_hour_run_means_the_same_windows_and_writes_timestamps(tmp_path):
     proc = canary("run", *UNIVERSE_4H, "--start", "2024-01-01", "--end", "2024-04-01", "--no-report",
                   "--out", str(tmp_path), "--name", "h4")
