@@ -34,7 +34,8 @@ def test_the_cash_buffer_is_a_share_of_the_cash_available_for_buying(default_tra
 
 def test_the_readme_states_the_dust_size_the_engines_use():
     # what dust means on both engines is tested by tests/test_dust.py
-    assert f"under {DUST:g} of the portfolio is never traded" in README
+    mantissa, exponent = f"{DUST:e}".split("e")
+    assert f"at most {float(mantissa):g}e{int(exponent)} of the portfolio is never traded" in README
 
 
 def test_a_regime_change_within_the_drift_band_trades_nothing(tmp_path):

@@ -196,6 +196,7 @@ def test_the_screening_engine_reproduces_backtrader(i):
                                    backtrader.fills[column].to_numpy(dtype=float), rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_the_parity_check_catches_a_wrong_variant():
     """A screening run with a planted mistake must fail the same check."""
     settings, backtrader = next((d, r) for d, r in map(reference, count()) if d["costs.fill"] == "open"

@@ -16,10 +16,16 @@ SLOW = (*SMALL, "--set", "tune.engine=backtrader", "--rerun", "0", "--scheme", "
         "--set", "tune.reps=100", "--jobs", "2", "--quiet")
 
 
+def _as_at_a_terminal():
+    """Ctrl-C as a terminal delivers it, even when this suite runs in the background (where the
+    shell starts it, and so every child, with SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_at_once_keeps_the_trials_and_resume_finishes(tmp_path):
     child = subprocess.Popen([CANARY, "tune", *GRID, *SLOW, "--out", tmp_path, "--name", "t"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                             env=dict(os.environ, MPLBACKEND="Agg"))
+                             env=dict(os.environ, MPLBACKEND="Agg"), preexec_fn=_as_at_a_terminal)
     deadline = time.monotonic() + 300
     while not list(tmp_path.glob(".t.*.partial/screened/trials-*.parquet")):
         assert child.poll() is None and time.monotonic() < deadline, child.communicate()
