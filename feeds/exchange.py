@@ -23,14 +23,16 @@ tests pass a `responses`-mocked one, or a fake exchange object as ``client``.
 """
 import time
 
-import ccxt
 import pandas as pd
 
 from canary.errors import ConfigError, DataError, suggest
+from canary.extras import require
 
 from .layouts import PRICE_COLUMNS
 from .loading import utc_instant
 from .rawbars import RawBars
+
+ccxt = require("ccxt", "fetching from a crypto exchange")
 
 DEFAULT_EXCHANGE = "binance"
 RETRIES = 4

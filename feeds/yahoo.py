@@ -36,14 +36,17 @@ import warnings
 from contextlib import contextmanager
 
 import pandas as pd
-import yfinance as yf
-from yfinance.exceptions import YFException, YFRateLimitError
 
 from canary.errors import DataError
+from canary.extras import require
 
 from .clocks import DEFAULT_CALENDAR, exchange_calendar
 from .loading import utc_instant
 from .rawbars import RawBars
+
+yf = require("yfinance", "fetching from Yahoo Finance")
+_errors = require("yfinance.exceptions", "fetching from Yahoo Finance")
+YFException, YFRateLimitError = _errors.YFException, _errors.YFRateLimitError
 
 FEED = "yahoo"
 INTERVALS = ("1m", "2m", "5m", "15m", "30m", "60m", "90m", "1h", "1d")

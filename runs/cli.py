@@ -196,8 +196,11 @@ def cmd_tune(args):
 
 
 def cmd_study(args):
-    from . import backtest, study
+    from canary.extras import installed
 
+    from . import backtest, eventstats, study
+
+    installed("arch", eventstats.BOOTSTRAP)   # before the work, not at its end
     settings = study.settings_from(args.horizons, args.cooloff, args.confidence, args.reps, args.seed)
     config = _config(args)
     started = datetime.datetime.now(datetime.UTC)

@@ -19,7 +19,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+from canary.extras import require
+
+stats = require("scipy.stats", "the deflated Sharpe ratio of canary tune")
 
 EULER_GAMMA = 0.5772156649015329
 

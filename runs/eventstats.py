@@ -12,6 +12,10 @@ import warnings
 
 import numpy as np
 
+from canary.extras import require
+
+BOOTSTRAP = "the bootstrap of canary study"
+
 CHUNK = 250   # resamples held in memory at once
 
 
@@ -35,7 +39,7 @@ def non_overlapping(positions, length):
 def resamples(n, block, reps, seed):
     """Index arrays of the stationary bootstrap of n items, mean block length `block`, in
     chunks of at most CHUNK rows (a (rows, n) array each)."""
-    from arch.bootstrap import StationaryBootstrap
+    StationaryBootstrap = require("arch.bootstrap", BOOTSTRAP).StationaryBootstrap
 
     bs = StationaryBootstrap(max(float(block), 1.0), np.zeros(n), seed=seed)
     done = 0

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from canary.errors import ConfigError, suggest
+from canary.extras import require
 
 METHODS = ("grid", "random", "optuna")
 DISTRIBUTIONS = ("uniform", "log-uniform", "integer")
@@ -170,7 +171,7 @@ class OptunaSearch:
     the first time it was screened, not screened twice."""
 
     def __init__(self, dims, seed):
-        import optuna
+        optuna = require("optuna", "--method optuna")
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.dims = dims

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from canary.extras import require
+
 BLOCK_DAYS = 30
 CHUNK = 512  # trials per matrix product (bounds memory: days x CHUNK)
 
@@ -46,7 +48,7 @@ def spa_test(matrix, benchmark, reps=1000, seed=0):
     bootstrap="stationary", seed=seed)`, with its bootstrap's own draws, scaled for thousands of
     trials: each draw's mean loss differential is a count-weighted sum (one matrix product per
     chunk of trials) and only the largest over the trials is kept."""
-    from arch.bootstrap import StationaryBootstrap
+    StationaryBootstrap = require("arch.bootstrap", "the SPA test of canary tune").StationaryBootstrap
 
     models = np.asarray(matrix, dtype=float)
     bench = -np.asarray(benchmark, dtype=float).reshape(-1, 1)

@@ -10,6 +10,7 @@ import signal
 import sys
 
 from canary.errors import ConfigError
+from canary.extras import require
 
 
 def _ignore_ctrl_c():
@@ -37,7 +38,7 @@ class Workers:
 
     def __enter__(self):
         if self.scheduler:
-            from distributed import Client
+            Client = require("distributed", "--scheduler").Client
 
             try:
                 self.client = Client(self.scheduler, timeout="20s")
@@ -90,7 +91,7 @@ class Workers:
     def run(self, fn, tasks):
         """Yield (position, fn(*task)) for each task, in the order they finish."""
         if self.client is not None:
-            from distributed import as_completed
+            as_completed = require("distributed", "--scheduler").as_completed
 
             futures = [self.client.submit(fn, *task, pure=False) for task in tasks]
             where = {f.key: i for i, f in enumerate(futures)}

@@ -29,10 +29,14 @@ from there on.
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+
+from canary.extras import require
 
 from .plan import VARYING
 from .portfolio import DUST
+
+numba = require("numba", "the screening engine (--engine fast, canary tune, now, paper)")
+njit, prange = numba.njit, numba.prange
 
 # Compiled code is cached beside this module, or, where that cannot be written (a system
 # site-packages), in the user's cache folder: numba's own fallback, chosen without touching

@@ -20,21 +20,44 @@ def _name(requirement):
     return re.split(r"[<>=!~ ;\[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
 
 
-def test_requirements_are_ranges_with_a_tested_lower_bound():
+def _pins(name):
+    pinned = {}
+    for line in (ROOT / name).read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            package, version = line.split("==")
+            pinned[package.strip().lower().replace("_", "-")] = version.strip()
+    return pinned
+
+
+def _all_requirements():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    out = _requirements("options", "install_requires")
+    for extra in cfg["options.extras_require"]:
+        out += [r for r in _requirements("options.extras_require", extra) if _name(r) != "smallcap-canary"]
+    return out
+
+
+def test_requirements_are_ranges_from_the_tested_floor_to_the_tested_set():
+    from packaging.requirements import Requirement
+
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg")
     assert cfg["options"]["python_requires"].strip() == ">=3.11"
-    pinned = {}
-    for line in (ROOT / "constraints.txt").read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, version = line.split("==")
-            pinned[name.lower().replace("_", "-")] = version
-    test_extras = _requirements("options.extras_require", "test")
-    for requirement in _requirements("options", "install_requires") + test_extras:
+    floor, newest = _pins("constraints-floor.txt"), _pins("constraints.txt")
+    for requirement in _all_requirements():
         assert "==" not in requirement, requirement
         lower = re.search(r">=([\w.]+)", requirement)
         assert lower, f"{requirement}: no lower bound"
-        assert pinned[_name(requirement)] == lower.group(1), f"{requirement}: lower bound is not the tested version"
+        name = _name(requirement)
+        assert floor[name] == lower.group(1), f"{requirement}: the lower bound is not the tested floor"
+        assert Requirement(requirement).specifier.contains(newest[name]), f"{requirement}: excludes the tested set"
+    assert set(floor) == {_name(r) for r in _all_requirements()}   # the floor pins the direct dependencies only
+
+
+def test_ci_tests_the_floor():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "pip install -c constraints-floor.txt -e '.[test]'" in ci and "pytest" in ci.split("constraints-floor")[-1]
 
 
 def test_ci_installs_the_tested_set_with_the_readme_command():
@@ -42,7 +65,7 @@ def test_ci_installs_the_tested_set_with_the_readme_command():
     command = re.search(r"# 2\. .*\n(.+)\n", readme).group(1)
     assert command.startswith("pip install -c constraints.txt ") and command.endswith("&& pytest")
     ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
-    assert command in ci and ci[ci.index(command) + 1:] == ["pytest -m slow"]   # then what the default skips
+    assert command in ci and ci[ci.index(command) + 1] == "pytest -m slow"   # then what the default skips
 
 
 @pytest.mark.parametrize("path", [".venv/bin/python", "venv/lib/x.py", ".venv-ci/bin/python", "canary-runs/run-1/x",
