@@ -332,6 +332,34 @@ def merge(config, section, values):
             target[key] = copy.deepcopy(value)
 
 
+def with_defaults(config):
+    """(`config` with every key it lacks set to today's default, the keys so set as
+    'section.key'): a configuration recorded by an earlier version, which had fewer keys.
+    [strategy] is left to its class's defaults (`strategy_section`)."""
+    import copy
+
+    defaults = load_config()
+    out, added = copy.deepcopy(config), []
+
+    def fill(given, default, where):
+        for key, value in default.items():
+            if key not in given:
+                given[key] = copy.deepcopy(value)
+                added.append(where + key)
+            elif isinstance(value, dict) and isinstance(given[key], dict):
+                fill(given[key], value, f"{where}{key}.")
+
+    for section, values in defaults.items():
+        if section == "strategy":
+            continue
+        if section not in out:
+            out[section] = copy.deepcopy(values)
+            added.append(section)
+        elif isinstance(out[section], dict):
+            fill(out[section], values, f"{section}.")
+    return out, added
+
+
 def load_config(path=None, overrides=(), settings=()):
     """The default configuration, the file at `path` on top of it, then `overrides`
     ('section.key=value' texts), then `settings` ((section, key, value) from command-line

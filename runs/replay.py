@@ -8,7 +8,7 @@ from canary.errors import ConfigError
 from canary.feeds.library import sha256
 
 from .backtest import benchmark_set
-from .config import validate
+from .config import validate, with_defaults
 
 
 @dataclass
@@ -21,6 +21,7 @@ class Recorded:
     benchmarks: str
     data: dict
     metrics: dict
+    added: tuple = ()     # keys the manifest lacks (added since), set to today's defaults
 
 
 def read(path):
@@ -39,7 +40,10 @@ def read(path):
     benchmarks = benchmark_set(labels)
     if benchmarks is None:
         raise ConfigError(f"--replay {path}: benchmarks {', '.join(labels)} are not a set this version runs")
-    return Recorded(path, validate(config, str(path)), benchmarks, recorded.get("data", {}), metrics)
+    if not isinstance(config, dict):
+        raise ConfigError(f"--replay {path}: not a run manifest (its config is not a table)")
+    config, added = with_defaults(config)
+    return Recorded(path, validate(config, str(path)), benchmarks, recorded.get("data", {}), metrics, tuple(added))
 
 
 def changed_data(recorded):
@@ -63,6 +67,9 @@ def differences(new, old, rel=1e-9):
 def verdict(recorded, metrics):
     """(lines to print, True if every recorded figure came back)."""
     lines = []
+    if recorded.added:
+        shown = ", ".join(recorded.added[:5]) + (f" and {len(recorded.added) - 5} more" if len(recorded.added) > 5 else "")
+        lines.append(f"replay: the manifest has no {shown} (added since it was written): today's defaults used")
     changed = changed_data(recorded)
     if changed:
         lines.append(f"replay: data changed since the recorded run: {', '.join(changed)}")

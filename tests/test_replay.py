@@ -1,8 +1,10 @@
 """Replay reads what a manifest records (the benchmark set too) rather than guessing it."""
 import json
 import math
+from pathlib import Path
 
 import pytest
+from clirun import main
 
 from canary.errors import ConfigError
 from canary.runs import replay
@@ -51,3 +53,27 @@ def test_verdict_names_each_differing_figure(tmp_path):
     moved = dict(FIGS, final_value=1.0 + 1e-6)
     lines, same = replay.verdict(recorded, {"rotation": moved, "btc_buy_hold": FIGS})
     assert not same and lines[1:] == ["  rotation.final_value: 1.0 -> 1.000001"]
+
+
+STORED = Path(__file__).parent / "fixtures" / "manifest-0.1.0.json"   # written by canary run (SMALL, --no-report)
+
+
+def test_a_stored_manifest_replays_to_its_figures(tmp_path):
+    proc = main("run", "--replay", STORED, "--out", tmp_path, "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    assert "replay: all " in proc.stdout and "figures match" in proc.stdout and "defaults used" not in proc.stdout
+
+
+def test_keys_added_since_a_manifest_was_written_take_todays_defaults_and_are_named(tmp_path):
+    old = json.loads(STORED.read_text())
+    for key in ("alts_top", "rankings", "exclude", "missing"):      # [universe] before the point-in-time keys
+        del old["config"]["universe"][key]
+    del old["config"]["costs"]["fill"]
+    del old["config"]["filter"]["breadth"]
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(old))
+    proc = main("run", "--replay", path, "--out", tmp_path, "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    assert ("replay: the manifest has no universe.alts_top, universe.rankings, universe.exclude, universe.missing, "
+            "filter.breadth and 1 more (added since it was written): today's defaults used") in proc.stdout
+    assert "figures match" in proc.stdout
