@@ -149,6 +149,9 @@ for name in names:
             libraries |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             libraries |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and \
+                getattr(node.value.func, "id", None) == "require":
+            libraries.add(node.value.args[0].value)   # numba = require("numba", ...) at a module's top
 for lib in sorted(libraries):
     if not lib.startswith("canary"):
         try:
