@@ -5,7 +5,7 @@ Fenced code blocks give commands on lines starting `canary`, `$ canary` or `... 
 next `$` line are the output the README shows. Inline code spans give the commands that
 parse as they are (`canary tune` alone names the command, it does not run it). The synopsis
 of the command line (`canary run [CONFIG] ...`) and `canary data fetch` (it needs the
-network) are not run.
+network) are not run; `best.toml` is the one the README's `canary tune` wrote.
 """
 import re
 import shlex
@@ -93,6 +93,9 @@ def run_all(workdir):
             else:
                 command_run = command
             words = [os.path.expanduser(w) for w in shlex.split(command_run)[1:]]
+            if "best.toml" in words:   # the pick `canary tune` wrote
+                tuned = results["canary tune"].stdout.split("outputs: ")[-1].strip()
+                words = [str(Path(tuned) / w) if w == "best.toml" else w for w in words]
             results[command] = main(*words)
     finally:
         os.chdir(old_cwd)
