@@ -81,7 +81,8 @@ def pit_defaults():
 
 SCHEMES = ("split", "walk-forward", "cscv")
 ENGINES = ("fast", "backtrader")
-TUNABLE = ("filter", "strategy")  # the thresholds; data, universe and costs stay as configured
+TUNABLE = ("filter", "strategy")  # the thresholds; data, universe and costs stay as configured, but for:
+TUNABLE_KEYS = ("universe.alts_top",)   # the size of a point-in-time basket (one market per value)
 
 # section -> key -> (type, rule, what the rule says)
 INT, FLOAT, STR, BOOL, LIST = int, float, str, bool, list
@@ -264,9 +265,10 @@ def check_space(config):
         *path, name = dim.key.split(".")
         table, where = config, []
         for part in path:
-            if where == [] and part not in TUNABLE:
-                raise ConfigError(f"tune.space.{dim.key}: only [{'] and ['.join(TUNABLE)}] keys can be tuned"
-                                  f"{suggest(part, TUNABLE)}")
+            if where == [] and part not in TUNABLE and dim.key not in TUNABLE_KEYS:
+                raise ConfigError(f"tune.space.{dim.key}: only [{'] and ['.join(TUNABLE)}] keys and "
+                                  f"{', '.join(TUNABLE_KEYS)} can be tuned"
+                                  f"{suggest(dim.key, TUNABLE_KEYS) or suggest(part, TUNABLE)}")
             if not isinstance(table.get(part), dict):
                 raise ConfigError(f"tune.space.{dim.key}: no section {'.'.join(where + [part])}"
                                   f"{suggest(part, [k for k, v in table.items() if isinstance(v, dict)])}")

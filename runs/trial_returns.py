@@ -5,10 +5,12 @@ configuration. Each is run once from `data.start` to the end, from the starting 
 returns at every bar from its first daily close (on daily bars, its daily returns) become one
 column of the bars x trials matrix every tuning scheme is computed from (by days, with the
 intraday path: `canary.runs.figures.Returns`). `screen` runs in worker
-processes, local or on a Dask cluster: each process loads the market once and keeps it for
-every later batch of the same data.
+processes, local or on a Dask cluster: each process loads a market once and keeps it for
+every later batch of the same data (the last `KEPT` data setups: a tuned `universe.alts_top`
+makes one market per value).
 """
 import json
+from collections import OrderedDict
 
 import pandas as pd
 
@@ -18,20 +20,52 @@ from canary.strategies import run_backtest
 from .config import strategy_params, with_values
 from .figures import bar_returns
 
-_LOADED = {}  # per process: (plan, market) of the last data setup
+DATA_SECTIONS = ("data", "sources", "universe", "costs")   # what a market is loaded from
+KEPT = 4   # data setups a process keeps loaded (a tuned universe.alts_top has one per value)
+
+
+class Kept(OrderedDict):
+    """A process's objects of its last `size` data setups, by key; the least recently used is
+    dropped first, so memory stays bounded however many setups a tuning visits."""
+
+    def __init__(self, size=KEPT):
+        super().__init__()
+        self.size = size
+
+    def get_or_make(self, key, make):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        while len(self) >= self.size:
+            self.popitem(last=False)
+        self[key] = value = make()
+        return value
+
+
+_LOADED = Kept()   # per process: (plan, market) by data setup
+
+
+def data_key(config):
+    """The configuration's data setup (its data, sources, universe and costs) as one string."""
+    return json.dumps({s: config[s] for s in DATA_SECTIONS}, sort_keys=True, default=str)
+
+
+def data_setting(values):
+    """The part of a trial's values (`{'section.key': value}`) that changes the market it runs
+    on (a tuned universe.alts_top), as a sortable string: trials sharing it share a market."""
+    return repr(sorted((k, v) for k, v in values.items() if k.split(".", 1)[0] in DATA_SECTIONS))
 
 
 def market_of(config):
     """(plan, market) of the configuration's data, universe and sources, loaded once per process."""
     from .backtest import plan
 
-    key = json.dumps({s: config[s] for s in ("data", "sources", "universe", "costs")}, sort_keys=True, default=str)
-    if key not in _LOADED:
-        _LOADED.clear()  # one market per process at a time: memory stays bounded
+    def load():
         p = plan(config)
         data = config["data"]
-        _LOADED[key] = (p, load_market(p.library, p.universe, data["start"] or None, data["end"] or None))
-    return _LOADED[key]
+        return p, load_market(p.library, p.universe, data["start"] or None, data["end"] or None)
+
+    return _LOADED.get_or_make(data_key(config), load)
 
 
 def returns_at_bars(equity):
@@ -43,12 +77,13 @@ def returns_at_bars(equity):
 
 def screen(config, trials, engine="backtrader"):
     """A bars x trials DataFrame of returns at every bar, one column per trial in the order given."""
-    p, market = market_of(config)
     if engine == "fast":
         raise NotImplementedError("the fast screening engine is wired in by runs.tuning")
     columns = []
     for values in trials:
-        cls, params = strategy_params(with_values(config, values))
+        trial = with_values(config, values)
+        p, market = market_of(trial)
+        cls, params = strategy_params(trial)
         columns.append(returns_at_bars(run_backtest(market, cls, params, p.costs).equity))
     return pd.concat(columns, axis=1, keys=range(len(trials)))
 

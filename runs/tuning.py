@@ -158,6 +158,7 @@ class Screening:
 
     def _screen(self, ids):
         missing = list(dict.fromkeys(i for i in ids if i not in self.returns))
+        missing.sort(key=lambda i: trial_returns.data_setting(self.checked[i]))  # a task's trials share a market
         per_task = 1 if self.config["tune"]["engine"] == "backtrader" else max(
             1, min(256, math.ceil(len(missing) / (4 * self.workers.size))))
         tasks = _chunks(missing, per_task)
@@ -211,19 +212,30 @@ def screen_batch(config, trials):
     return trial_returns.screen(config, trials)
 
 
-_SCREENS = {}   # per process: the screening engine of the last market, its signals kept across batches
+_SCREENS = trial_returns.Kept()   # per process: the screening engine of each data setup kept, its signals too
 
 
 def fast_screen(config, trials):
-    """A batch of trials' returns at every bar on the screening engine (`canary.runs.screening`)."""
+    """A batch of trials' returns at every bar on the screening engine (`canary.runs.screening`):
+    the trials that share a market (`trial_returns.data_setting`) are screened together."""
     from .screening import Screen
 
-    p, market = trial_returns.market_of(config)
-    held, screen = _SCREENS.get("last", (None, None))
-    if held is not market:  # one market per process at a time: memory stays bounded
-        screen = Screen(market, p.costs)
-        _SCREENS["last"] = (market, screen)
-    return screen.screen([apply_trial(config, values) for values in trials]).bar_returns()
+    groups = {}
+    for n, values in enumerate(trials):
+        groups.setdefault(trial_returns.data_setting(values), []).append(n)
+    columns, index = {}, None
+    for ids in groups.values():
+        configs = [apply_trial(config, trials[n]) for n in ids]
+        p, market = trial_returns.market_of(configs[0])
+        screen = _SCREENS.get_or_make(trial_returns.data_key(configs[0]), lambda m=market, c=p.costs: Screen(m, c))
+        frame = screen.screen(configs).bar_returns()
+        if index is not None and not frame.index.equals(index):
+            setting = ", ".join(f"{k}={v}" for k, v in trials[ids[0]].items() if k.startswith("universe."))
+            raise ConfigError(f"tune.space: the market of {setting} has other bar closes than the other trials' "
+                              "(a coin of its universe trades on another clock); tune it in a run of its own")
+        index = frame.index
+        columns.update(zip(ids, (frame[c] for c in frame.columns), strict=True))
+    return pd.concat([columns[n] for n in range(len(trials))], axis=1, keys=range(len(trials)))
 
 
 def recheck(config, trials, matrix, ids, workers):
