@@ -10,7 +10,7 @@ import pytest
 
 from canary.errors import ConfigError
 from canary.runs.cscv import cscv
-from canary.runs.deflated_sharpe import deflate, deflated_sharpe_ratio, expected_max_sharpe
+from canary.runs.deflated_sharpe import deflate, deflated_sharpe_ratio, effective_trials, expected_max_sharpe
 from canary.runs.objectives import Objective, Segment, figures
 from canary.runs.spa import spa_test
 from canary.runs.walkforward import split_window, walk_forward, walk_forward_windows
@@ -232,6 +232,68 @@ def test_deflate_measures_the_picks_moments():
     assert d.dsr == pytest.approx(deflated_sharpe_ratio(sr, 100, 0.0, 1.0, 10, d.variance))
     # the same spread among more trials deflates more
     assert deflated_sharpe_ratio(sr, 100, 0.0, 1.0, 100, d.variance) < d.dsr
+
+
+# --- the effective number of independent trials ------------------------------------------
+
+def _uncorrelated(days, k, seed):
+    """k return series of exactly zero sample correlation (orthogonal once centred)."""
+    centred = np.random.default_rng(seed).normal(size=(days, k))
+    q, _ = np.linalg.qr(centred - centred.mean(axis=0))
+    return 0.001 + 0.02 * q * math.sqrt(days)
+
+
+def _li_ji(matrix):
+    """Li and Ji's count straight from the trials x trials correlation matrix."""
+    eigen = np.abs(np.linalg.eigvalsh(np.corrcoef(matrix, rowvar=False)))
+    return ((eigen >= 1) + eigen - np.floor(eigen)).sum()
+
+
+def test_identical_trials_are_one_effective_trial():
+    one = np.random.default_rng(2).normal(0.001, 0.02, size=(300, 1))
+    assert effective_trials(np.repeat(one, 50, axis=1)) == pytest.approx(1.0, abs=1e-9)
+    assert effective_trials(np.repeat(one, 500, axis=1)) == pytest.approx(1.0, abs=1e-9)  # more trials than days
+
+
+def test_independent_trials_are_as_many_effective_trials():
+    # noise over 30 times as many days as trials: every eigenvalue within (1 +- sqrt(1/30))^2,
+    # below 2, so each counts as itself and they sum to the number of trials
+    noise = np.random.default_rng(4).normal(0.0, 0.02, size=(1200, 40))
+    assert effective_trials(noise) == pytest.approx(40.0, rel=1e-9)
+
+
+def test_k_uncorrelated_groups_of_identical_trials_are_k_effective_trials():
+    base = _uncorrelated(300, 3, seed=6)
+    groups = np.repeat(base, [1, 5, 30], axis=1)       # sizes need not be equal
+    assert effective_trials(groups) == pytest.approx(3.0, abs=1e-9)
+    wide = np.repeat(_uncorrelated(30, 3, seed=7), [40, 60, 7], axis=1)   # 107 trials over 30 days
+    assert effective_trials(wide) == pytest.approx(3.0, abs=1e-9)
+    # trials always in cash have no correlation: together they are one more
+    assert effective_trials(np.column_stack([groups, np.zeros((300, 4))])) == pytest.approx(4.0, abs=1e-9)
+
+
+def test_more_trials_than_days_take_the_days_gram_matrix():
+    # 150 noise trials over 60 days: the days x days path gives the count of the correlation matrix
+    noise = np.random.default_rng(8).normal(0.0, 0.02, size=(60, 150))
+    assert effective_trials(noise) == pytest.approx(_li_ji(noise), rel=1e-9)
+
+
+def test_deflate_with_the_effective_number_of_trials():
+    # three uncorrelated groups of 1, 5 and 30 identical trials: the DSR among 36 trials, and
+    # among 3
+    matrix = np.repeat(_uncorrelated(300, 3, seed=6), [1, 5, 30], axis=1)
+    d = deflate(matrix, 0)
+    assert (d.trials, d.effective_trials) == (36, 3)
+    assert d.effective_dsr == pytest.approx(deflated_sharpe_ratio(d.sharpe, 300, d.skewness, d.kurtosis, 3,
+                                                                  d.variance))
+    assert d.effective_expected_max == pytest.approx(expected_max_sharpe(3, d.variance))
+    assert d.dsr == pytest.approx(deflated_sharpe_ratio(d.sharpe, 300, d.skewness, d.kurtosis, 36, d.variance))
+    assert d.effective_dsr > d.dsr
+    # identical trials deflate as one: the probabilistic Sharpe ratio
+    same = deflate(np.repeat(matrix[:, :1], 20, axis=1), 3)
+    assert same.effective_trials == 1 and same.effective_expected_max == 0.0
+    assert same.effective_dsr == pytest.approx(deflated_sharpe_ratio(same.sharpe, 300, same.skewness, same.kurtosis,
+                                                                     1, 0.0))
 
 
 # --- Hansen's superior predictive ability -------------------------------------------------
