@@ -13,6 +13,7 @@ from canary.runs.cscv import cscv
 from canary.runs.deflated_sharpe import deflate, deflated_sharpe_ratio, effective_trials, expected_max_sharpe
 from canary.runs.objectives import Objective, Segment, figures
 from canary.runs.spa import spa_test
+from canary.runs.tune_report import verdict
 from canary.runs.walkforward import split_window, walk_forward, walk_forward_windows
 
 
@@ -309,3 +310,18 @@ def test_spa_finds_a_trial_that_beats_the_benchmark_and_no_one_in_noise():
     assert result.lower <= result.consistent <= result.upper
     assert spa_test(better, benchmark, reps=200, seed=1) == result  # seeded
 
+
+# --- how the report words them --------------------------------------------------------------
+
+def test_the_verdict_states_the_tie_share_the_effective_trials_and_the_luck_of_one_half():
+    s = {"objective": "sharpe", "trials": 200, "method": "random", "days": 2927, "history": "2018 to 2026",
+         "pbo": {"pbo": 0.57, "below_median": 0.50, "tied_at_median": 0.14, "splits": 12870},
+         "deflated_sharpe": {"dsr": 0.93, "effective_trials": 18, "effective_dsr": 0.97},
+         "spa_pvalue": {"consistent": 0.2}}
+    text = verdict(s)
+    assert "in 50.0% of 12,870 ways of halving the history, the best trial of one half was worse than the median " \
+           "trial of the other half, and in 14.0% level with it (counted as half overfit; at or above the 0.5 of " \
+           "pure luck)" in text
+    assert "deflated Sharpe ratio is 0.93" in text and "below the usual 0.95" in text  # all 200 trials decide
+    assert "counting only the 18 independent trials their correlated returns amount to, it is 0.97" in text
+    assert "does not support" in text
