@@ -5,9 +5,15 @@ Journal of Computational Finance 20(4). The days of a (days x trials) return mat
 into S consecutive blocks of (nearly) equal length. For each of the C(S, S/2) ways of taking
 half the blocks as the training set (the other half is the test set), the trial with the best
 objective in training is found, and its relative rank w among all trials in testing
-(rank / (trials + 1), the rank 1 for the worst) gives the logit ln(w / (1 - w)). The PBO is
-the share of splits whose logit is at most 0: how often the best trial in sample is no better
-than the median trial out of sample. Pure noise gives about 0.5; real skill gives about 0.
+(rank / (trials + 1), the rank 1 for the worst, tied trials sharing their mean rank) gives the
+logit ln(w / (1 - w)). The PBO is how often the best trial in sample is worse than the median
+trial out of sample: the share of splits whose logit is below 0, plus half the share whose logit
+is exactly 0 (the tie share: the chosen trial ranks exactly at the median, as the middle one of
+an odd number of trials or tied with others across it). The paper's PBO, the share of logits at
+most 0, assumes a continuous distribution of logits; on ranks it counts a median as overfit, so
+that pure noise gives (N + 1) / 2N for N trials (0.67 for 3, 0.56 for 9). Counting a tie as half
+overfit, as rank tests count ties, pure noise gives 0.5 for any number of trials; real skill
+gives about 0. Without ties the PBO is the paper's to the last digit.
 """
 import itertools
 import math
@@ -56,7 +62,18 @@ class Overfitting:
 
     @property
     def pbo(self):
-        return float(np.mean(self.logits <= 0.0))
+        """The share of splits overfit: below the median, and half of those at it."""
+        return self.below + self.ties / 2
+
+    @property
+    def below(self):
+        """The share of splits whose chosen trial ranks below the median out of sample."""
+        return float(np.mean(self.logits < 0.0))
+
+    @property
+    def ties(self):
+        """The share of splits whose chosen trial ranks exactly at the median out of sample."""
+        return float(np.mean(self.logits == 0.0))
 
     @property
     def splits(self):

@@ -12,8 +12,34 @@ V, and gamma the Euler-Mascheroni constant:
 
 where Z is the standard normal quantile and Phi its distribution function. With one trial
 SR0 = 0 and the DSR is the probabilistic Sharpe ratio. (QuantStats' probabilistic Sharpe ratio
-takes 3 off a kurtosis that is already excess kurtosis, so it is not used here.) N counts every
-trial, however alike: trials that move together make it conservative.
+takes 3 off a kurtosis that is already excess kurtosis, so it is not used here.)
+
+The DSR is given twice. With N every trial, however alike: trials that move together make it
+conservative. And with N the effective number of independent trials M, from the eigenvalues l of
+the trials' correlation matrix of daily returns, by Li and Ji (2005), "Adjusting multiple testing
+in multilocus analyses using the eigenvalues of a correlation matrix", Heredity 95(3):
+
+    M = sum f(|l|),  f(x) = (1 if x >= 1 else 0) + (x - floor(x))
+
+An eigenvalue of at least 1 counts as one independent trial plus its fraction; a group of n
+identical trials has one eigenvalue n and n - 1 zeros, so it counts once. M is 1 for identical
+trials, k for k uncorrelated groups of identical trials (of any sizes), N for independent trials
+while their eigenvalues stay below 2 (for noise (1 + sqrt(N/T))^2 < 2: about six times as many
+days as trials), and never more than N. (Nyholt's count, American Journal of Human Genetics
+74(4), 2004, gives N - n + 1 for k groups of n identical trials; Galwey's, Genetic Epidemiology
+33(7), 2009, 1.2 for one trial beside a group of 99 identical ones.) The fraction makes M jump by
+one as an eigenvalue crosses a whole number (a group whose eigenvalue comes out 36.99 rather than
+37 adds 1.99): M is precise to within the number of eigenvalues above 1 (6 for the 200 trials of
+the README's random search). Eigenvalues within numpy's rank tolerance of a whole number (largest
+eigenvalue x size x machine epsilon) are taken as that number, so that identical trials count
+exactly. M is rounded to a whole trial for SR0.
+
+The eigenvalues come from the trials x trials correlation matrix or, with more trials than days,
+from the days x days Gram matrix of the standardised returns, which has the same nonzero
+eigenvalues (10,000 trials of 2,927 days: 4 s on this 2-core machine at load 2.5, 8 s at load 5,
+and 200 MB beyond the matrix). Flat trials (always in cash) have no correlation: together they
+count as one trial. V stays the variance of all trials' Sharpe ratios in both DSRs. As M <= N the
+second DSR is never below the first, which is the one the verdict uses.
 """
 import math
 from dataclasses import dataclass
@@ -25,6 +51,7 @@ from canary.extras import require
 stats = require("scipy.stats", "the deflated Sharpe ratio of canary tune")
 
 EULER_GAMMA = 0.5772156649015329
+CHUNK = 1000   # trials standardised at once when there are more trials than days
 
 
 def expected_max_sharpe(trials, variance):
@@ -50,6 +77,10 @@ class Deflated:
     sharpe: float          # the pick's daily Sharpe ratio
     expected_max: float    # SR0, daily
     trials: int
+    effective_trials: int          # M, rounded
+    effective_estimate: float      # M before rounding
+    effective_dsr: float           # the DSR with N = M
+    effective_expected_max: float  # SR0 with N = M, daily
     variance: float        # of the trials' daily Sharpe ratios
     days: int
     skewness: float
@@ -62,14 +93,55 @@ def daily_sharpe(values):
     return np.divide(values.mean(axis=0), std, out=np.zeros(values.shape[1]), where=std > 0)
 
 
+def _standardised(values):
+    """Columns of mean 0 whose sums of squares are 1: X with X'X the correlation matrix."""
+    centred = values - values.mean(axis=0)
+    return centred / np.sqrt((centred ** 2).sum(axis=0))
+
+
+def _gram(values):
+    """A matrix whose nonzero eigenvalues are those of the columns' correlation matrix: X'X
+    (trials x trials), or XX' (days x days, summed over chunks of trials) when there are more
+    trials than days."""
+    days, trials = values.shape
+    if trials <= days:
+        x = _standardised(values)
+        return x.T @ x
+    gram = np.zeros((days, days))
+    for start in range(0, trials, CHUNK):
+        x = _standardised(values[:, start:start + CHUNK])
+        gram += x @ x.T
+    return gram
+
+
+def effective_trials(matrix):
+    """M, Li and Ji's effective number of independent trials of a days x trials return matrix
+    (unrounded)."""
+    values = np.asarray(matrix, dtype=float)
+    flat = np.ptp(values, axis=0) == 0
+    if flat.all():
+        return 1.0
+    eigen = np.abs(np.linalg.eigvalsh(_gram(values[:, ~flat] if flat.any() else values)))
+    whole = np.round(eigen)
+    eigen = np.where(np.abs(eigen - whole) <= eigen.max() * max(values.shape) * np.finfo(float).eps, whole, eigen)
+    return float(((eigen >= 1) + eigen - np.floor(eigen)).sum()) + float(flat.any())
+
+
 def deflate(matrix, pick):
-    """The DSR of column `pick` of a days x trials return matrix, among all its columns."""
+    """The DSR of column `pick` of a days x trials return matrix, among all its columns and among
+    their effective number."""
     values = np.asarray(matrix, dtype=float)
     sharpes = daily_sharpe(values)
     mine = values[:, pick]
     skew = float(stats.skew(mine)) if mine.std() > 0 else 0.0
     kurt = float(stats.kurtosis(mine, fisher=False)) if mine.std() > 0 else 3.0
     variance = float(sharpes.var(ddof=1)) if len(sharpes) > 1 else 0.0
-    dsr = deflated_sharpe_ratio(sharpes[pick], len(mine), skew, kurt, len(sharpes), variance)
-    return Deflated(dsr, float(sharpes[pick]), expected_max_sharpe(len(sharpes), variance), len(sharpes),
+    estimate = effective_trials(values)
+    effective = max(1, round(estimate))
+
+    def dsr(trials):
+        return deflated_sharpe_ratio(sharpes[pick], len(mine), skew, kurt, trials, variance)
+
+    return Deflated(dsr(len(sharpes)), float(sharpes[pick]), expected_max_sharpe(len(sharpes), variance),
+                    len(sharpes), effective, estimate, dsr(effective), expected_max_sharpe(effective, variance),
                     variance, len(mine), skew, kurt)

@@ -91,8 +91,8 @@ def summary(tuned):
     }
     if tuned.overfitting is not None:
         o = tuned.overfitting
-        out["pbo"] = {"pbo": o.pbo, "blocks": o.blocks, "splits": o.splits,
-                      "median_logit": float(np.median(o.logits)),
+        out["pbo"] = {"pbo": o.pbo, "below_median": o.below, "tied_at_median": o.ties, "blocks": o.blocks,
+                      "splits": o.splits, "median_logit": float(np.median(o.logits)),
                       "out_of_sample_below_zero": float(np.mean(o.out_of_sample < 0))}
     if oos is not None:
         out["out_of_sample"] = {"period": f"{oos.index[0].date()} to {oos.index[-1].date()}", "days": len(oos),
@@ -122,16 +122,21 @@ def verdict(s):
                      f"{_f(btc[name], '.2f')} for BTC buy-and-hold over the same days (CAGR {btc['cagr']:.1%}).")
         reasons.append(better)
     if "pbo" in s:
-        pbo = s["pbo"]["pbo"]
-        parts.append(f"The probability of backtest overfitting is {pbo:.2f}: in {pbo:.0%} of "
-                     f"{s['pbo']['splits']:,} ways of halving the history, the best trial of one half was no better "
-                     f"than the median trial of the other half ({'below' if pbo < SUPPORT['pbo'] else 'at or above'}"
-                     f" the {SUPPORT['pbo']} of pure luck).")
+        over = s["pbo"]
+        pbo = over["pbo"]
+        parts.append(f"The probability of backtest overfitting is {pbo:.2f}: in {over['below_median']:.1%} of "
+                     f"{over['splits']:,} ways of halving the history, the best trial of one half was worse than the "
+                     f"median trial of the other half, and in {over['tied_at_median']:.1%} level with it (counted as "
+                     f"half overfit; {'below' if pbo < SUPPORT['pbo'] else 'at or above'} the {SUPPORT['pbo']} of "
+                     "pure luck).")
         reasons.append(pbo < SUPPORT["pbo"])
-    dsr = s["deflated_sharpe"]["dsr"]
+    d = s["deflated_sharpe"]
+    dsr = d["dsr"]
     parts.append(f"The pick's deflated Sharpe ratio is {dsr:.2f}: the probability that its true Sharpe ratio is "
                  f"above zero once its {s['trials']} trials and fat tails are allowed for "
-                 f"({'above' if dsr > SUPPORT['dsr'] else 'below'} the usual {SUPPORT['dsr']}).")
+                 f"({'above' if dsr > SUPPORT['dsr'] else 'below'} the usual {SUPPORT['dsr']}); counting only the "
+                 f"{d['effective_trials']} independent trials their correlated returns amount to, it is "
+                 f"{d['effective_dsr']:.2f}.")
     reasons.append(dsr > SUPPORT["dsr"])
     p = s["spa_pvalue"]["consistent"]
     parts.append(f"Hansen's SPA test gives p = {p:.2f} for the hypothesis that no trial beats BTC buy-and-hold "
@@ -172,11 +177,16 @@ def text(tuned, folder, top=10):
     if "pbo" in s:
         p = s["pbo"]
         lines.append(f"probability of backtest overfitting: {p['pbo']:.2f} (CSCV, {p['blocks']} blocks, "
-                     f"{p['splits']:,} splits; median logit {p['median_logit']:.2f})")
+                     f"{p['splits']:,} splits: the in-sample best was below the out-of-sample median in "
+                     f"{p['below_median']:.1%}, at it in {p['tied_at_median']:.1%}, counted as half; pure luck "
+                     f"gives {SUPPORT['pbo']:.2f}; median logit {p['median_logit']:.2f})")
     d = tuned.deflated
-    lines.append(f"deflated Sharpe ratio of the pick: {d.dsr:.2f} ({d.trials} trials; its Sharpe "
-                 f"{d.sharpe * math.sqrt(365):.2f} a year against {d.expected_max * math.sqrt(365):.2f} expected "
-                 f"of the best of {d.trials} without skill)")
+    a_year = math.sqrt(365)
+    lines.append(f"deflated Sharpe ratio of the pick: {d.dsr:.2f} among all {d.trials} trials, {d.effective_dsr:.2f} "
+                 f"among the {d.effective_trials} independent trials their correlations amount to (Li and Ji's "
+                 f"effective number); its Sharpe {d.sharpe * a_year:.2f} a year against {d.expected_max * a_year:.2f} "
+                 f"expected of the best of {d.trials} without skill, {d.effective_expected_max * a_year:.2f} of the "
+                 f"best of {d.effective_trials})")
     lines.append(f"SPA test, any trial better than BTC buy-and-hold: p = {tuned.spa.consistent:.3f} "
                  f"({tuned.spa.reps:,} bootstrap draws)")
     if tuned.rechecked:
@@ -293,7 +303,7 @@ def plot_logits(path, over):
     finite = over.logits[np.isfinite(over.logits)]
     ax.hist(finite, bins=min(50, max(10, len(finite) // 20)), color="#6a8fc7")
     ax.axvline(0.0, color="black", lw=1)
-    ax.set_xlabel("logit of the in-sample best trial's out-of-sample rank (left of 0: overfit)")
+    ax.set_xlabel("logit of the in-sample best trial's out-of-sample rank (left of 0: overfit, at 0: half)")
     ax.set_ylabel("splits")
     ax.set_title(f"CSCV, {over.blocks} blocks, {over.splits:,} splits: PBO {over.pbo:.2f}")
     fig.tight_layout()

@@ -48,6 +48,13 @@ def test_cscv_equals_the_split_by_split_algorithm(objective):
     np.testing.assert_array_equal(result.out_of_sample, outside)
 
 
+def test_pbo_without_ties_is_the_papers_share_of_logits_at_most_zero():
+    noise = np.random.default_rng(12).normal(0.0, 0.02, (600, 40))   # an even number of distinct trials
+    result = cscv(noise, Objective("sharpe"), blocks=8)
+    assert result.ties == 0.0
+    assert result.pbo == np.mean(reference_cscv(noise, Objective("sharpe"), 8)[0] <= 0)
+
+
 def test_spa_equals_archs_test():
     from arch.bootstrap import SPA
 
