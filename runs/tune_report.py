@@ -184,7 +184,7 @@ def text(tuned, folder, top=10):
     a_year = math.sqrt(365)
     lines.append(f"deflated Sharpe ratio of the pick: {d.dsr:.2f} among all {d.trials} trials, {d.effective_dsr:.2f} "
                  f"among the {d.effective_trials} independent trials their correlations amount to (Li and Ji's "
-                 f"effective number); its Sharpe {d.sharpe * a_year:.2f} a year against {d.expected_max * a_year:.2f} "
+                 f"effective number; its Sharpe {d.sharpe * a_year:.2f} a year against {d.expected_max * a_year:.2f} "
                  f"expected of the best of {d.trials} without skill, {d.effective_expected_max * a_year:.2f} of the "
                  f"best of {d.effective_trials})")
     lines.append(f"SPA test, any trial better than BTC buy-and-hold: p = {tuned.spa.consistent:.3f} "
