@@ -34,10 +34,11 @@ def test_the_filter_schema_is_the_declarations():
     schema = filter_schema()
     assert {s: set(keys) for s, keys in schema.items()} == {s: set(k) for s, k in signals.defaults().items()}
     # crypto windows take durations or bars; equity windows sessions; thresholds their rule
-    kind, test, _ = schema["eth_btc"]["period"]
-    assert kind == (int, str) and test("30d") and test(30) and not test(0) and not test("30x")
-    kind, test, says = schema["small_cap"]["period"]
-    assert kind is int and not test(0) and "sessions" in says
-    kind, test, _ = schema["failed_breakouts"]["max_rate"]
-    assert kind is float and test(0.5) and not test(1.5)
-    assert not schema["breadth"]["needed"][1](3) and schema["breadth"]["needed"][1](2)
+    rule = schema["eth_btc"]["period"]
+    assert rule.kind == (int, str) and rule.test("30d") and rule.test(30) and not rule.test(0) \
+        and not rule.test("30x")
+    rule = schema["small_cap"]["period"]
+    assert rule.kind is int and not rule.test(0) and "sessions" in rule.says
+    rule = schema["failed_breakouts"]["max_rate"]
+    assert rule.kind is float and rule.test(0.5) and not rule.test(1.5)
+    assert not schema["breadth"]["needed"].test(3) and schema["breadth"]["needed"].test(2)
