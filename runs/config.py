@@ -9,6 +9,7 @@ Backtrader strategy) and its parameters, whose keys, types and defaults are thos
 class's ``params`` (`canary.params.param_schema`).
 """
 import copy
+import dataclasses
 import datetime
 import tomllib
 from pathlib import Path
@@ -19,6 +20,7 @@ from canary.feeds.roles import declared, role_names
 from canary.indicators import signals
 from canary.params import Rule, check_value, param_defaults, param_schema
 from canary.strategies.classpath import DEFAULT_STRATEGY, load_strategy
+from canary.strategies.costs import Costs
 from canary.strategies.engine import ENGINE_PARAMS
 
 from .objectives import OBJECTIVES
@@ -212,11 +214,14 @@ def validate(config, source="configuration", space=True):
     (with `space`, [tune.space] is checked against it too)."""
     out = validate_partial(config, source)
     out["strategy"] = strategy_section(out.get("strategy", {}))
-    missing = [f"{s}.{k}" for s in SCHEMA for k in section_schema(s) if k not in out.get(s, {})]
+    missing = [s for s in SECTIONS if s not in out]
+    missing += [f"{s}.{k}" for s in SCHEMA for k in section_schema(s) if k not in out.get(s, {})]
     missing += [f"filter.{s}.{k}" for s, keys in filter_schema().items() for k in keys
                 if k not in out.get("filter", {}).get(s, {})]
-    if missing:
+    if missing and source == str(DEFAULT_CONFIG):   # the shipped defaults themselves lack a key: a bug
         raise ConfigError(f"{source}: missing key {missing[0]}")
+    if missing:   # a configuration may omit any key: it takes the default
+        return validate(with_defaults(config)[0], source, space)
     data = out["data"]
     if data["start"] and data["end"] and data["start"] >= data["end"]:
         raise ConfigError(f"data.start {data['start']} is not before data.end {data['end']} "
@@ -365,13 +370,22 @@ def with_defaults(config):
     return out, added
 
 
+def declared_defaults():
+    """The defaults the classes declare: [universe] (the roles, `canary.feeds.roles`), [filter]
+    (the indicators and signals), [strategy] (the shipped class's params), [costs] (`Costs`)."""
+    cls = load_strategy(DEFAULT_STRATEGY)
+    return {"universe": universe_defaults(), "filter": signals.defaults(), "costs": dataclasses.asdict(Costs()),
+            "strategy": dict({"class": DEFAULT_STRATEGY}, **param_defaults(cls, skip=ENGINE_PARAMS + tuple(SECTION_PARAMS)))}
+
+
 def load_config(path=None, overrides=(), settings=()):
     """The default configuration, the file at `path` on top of it, then `overrides`
     ('section.key=value' texts), then `settings` ((section, key, value) from command-line
     flags); validated. A user's file may give only the keys it changes.
     """
-    config = read_toml(DEFAULT_CONFIG)
-    config["universe"] = dict(universe_defaults(), **config["universe"])   # roles default.toml omits: declared defaults
+    config = declared_defaults()
+    for section, values in read_toml(DEFAULT_CONFIG).items():   # default.toml documents every key, and overrides
+        merge(config, section, values)
     source = str(DEFAULT_CONFIG)
     layers = []
     if path is not None:
