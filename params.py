@@ -1,13 +1,17 @@
-"""Strict parameters: a misspelt parameter name is refused with the closest right one.
+"""Strict parameters: one declaration per parameter, checked wherever a value is given.
 
-One mechanism for indicators and strategies alike: `check_params` compares the keyword
-arguments with the class's Backtrader ``params``; `Indicator` and `Strategy` are the
-Backtrader base classes with that check done when an instance is made.
+A class's Backtrader ``params`` give each parameter's default; its ``param_rules`` ({name:
+`Rule`}) what a value must be where the default's type says too little (choices, bounds, a
+window's spellings) and, where it makes sense, the parameter's default search range (for
+``--space KEY=auto``). `param_schema` reads the two as one `Rule` per parameter, with its type.
 
-A class's ``params`` are also the one declaration of its configuration: `param_schema` turns
-them into the type (that of the default) and rule of each key, the rule given by the class
-in ``param_rules`` ({name: Rule}) where a type alone says too little.
+The same rules check a configuration file (`canary.runs.config`) and a Python call:
+`Indicator` and `Strategy` are the Backtrader base classes whose instances check their keyword
+arguments (`check_call`: a misspelt name or a value its rule refuses is a `ParameterError` in
+one line, with the closest right name or choice), as `run_backtest` and `run_fast` do at entry.
 """
+import math
+import numbers
 from typing import Any, Callable, NamedTuple
 
 import backtrader as bt
@@ -16,7 +20,36 @@ from canary.errors import ConfigError, suggest
 
 
 class ParameterError(ConfigError, TypeError):
-    """An unknown parameter given to an indicator or strategy."""
+    """A parameter an indicator or strategy does not declare, or a value its rule refuses."""
+
+
+class Rule(NamedTuple):
+    """What a parameter's value must be: `test(value)` is true (None: any value of its type),
+    as `says` puts it in words. ``kind``: the accepted type(s), if not that of the parameter's
+    default; ``choices``: the values a misspelt one is matched with (`one_of`); ``space``: the
+    default search range of ``--space KEY=auto``, as [tune.space] spells one ([values] or
+    {low, high, step}); None: none declared."""
+
+    test: Callable[[Any], bool] | None
+    says: str = ""
+    kind: Any = None
+    choices: tuple = ()
+    space: Any = None
+
+    @classmethod
+    def one_of(cls, choices, space=None):
+        """The rule of a parameter whose value is one of `choices`."""
+        choices = tuple(choices)
+        return cls(lambda v: v in choices, f"one of {', '.join(map(str, choices))}", choices=choices, space=space)
+
+    def searched(self, space):
+        """This rule with `space` as the parameter's default search range."""
+        return self._replace(space=space)
+
+
+def searched(space):
+    """The rule of a parameter its type alone checks, with a default search range."""
+    return Rule(None, space=space)
 
 
 def check_params(cls, kwargs):
@@ -25,15 +58,6 @@ def check_params(cls, kwargs):
     for name in kwargs:
         if name not in known:
             raise ParameterError(f"{cls.__name__}: unknown parameter '{name}'{suggest(name, known)}")
-
-
-class Rule(NamedTuple):
-    """What a parameter's value must be: `test(value)` is true, as `says` puts it in words.
-    ``kind``: the accepted type(s), if not that of the parameter's default."""
-
-    test: Callable[[Any], bool]
-    says: str
-    kind: Any = None
 
 
 def _kind(default):
@@ -52,34 +76,89 @@ def param_defaults(cls, skip=()):
             if name not in skip}
 
 
+def implied_rules(cls, rules):
+    """`rules` ({name: Rule}) for the parameters of `cls` that have no rule of their own in it or
+    its bases, set as its ``param_rules`` (for a base class's ``__init_subclass__``: the windows
+    a subclass declares, say, take the rule of a window)."""
+    given = {name for klass in cls.__mro__ for name in vars(klass).get("param_rules", {})}
+    implied = {name: rule for name, rule in rules.items() if name not in given}
+    if implied:
+        cls.param_rules = dict(implied, **vars(cls).get("param_rules", {}))
+
+
 def param_schema(cls, skip=()):
-    """{name: (type, test or None, what the test says)} of `cls`'s params, without `skip`."""
+    """{name: Rule, its ``kind`` the accepted type(s)} of `cls`'s params, without `skip`: the
+    rules of ``param_rules`` (a subclass's over its bases'), the type that of the default."""
     rules = {}
     for klass in reversed(cls.__mro__):
         rules.update(vars(klass).get("param_rules", {}))
     schema = {}
     for name, default in param_defaults(cls, skip).items():
-        rule = rules.get(name)
-        kind = rule.kind if rule is not None and rule.kind is not None else _kind(default)
-        schema[name] = (kind, rule.test, rule.says) if rule is not None else (kind, None, "")
+        rule = rules.get(name, Rule(None))
+        schema[name] = rule if rule.kind is not None else rule._replace(kind=_kind(default))
     return schema
+
+
+def _is(value, kind):
+    """True if `value` is of `kind` as a parameter reads it (a whole number is a float too)."""
+    if isinstance(value, bool) or kind is bool:
+        return kind in (bool, object) and isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, numbers.Integral)
+    if kind is float:
+        return isinstance(value, numbers.Real)
+    if kind is list:
+        return isinstance(value, (list, tuple))
+    return isinstance(value, kind)
+
+
+def check_value(where, rule, value):
+    """`value` as the parameter holds it (a whole number given for a float: that float), or a
+    ParameterError naming `where`, the value and what `rule` accepts (for a misspelt choice,
+    the closest one)."""
+    kinds = rule.kind if isinstance(rule.kind, tuple) else (rule.kind or object,)
+    must = f": must be {rule.says}" if rule.says else ""
+    if not any(_is(value, k) for k in kinds):
+        names = " or ".join(k.__name__ for k in kinds)
+        raise ParameterError(f"{where}: expected {names}, got {type(value).__name__} {value!r}{must}")
+    if float in kinds and int not in kinds:
+        value = float(value)
+        if not math.isfinite(value):
+            raise ParameterError(f"{where}: must be a finite number, got {value!r}")
+    try:
+        ok = rule.test is None or rule.test(value)
+    except ParameterError as exc:   # a table of settings (`filter`): said from the parameter's name on
+        raise ParameterError(f"{where.rpartition('.')[0]}: {exc}") from None
+    if not ok:
+        hint = suggest(value, rule.choices) if isinstance(value, str) and rule.choices else ""
+        raise ParameterError(f"{where}: {value!r} is not allowed{must}{hint}")
+    return value
+
+
+def check_call(cls, kwargs):
+    """The keyword arguments of a call of `cls`, checked: every name declared, every value one
+    its rule accepts (a ParameterError naming the class, the parameter, the value and the rule)."""
+    check_params(cls, kwargs)
+    schema = param_schema(cls)
+    for name, value in kwargs.items():
+        check_value(f"{cls.__name__}.{name}", schema[name], value)
 
 
 class StrictIndicatorMeta(type(bt.Indicator)):
     def donew(cls, *args, **kwargs):
-        check_params(cls, kwargs)
+        check_call(cls, kwargs)
         return super().donew(*args, **kwargs)
 
 
 class Indicator(bt.Indicator, metaclass=StrictIndicatorMeta):
-    """A Backtrader indicator that refuses unknown parameters (with a suggestion)."""
+    """A Backtrader indicator that refuses unknown parameters and values its rules refuse."""
 
 
 class StrictStrategyMeta(type(bt.Strategy)):
     def donew(cls, *args, **kwargs):
-        check_params(cls, kwargs)
+        check_call(cls, kwargs)
         return super().donew(*args, **kwargs)
 
 
 class Strategy(bt.Strategy, metaclass=StrictStrategyMeta):
-    """A Backtrader strategy that refuses unknown parameters (with a suggestion)."""
+    """A Backtrader strategy that refuses unknown parameters and values its rules refuse."""

@@ -77,8 +77,10 @@ class AltVolumeHold(ArrayIndicator):
     lines = ("sideways", "ratio", "hold")
     params = (("sideways_period", "7d"), ("sideways_band", 0.03), ("lookback", "30d"), ("window", "30d"))
     windows = ("sideways_period", "lookback", "window")
-    param_rules = {"sideways_period": window_rule(), "sideways_band": Rule(lambda v: v > 0, "positive"),
-                   "lookback": window_rule(), "window": window_rule()}
+    param_rules = {"sideways_period": window_rule().searched(["3d", "7d", "14d"]),
+                   "sideways_band": Rule(lambda v: v > 0, "positive", space=[0.02, 0.03, 0.05]),
+                   "lookback": window_rule().searched(["14d", "30d", "60d"]),
+                   "window": window_rule().searched(["14d", "30d", "60d"])}
     function = staticmethod(alt_volume_hold)
     inputs = ("close", "volume")
     basket = True

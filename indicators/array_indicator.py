@@ -12,7 +12,8 @@ from array import array
 import numpy as np
 
 from canary.errors import ConfigError
-from canary.feeds.windows import feed_interval, window_bars
+from canary.feeds.windows import feed_interval, window_bars, window_rule
+from canary.params import implied_rules
 
 from .once_per_bar import OncePerBarIndicator
 
@@ -43,6 +44,11 @@ class ArrayIndicator(OncePerBarIndicator):
     inputs = ("close",)
     basket = False
     windows = ()
+
+    def __init_subclass__(cls, **kwargs):
+        """A window of ``windows`` without a rule of its own is checked as one: bars or a duration."""
+        super().__init_subclass__(**kwargs)
+        implied_rules(cls, {name: window_rule() for name in cls.windows})
 
     def lookback(self, p):
         raise NotImplementedError

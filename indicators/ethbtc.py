@@ -33,7 +33,8 @@ class EthBtcStrength(ArrayIndicator):
     lines = ("ratio", "average", "trend", "momentum")
     params = (("period", "30d"), ("momentum_period", "14d"))
     windows = ("period", "momentum_period")
-    param_rules = {"period": window_rule(), "momentum_period": window_rule()}
+    param_rules = {"period": window_rule().searched(["14d", "30d", "60d"]),
+                   "momentum_period": window_rule().searched(["7d", "14d", "30d"])}
     function = staticmethod(eth_btc_strength)
     inputs = ("close", "close")
 

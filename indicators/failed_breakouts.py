@@ -80,7 +80,9 @@ class FailedBreakoutRate(ArrayIndicator):
     lines = ("failed", "resolved", "rate")
     params = (("period", "20d"), ("horizon", "5d"), ("window", "30d"))
     windows = ("period", "horizon", "window")
-    param_rules = {"period": window_rule(), "horizon": window_rule(), "window": window_rule()}
+    param_rules = {"period": window_rule().searched(["10d", "20d", "40d"]),
+                   "horizon": window_rule().searched(["3d", "5d", "10d"]),
+                   "window": window_rule().searched(["14d", "30d", "60d"])}
     function = staticmethod(failed_breakout_rate)
     inputs = ("close",)
     basket = True

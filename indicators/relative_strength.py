@@ -59,7 +59,7 @@ class SmallVsLargeCap(OncePerBarIndicator):
 
     lines = ("ratio", "average", "strength")
     params = (("period", 50),)
-    param_rules = {"period": SESSIONS}
+    param_rules = {"period": SESSIONS.searched([20, 50, 100])}
     function = staticmethod(small_vs_large_cap)
     inputs = (("datetime", "close"), ("datetime", "close"))
 

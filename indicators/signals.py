@@ -23,7 +23,7 @@ import numpy as np
 from canary.errors import ConfigError, suggest
 from canary.feeds.alignment import known_at
 from canary.feeds.roles import role
-from canary.params import ParameterError, Rule, param_schema
+from canary.params import ParameterError, Rule, check_value, param_schema, searched
 
 from .alt_volume import AltVolumeHold
 from .array_indicator import in_bars
@@ -40,7 +40,9 @@ REGIME_NAMES = {RISK_OFF: "risk-off", BTC: "btc", ETH: "eth", ALTS: "alts"}
 COMPARE = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
 # Settings of the groups themselves, a section each: {section: {key: (default, Rule)}}.
 GROUP_SETTINGS = {"breadth": {"needed": (1, Rule(lambda v: 0 <= v <= sum(s.group == BREADTH for s in registry()),
-                                                 "from 0 to the number of breadth signals"))}}
+                                                 "from 0 to the number of breadth signals", space=[0, 1, 2]))}}
+# A threshold on a ratio over its average - 1 (any number; its default search range).
+RELATIVE = searched([-0.02, 0.0, 0.02])
 
 
 @dataclass(frozen=True)
@@ -87,15 +89,15 @@ class Signal:
 SIGNALS = (
     Signal("small_cap", "small_cap", SmallCapBreakout, "risk_on", ("small_cap",), EQUITY, BACKGROUND),
     Signal("rotation", "rotation", SmallVsLargeCap, "strength", ("small_cap", "large_cap"), EQUITY, BACKGROUND,
-           threshold="min_strength", level=0.0, direction=">", switch="use"),
+           threshold="min_strength", level=0.0, direction=">", switch="use", rule=RELATIVE),
     Signal("eth_trend", "eth_btc", EthBtcStrength, "trend", ("eth", "btc"), CRYPTO, ETH_STRENGTH,
-           threshold="min_trend", level=0.0, direction=">"),
+           threshold="min_trend", level=0.0, direction=">", rule=RELATIVE),
     Signal("eth_momentum", "eth_btc", EthBtcStrength, "momentum", ("eth", "btc"), CRYPTO, ETH_STRENGTH,
-           threshold="min_momentum", level=0.0, direction=">"),
+           threshold="min_momentum", level=0.0, direction=">", rule=RELATIVE),
     Signal("failed_breakouts", "failed_breakouts", FailedBreakoutRate, "rate", ("alts",), CRYPTO, BREADTH,
-           threshold="max_rate", level=0.5, direction="<=", rule=Rule(lambda v: 0 <= v <= 1, "in [0, 1]")),
+           threshold="max_rate", level=0.5, direction="<=", rule=Rule(lambda v: 0 <= v <= 1, "in [0, 1]", space=[0.3, 0.5, 0.7])),
     Signal("alt_volume", "alt_volume", AltVolumeHold, "hold", ("btc", "alts"), CRYPTO, BREADTH,
-           threshold="min_hold", level=1.0, direction=">=", rule=Rule(lambda v: v >= 0, "not negative")),
+           threshold="min_hold", level=1.0, direction=">=", rule=Rule(lambda v: v >= 0, "not negative", space=[0.8, 1.0, 1.2])),
 )
 
 
@@ -129,32 +131,34 @@ def defaults(signals=None):
 
 
 def schema(signals=None):
-    """{section: {key: (type, test or None, what the test says)}}: how a configuration's
-    [filter.<section>] values are checked. The indicators' parameters by their classes'
-    ``param_rules`` (`canary.params.param_schema`), thresholds by the declared ``rule``."""
+    """{section: {key: Rule, its ``kind`` the accepted type(s)}}: how [filter.<section>] values
+    are checked, in a configuration and in a Python call alike. The indicators' parameters by
+    their classes' ``param_rules`` (`canary.params.param_schema`), thresholds by the declared
+    ``rule``, switches as booleans."""
     out = {}
     for section, (cls, members) in sections(signals).items():
-        keys = {s.switch: (bool, None, "") for s in members if s.switch}
+        keys = {s.switch: Rule(None, kind=bool, space=[False, True]) for s in members if s.switch}
         keys.update(param_schema(cls))
-        keys.update({s.threshold: (float, s.rule.test, s.rule.says) if s.rule else (float, None, "")
-                     for s in members if s.threshold})
+        keys.update({s.threshold: (s.rule or Rule(None))._replace(kind=float) for s in members if s.threshold})
         out[section] = keys
     for section, keys in GROUP_SETTINGS.items():
-        out[section] = {k: (type(default), rule.test, rule.says) for k, (default, rule) in keys.items()}
+        out[section] = {k: rule._replace(kind=type(default)) for k, (default, rule) in keys.items()}
     return out
 
 
 def resolve(given=None, signals=None, source="filter"):
     """The complete settings: `given` ({section: {key: value}}, any part) over the defaults.
-    An unknown section or key is a ParameterError with the closest right one."""
+    An unknown section or key, or a value its rule refuses (`schema`), is a ParameterError
+    naming it, with the closest right one."""
     out = defaults(signals)
+    rules = schema(signals) if given else {}
     for section, values in (given or {}).items():
         if section not in out:
             raise ParameterError(f"{source}: unknown section '{section}'{suggest(section, out)}")
         for key, value in (values or {}).items():
             if key not in out[section]:
                 raise ParameterError(f"{source}.{section}: unknown parameter '{key}'{suggest(key, out[section])}")
-            out[section][key] = value
+            out[section][key] = check_value(f"{source}.{section}.{key}", rules[section][key], value)
     return out
 
 

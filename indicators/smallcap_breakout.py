@@ -4,7 +4,6 @@ from array import array
 
 import numpy as np
 
-from canary.errors import ConfigError, suggest
 from canary.feeds.windows import SESSIONS, session_count
 from canary.params import Indicator, Rule
 
@@ -96,13 +95,13 @@ class SmallCapBreakout(Indicator):
         ("confirm", 5),
         ("hysteresis", 0.02),
     )
-    param_rules = {
-        "mode": Rule(lambda v: v in MODES, f"one of {', '.join(MODES)}"),
-        "level": Rule(lambda v: v > 0, "positive"),
-        "period": SESSIONS,
-        "distance": Rule(lambda v: v > -1, "above -1"),
-        "confirm": SESSIONS,
-        "hysteresis": Rule(lambda v: 0 <= v < 1, "in [0, 1)"),
+    param_rules = {   # and the default search ranges of `canary tune --space KEY=auto`
+        "mode": Rule.one_of(MODES),
+        "level": Rule(lambda v: v >= 0, "not negative (0: every close is above it)"),
+        "period": SESSIONS.searched({"low": 50, "high": 200, "step": 50}),
+        "distance": Rule(lambda v: v > -1, "above -1", space=[0.0, 0.02, 0.05]),
+        "confirm": SESSIONS.searched([2, 3, 5, 10]),
+        "hysteresis": Rule(lambda v: 0 <= v < 1, "in [0, 1)", space=[0.0, 0.01, 0.02, 0.05]),
     }
     function = staticmethod(small_cap_breakout)
     inputs = ("close",)
@@ -110,9 +109,6 @@ class SmallCapBreakout(Indicator):
     plotlines = dict(trigger=dict(_plotskip=True))
 
     def __init__(self):
-        if self.p.mode not in MODES:
-            raise ConfigError(f"SmallCapBreakout: mode '{self.p.mode}' is not one of {', '.join(MODES)}"
-                              f"{suggest(self.p.mode, MODES)}")
         session_count(self.p.period, "SmallCapBreakout.period")
         session_count(self.p.confirm, "SmallCapBreakout.confirm")
         self._start = warmup(self.p.mode, self.p.period)

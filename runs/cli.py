@@ -140,16 +140,19 @@ def _tune_config(args):
 
 
 def _space_flags(texts):
-    """--space KEY=SPEC, the SPEC read as TOML: [3, 5, 10] or {low = 1, high = 9, step = 2}."""
+    """--space KEY=SPEC, the SPEC read as TOML: [3, 5, 10] or {low = 1, high = 9, step = 2}; or
+    auto (the key's declared default search range)."""
     import tomllib
+
+    from .search_space import AUTO
 
     out = {}
     for text in texts:
         key, _, spec = text.partition("=")
         try:
-            out[key.strip()] = tomllib.loads(f"v = {spec.strip()}")["v"]
+            out[key.strip()] = AUTO if spec.strip() == AUTO else tomllib.loads(f"v = {spec.strip()}")["v"]
         except tomllib.TOMLDecodeError:
-            raise ConfigError(f"--space {text}: expected KEY=[v1, v2] or KEY={{low = .., high = .., step = ..}} "
+            raise ConfigError(f"--space {text}: expected KEY=[v1, v2], KEY={{low = .., high = .., step = ..}} or KEY=auto "
                               "(or distribution = \"uniform\", \"log-uniform\", \"integer\")") from None
     return out
 
@@ -406,8 +409,8 @@ def parser():
                       help="values to try, e.g. --grid filter.small_cap.confirm=3,5,10 (repeatable; replaces [tune.space])")
     tune.add_argument("--space", action="append", metavar="KEY=SPEC",
                       help="a key and its values or range as TOML, e.g. --space 'filter.small_cap.period={low=50, high=200, "
-                           "step=50}' or 'filter.small_cap.hysteresis={low=0.0, high=0.05, distribution=\"uniform\"}' "
-                           "(repeatable; replaces [tune.space])")
+                           "step=50}', 'filter.small_cap.hysteresis={low=0.0, high=0.05, distribution=\"uniform\"}' "
+                           "or strategy.weighting=auto (its declared default range) (repeatable; replaces [tune.space])")
     tune.add_argument("--method", help="grid, random or optuna (tune.method)")
     tune.add_argument("--count", type=int, help="random / optuna: how many trials (tune.count)")
     tune.add_argument("--seed", type=int, help="random / optuna / SPA seed (tune.seed)")

@@ -9,8 +9,8 @@ Backtrader strategy) and its parameters, whose keys, types and defaults are thos
 class's ``params`` (`canary.params.param_schema`).
 """
 import copy
+import dataclasses
 import datetime
-import math
 import tomllib
 from pathlib import Path
 
@@ -18,12 +18,13 @@ from canary.errors import ConfigError, suggest
 from canary.feeds.pointintime import EXCLUDE, MISSING_RULES
 from canary.feeds.roles import declared, role_names
 from canary.indicators import signals
-from canary.params import param_defaults, param_schema
+from canary.params import Rule, check_value, param_defaults, param_schema
 from canary.strategies.classpath import DEFAULT_STRATEGY, load_strategy
+from canary.strategies.costs import Costs
 from canary.strategies.engine import ENGINE_PARAMS
 
 from .objectives import OBJECTIVES
-from .search_space import METHODS
+from .search_space import METHODS, expand_auto, has_auto
 from .walkforward import days_in
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "default.toml"
@@ -162,26 +163,20 @@ def filter_schema():
     return signals.schema()
 
 
-def _check_value(key, kind, rule, says, value):
-    if kind is STR and isinstance(value, (datetime.date, datetime.time)):
+def _rule(entry):
+    """A schema entry as a `Rule`: a class's parameter is one, a key of SCHEMA (type, test, says)."""
+    return entry if isinstance(entry, Rule) else Rule(entry[1], entry[2], entry[0])
+
+
+def _check_value(key, entry, value):
+    rule = _rule(entry)
+    if rule.kind is STR and isinstance(value, (datetime.date, datetime.time)):
         value = value.isoformat()  # TOML reads a bare 2020-01-01 as a date
-    if kind is FLOAT and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    ok_type = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
-    if not ok_type:
-        names = " or ".join(k.__name__ for k in kinds)
-        raise ConfigError(f"{key}: expected {names}, got {type(value).__name__} {value!r}"
-                          + (f": must be {says}" if says else ""))
-    if kind is FLOAT and not math.isfinite(value):
-        raise ConfigError(f"{key}: must be a finite number, got {value!r}")
     if key == "tune.space":
         from .search_space import parse_space
 
-        parse_space(value)
-    if rule is not None and not rule(value):
-        raise ConfigError(f"{key}: {value!r} is not allowed: must be {says}")
-    return value
+        parse_space(value, auto=True)   # "auto" ranges: from the declarations, once the class is known (`validate`)
+    return check_value(key, rule, value)
 
 
 def _check_source(symbol, value):
@@ -209,7 +204,7 @@ def strategy_section(values):
         if key not in schema:
             hint = suggest(key, schema) or f" (it takes: {', '.join(schema) or 'no parameters'})"
             raise ConfigError(f"strategy.{key}: unknown parameter of {cls.__name__}{hint}")
-        out[key] = _check_value(f"strategy.{key}", *schema[key], value)
+        out[key] = _check_value(f"strategy.{key}", schema[key], value)
     for key, default in param_defaults(cls, skip=ENGINE_PARAMS + tuple(SECTION_PARAMS)).items():
         out.setdefault(key, default)
     return out
@@ -220,11 +215,14 @@ def validate(config, source="configuration", space=True):
     (with `space`, [tune.space] is checked against it too)."""
     out = validate_partial(config, source)
     out["strategy"] = strategy_section(out.get("strategy", {}))
-    missing = [f"{s}.{k}" for s in SCHEMA for k in section_schema(s) if k not in out.get(s, {})]
+    missing = [s for s in SECTIONS if s not in out]
+    missing += [f"{s}.{k}" for s in SCHEMA for k in section_schema(s) if k not in out.get(s, {})]
     missing += [f"filter.{s}.{k}" for s, keys in filter_schema().items() for k in keys
                 if k not in out.get("filter", {}).get(s, {})]
-    if missing:
+    if missing and source == str(DEFAULT_CONFIG):   # the shipped defaults themselves lack a key: a bug
         raise ConfigError(f"{source}: missing key {missing[0]}")
+    if missing:   # a configuration may omit any key: it takes the default
+        return validate(with_defaults(config)[0], source, space)
     data = out["data"]
     if data["start"] and data["end"] and data["start"] >= data["end"]:
         raise ConfigError(f"data.start {data['start']} is not before data.end {data['end']} "
@@ -237,10 +235,22 @@ def validate(config, source="configuration", space=True):
         where = [name for name, s in given if s == repeated[0]]
         raise ConfigError(f"universe: {repeated[0]} appears twice ({' and '.join(where)}): each symbol plays one role")
     tune = out["tune"]
+    if has_auto(tune["space"]):
+        tune["space"] = expand_auto(tune["space"], search_ranges(out))
     if tune["scheme"] == "split" and not tune["split"]:
         raise ConfigError(f"{source}: tune.scheme = \"split\" needs tune.split (a date)")
     if space:
         check_space(out)
+    return out
+
+
+def search_ranges(config):
+    """{'section.key': its declared default search range (`canary.params.Rule.space`), or None}
+    of the [filter] keys and of the configured strategy's parameters."""
+    out = {f"filter.{s}.{k}": rule.space for s, keys in filter_schema().items() for k, rule in keys.items()}
+    cls = load_strategy(config["strategy"]["class"])
+    out.update({f"strategy.{k}": rule.space
+                for k, rule in param_schema(cls, skip=ENGINE_PARAMS + tuple(SECTION_PARAMS)).items()})
     return out
 
 
@@ -362,13 +372,22 @@ def with_defaults(config):
     return out, added
 
 
+def declared_defaults():
+    """The defaults the classes declare: [universe] (the roles, `canary.feeds.roles`), [filter]
+    (the indicators and signals), [strategy] (the shipped class's params), [costs] (`Costs`)."""
+    cls = load_strategy(DEFAULT_STRATEGY)
+    return {"universe": universe_defaults(), "filter": signals.defaults(), "costs": dataclasses.asdict(Costs()),
+            "strategy": dict({"class": DEFAULT_STRATEGY}, **param_defaults(cls, skip=ENGINE_PARAMS + tuple(SECTION_PARAMS)))}
+
+
 def load_config(path=None, overrides=(), settings=()):
     """The default configuration, the file at `path` on top of it, then `overrides`
     ('section.key=value' texts), then `settings` ((section, key, value) from command-line
     flags); validated. A user's file may give only the keys it changes.
     """
-    config = read_toml(DEFAULT_CONFIG)
-    config["universe"] = dict(universe_defaults(), **config["universe"])   # roles default.toml omits: declared defaults
+    config = declared_defaults()
+    for section, values in read_toml(DEFAULT_CONFIG).items():   # default.toml documents every key, and overrides
+        merge(config, section, values)
     source = str(DEFAULT_CONFIG)
     layers = []
     if path is not None:
@@ -447,7 +466,7 @@ def _check_filter(values):
         for key, value in keys.items():
             if key not in schema[sub]:
                 raise ConfigError(f"filter.{sub}.{key}: unknown key{suggest(key, schema[sub])}")
-            out[sub][key] = _check_value(f"filter.{sub}.{key}", *schema[sub][key], value)
+            out[sub][key] = _check_value(f"filter.{sub}.{key}", schema[sub][key], value)
     return out
 
 
@@ -465,7 +484,7 @@ def validate_partial(config, source):
             try:
                 out[section] = _check_filter(values)
             except ConfigError as exc:  # named by where it was given, as below
-                raise ConfigError(f"{source}: {exc}") from None
+                raise type(exc)(f"{source}: {exc}") from None
             continue
         out[section] = {}
         for key, value in values.items():
@@ -479,9 +498,9 @@ def validate_partial(config, source):
                 schema = section_schema(section)
                 if key not in schema:
                     raise ConfigError(f"{section}.{key}: unknown key{suggest(key, schema)}")
-                out[section][key] = _check_value(f"{section}.{key}", *schema[key], value)
+                out[section][key] = _check_value(f"{section}.{key}", schema[key], value)
             except ConfigError as exc:  # named by where it was given: the file, --set or the flag
-                raise ConfigError(f"{source}: {exc}") from None
+                raise type(exc)(f"{source}: {exc}") from None
     return out
 
 

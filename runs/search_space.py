@@ -7,6 +7,11 @@
     {low = 0.0, high = 0.05, distribution = "uniform"}        any value between
     {low = 0.01, high = 0.1, distribution = "log-uniform"}    evenly spread in the logarithm
     {low = 1, high = 10, distribution = "integer"}            any whole number between
+    "auto"                                            the key's declared default search range
+
+A parameter declares its default search range beside its rule (`canary.params.Rule.space`);
+`expand_auto` puts it in place of "auto" (`canary.runs.config.validate` does, so a validated
+configuration, and the record of a run, hold the range itself).
 
 `grid` tries every combination of values and stepped ranges; `random` draws `count` distinct
 trials with a seeded generator; `optuna` asks a seeded TPE sampler, in rounds of `batch`
@@ -23,6 +28,7 @@ from canary.errors import ConfigError, suggest
 from canary.extras import require
 
 METHODS = ("grid", "random", "optuna")
+AUTO = "auto"
 DISTRIBUTIONS = ("uniform", "log-uniform", "integer")
 _SPEC_KEYS = ("low", "high", "step", "distribution")
 
@@ -89,8 +95,9 @@ def _dimension(key, spec):
     return Dimension(key, low=low, high=high, distribution=kind)
 
 
-def parse_space(table, prefix=""):
-    """[tune.space] (nested tables or dotted keys) -> list of Dimension, in the order given."""
+def parse_space(table, prefix="", auto=False):
+    """[tune.space] (nested tables or dotted keys) -> list of Dimension, in the order given
+    (with `auto`, the keys given as "auto" are left out: see `expand_auto`)."""
     if not isinstance(table, dict):
         raise ConfigError("tune.space: must be a table of key = values")
     dims = []
@@ -99,10 +106,46 @@ def parse_space(table, prefix=""):
         if isinstance(spec, list) or _is_spec(spec):
             dims.append(_dimension(key, spec))
         elif isinstance(spec, dict):
-            dims += parse_space(spec, f"{key}.")
+            dims += parse_space(spec, f"{key}.", auto)
+        elif spec == AUTO and auto:
+            continue
         else:
             raise ConfigError(f"tune.space.{key}: expected a list of values or a range, got {spec!r}")
     return dims
+
+
+def expand_auto(table, ranges, prefix=""):
+    """[tune.space] with each "auto" replaced by its key's declared range: `ranges` is
+    {'section.key': range or None} of every key that may declare one. A key without a range
+    is a ConfigError in one line."""
+    out = {}
+    for name, spec in table.items():
+        key = f"{prefix}{name}"
+        if spec == AUTO:
+            out[name] = _declared(key, ranges)
+        elif isinstance(spec, dict) and not _is_spec(spec):
+            out[name] = expand_auto(spec, ranges, f"{key}.")
+        else:
+            out[name] = spec
+    return out
+
+
+def has_auto(table):
+    """True if a key of [tune.space] (`table`, as `parse_space` reads it) is given as "auto"."""
+    return any(spec == AUTO or (isinstance(spec, dict) and not _is_spec(spec) and has_auto(spec))
+               for spec in table.values())
+
+
+def _declared(key, ranges):
+    if ranges.get(key) is not None:
+        return ranges[key]
+    if key in ranges:
+        why = f"{key} declares none"
+    else:
+        with_range = [k for k, space in ranges.items() if space is not None]
+        why = f"{key} is not a [filter] or [strategy] parameter{suggest(key, with_range)}"
+    raise ConfigError(f"tune.space.{key}: \"auto\" needs a declared search range and {why}; "
+                      "give its values ([a, b]) or a range ({low, high, step})")
 
 
 def space_table(dims):

@@ -7,7 +7,7 @@ import pandas as pd
 from canary.errors import ConfigError
 from canary.feeds.btfeeds import CloseInstantData, ListedData, bt_timeframe
 from canary.feeds.roles import CRYPTO, EQUITY, role, role_names
-from canary.params import check_params
+from canary.params import check_call
 
 from .costs import Costs, SpotBroker, configure_broker
 from .failures import explain
@@ -79,20 +79,26 @@ def roles_of(strategy):
     return roles
 
 
+def check_given(strategy, params):
+    """`params` of a run of `strategy` checked at entry: declared names, values their rules
+    accept (`canary.params.check_call`), and none of the parameters the engine sets."""
+    check_call(strategy, params)
+    for key in ENGINE_PARAMS:
+        if key in params:
+            raise ConfigError(f"{strategy.__name__}: parameter '{key}' is set by the engine, not by a configuration")
+
+
 def run_backtest(market, strategy, params=None, costs=None, name=None, runonce=True):
     """Run `strategy`, any Backtrader strategy class, on `market`; returns a BacktestResult.
 
     It is fed the feeds of its ``roles`` (`roles_of`), decides at each crypto bar close from
     the market's start (`schedule.CryptoCloseSchedule`), and trades through the broker and
-    `costs` every strategy here shares. `params` are checked against its ``params``.
+    `costs` every strategy here shares. `params` are checked against its ``params`` (`check_given`).
     """
     costs = costs or Costs()
     params = dict(params or {})
     roles = roles_of(strategy)
-    check_params(strategy, params)
-    for key in ENGINE_PARAMS:
-        if key in params:
-            raise ConfigError(f"{strategy.__name__}: parameter '{key}' is set by the engine, not by a configuration")
+    check_given(strategy, params)
     runner = on_schedule(strategy)
     cerebro = bt.Cerebro(stdstats=False, runonce=runonce, preload=True, quicknotify=True)
     feeds = list(_feeds(market, roles))

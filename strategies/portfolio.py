@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 
 from canary.errors import ConfigError
-from canary.feeds.windows import feed_interval
-from canary.params import Rule
+from canary.feeds.windows import feed_interval, window_rule
+from canary.params import Rule, implied_rules
 
 from .plan import plan_bars, plan_params
 from .schedule import CryptoCloseSchedule
@@ -55,8 +55,16 @@ class TargetWeightStrategy(CryptoCloseSchedule):
     )
     param_rules = {
         "cash_buffer": Rule(lambda v: 0 <= v < 0.5, "in [0, 0.5)"),
-        "drift_band": Rule(lambda v: 0 <= v < 1, "in [0, 1)"),
+        "drift_band": Rule(lambda v: 0 <= v < 1, "in [0, 1)", space=[0.0, 0.02, 0.05, 0.1]),
+        "costs": Rule(lambda v: 0 <= v < 1, "a fraction in [0, 1)"),
     }
+
+    WINDOWS = {}   # the parameters that are windows in time, and the fewest bars each may be (`plan_params`)
+
+    def __init_subclass__(cls, **kwargs):
+        """A window of ``WINDOWS`` without a rule of its own is checked as one: bars or a duration."""
+        super().__init_subclass__(**kwargs)
+        implied_rules(cls, {name: window_rule(minimum) for name, minimum in cls.WINDOWS.items()})
 
     def __init__(self):
         super().__init__()

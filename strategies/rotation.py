@@ -4,6 +4,7 @@ import numpy as np
 from canary.feeds.roles import EveryRole
 from canary.feeds.windows import window_rule
 from canary.indicators.regime import ALTS, BTC, ETH, RISK_OFF, RiskRegime
+from canary.indicators.signals import resolve
 from canary.params import Rule
 
 from .basket import WEIGHTINGS as BASKET_WEIGHTINGS
@@ -49,17 +50,19 @@ class SmallCapRotation(TargetWeightStrategy):
         ("rebalance_every", "7d"),
         ("filter", None),
     )
-    param_rules = {
-        "defensive": Rule(lambda v: v in ("cash", "btc"), "cash or btc"),
-        "eth_weight": Rule(lambda v: 0 <= v <= 1, "in [0, 1]"),
-        "alt_core": Rule(lambda v: 0 <= v <= 1, "in [0, 1]"),
-        "weighting": Rule(lambda v: v in BASKET_WEIGHTINGS, f"one of {', '.join(BASKET_WEIGHTINGS)}"),
-        "top_k": Rule(lambda v: v >= 1, "a whole number >= 1"),
-        "min_history": window_rule(1),
-        "vol_window": window_rule(2),
-        "momentum_window": window_rule(1),
-        "min_hold": window_rule(0),
-        "rebalance_every": window_rule(0, " (0: never)"),
+    param_rules = {   # and the default search ranges of `canary tune --space KEY=auto`
+        "defensive": Rule.one_of(("cash", "btc"), space=["cash", "btc"]),
+        "eth_weight": Rule(lambda v: 0 <= v <= 1, "in [0, 1]", space={"low": 0.0, "high": 1.0, "step": 0.25}),
+        "alt_core": Rule(lambda v: 0 <= v <= 1, "in [0, 1]", space=[0.0, 0.25, 0.5]),
+        "weighting": Rule.one_of(BASKET_WEIGHTINGS, space=list(BASKET_WEIGHTINGS)),
+        "top_k": Rule(lambda v: v >= 1, "a whole number >= 1", space=[3, 5, 8]),
+        "min_history": window_rule(1).searched(["14d", "30d", "60d"]),
+        "vol_window": window_rule(2).searched(["14d", "30d", "60d"]),
+        "momentum_window": window_rule(1).searched(["14d", "30d", "60d"]),
+        "min_hold": window_rule(0).searched(["1d", "3d", "7d"]),
+        "rebalance_every": window_rule(0, " (0: never)").searched([0, "7d", "30d"]),
+        "filter": Rule(lambda v: v is None or bool(resolve(v)), "settings of RiskRegime, {section: {key: value}}",
+                         kind=(dict, type(None))),
     }
 
     # the windows, and the fewest bars each may be

@@ -21,7 +21,7 @@ import pandas as pd
 from canary.feeds.roles import CRYPTO, EQUITY, role
 
 from .costs import Costs
-from .engine import BacktestResult, roles_of
+from .engine import BacktestResult, check_given, roles_of
 from .plan import PlanBars, member_columns, plan_params, planned, utc_instants
 from .portfolio import TargetWeightStrategy
 from .screening_kernel import FILL, MARGIN, N_STATS, ORDER, STAT_REJECTED, Frictions, Prices, Rules, simulate
@@ -152,6 +152,7 @@ def run_fast(market, strategy, params=None, costs=None, name=None, regimes=None,
     costs = costs or Costs()
     arrays = arrays or market_arrays(market)
     ready = arrays.planned(strategy)
+    check_given(strategy, params or {})
     p = ready.params(params)
     plan = ready.plan(p, regimes)
     k = len(ready.symbols)

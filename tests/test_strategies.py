@@ -303,7 +303,7 @@ def forced_alts(library):
     so it holds XMR when the delisting notice comes and also rebalances on that bar."""
     m = load_market(library, Universe(alts=("XMR-USDT", "MATIC-USDT", "LTC-USDT", "BNB-USDT")), start="2023-06-01")
     rp = {"small_cap": dict(mode="absolute", level=0.0), "eth_btc": dict(min_trend=-1e9, min_momentum=-1e9),
-          "failed_breakouts": dict(max_rate=1.0), "alt_volume": dict(min_hold=-1e9)}
+          "failed_breakouts": dict(max_rate=1.0), "alt_volume": dict(min_hold=0.0)}   # the hold ratio is never negative
     return m, run_backtest(m, SmallCapRotation, dict(filter=rp, rebalance_every=1))
 
 

@@ -115,3 +115,27 @@ def test_flags_that_would_be_ignored_are_refused(args, says, tmp_path):
     proc = main("tune", *args, "--out", str(tmp_path / "out"))
     assert_user_error(proc, 2, says)
     assert not (tmp_path / "out").exists()
+
+
+def test_auto_takes_the_declared_search_range():
+    space = _flags("--space", "strategy.weighting=auto", "--space", "filter.small_cap.confirm=auto",
+                   "--space", "strategy.eth_weight=auto")["tune"]["space"]
+    assert space == {"strategy.weighting": ["equal", "inverse_vol", "momentum"],
+                     "filter.small_cap.confirm": [2, 3, 5, 10],
+                     "strategy.eth_weight": {"low": 0.0, "high": 1.0, "step": 0.25}}
+    assert len(grid_trials(parse_space(space))) == 3 * 4 * 5
+    # in a file, nested or dotted, beside keys given their values
+    nested = load_config(settings=[("tune", "space", {"filter": {"small_cap": {"period": "auto", "distance": [0.0]}}})])
+    assert nested["tune"]["space"] == {"filter": {"small_cap": {"period": {"low": 50, "high": 200, "step": 50},
+                                                                "distance": [0.0]}}}
+
+
+@pytest.mark.parametrize("key, says", [
+    ("filter.small_cap.level", 'tune.space.filter.small_cap.level: "auto" needs a declared search range and '
+                               "filter.small_cap.level declares none; give its values"),
+    ("filter.small_cap.confrim", "is not a [filter] or [strategy] parameter (did you mean 'filter.small_cap.confirm'?)"),
+])
+def test_auto_without_a_declared_range_is_refused_before_any_work(key, says, tmp_path):
+    proc = main("tune", "--space", f"{key}=auto", "--out", str(tmp_path / "out"))
+    assert_user_error(proc, 2, says)
+    assert not (tmp_path / "out").exists()
