@@ -106,8 +106,8 @@ class TreeSampler(threading.Thread):
             self.done.wait(self.every)
 
 
-def tune_command(count, out, jobs=None, scheme="cscv"):
-    cmd = [sys.executable, "-m", "canary.runs", "-q", "tune", "--out", out, "--name", f"t{count}", "--overwrite",
+def tune_command(count, out, jobs=None, scheme="cscv", entry=None):
+    cmd = [sys.executable, *([entry] if entry else ["-m", "canary.runs"]), "-q", "tune", "--out", out, "--name", f"t{count}", "--overwrite",
            "--method", "random", "--count", str(count), "--seed", str(SEED), "--rerun", "0", "--scheme", scheme]
     for key, spec in SPACE.items():
         cmd += ["--space", f"{key}={spec}"]
@@ -116,12 +116,12 @@ def tune_command(count, out, jobs=None, scheme="cscv"):
     return cmd
 
 
-def end_to_end(count, jobs=None, scheme="cscv"):
+def end_to_end(count, jobs=None, scheme="cscv", entry=None):
     """One `canary tune` in a new process: a dict of its figures."""
     with tempfile.TemporaryDirectory() as out:
         before = load()
         t = time.perf_counter()
-        proc = subprocess.Popen(tune_command(count, out, jobs, scheme), stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen(tune_command(count, out, jobs, scheme, entry), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
         sampler = TreeSampler(proc.pid)
         sampler.start()
@@ -171,24 +171,27 @@ def main():
     parser.add_argument("--repeat", type=int, default=2, help="runs of each figure (default 2)")
     parser.add_argument("--jobs", type=int, default=None, help="canary tune --jobs (default: one per core)")
     parser.add_argument("--scheme", default="cscv", help="canary tune --scheme (default cscv)")
+    parser.add_argument("--entry", default=None,
+                        help="a script run instead of `-m canary.runs` (the same arguments), to time a change")
+    parser.add_argument("--no-engine", action="store_true", help="skip the engine-only figure")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     print(f"machine: {cores} cores, Python {sys.version.split()[0]}; canary tune --method random --seed {SEED} "
           f"--rerun 0 --scheme {args.scheme}, workers: {args.jobs or cores}; space: "
           + ", ".join(f"{k}={v}" for k, v in SPACE.items()), flush=True)
-    engine = {n: engine_only(n, args.repeat) for n in args.counts}
+    engine = {} if args.no_engine else {n: engine_only(n, args.repeat) for n in args.counts}
     for n, e in engine.items():
         say(f"engine only, {n:,} trials: trials/s (s wall / CPU; load)",
             f"{e['rate']:,.0f}", f"({e['wall']:.2f} / {e['cpu']:.2f} s; load {e['load']})")
     for n in args.counts:
         for run in range(args.repeat):
-            r = end_to_end(n, args.jobs, args.scheme)
+            r = end_to_end(n, args.jobs, args.scheme, args.entry)
             say(f"end to end, {n:,} trials, run {run + 1}: s wall (trials/s)", f"{r['wall']:.1f}",
                 f"({r['rate']:,.1f} trials/s; CPU {r['cpu']:.1f} s; load {r['load']})")
             say("  peak MiB: largest process / tree RSS summed / tree PSS summed",
                 f"{r['max_rss'] / 2 ** 20:,.0f} / {r['tree_rss'] / 2 ** 20:,.0f} / {r['tree_pss'] / 2 ** 20:,.0f}",
                 f"({r['processes']} processes)")
-            share = r["rate"] / engine[n]["rate"]
+            share = r["rate"] / engine[n]["rate"] if n in engine else float("nan")
             say("  end-to-end / engine-only trials/s", f"{share:.3f}", f"(target >= {TARGET_SHARE:.3f})")
             if n == 10000:
                 met = [r["wall"] < TARGET_SECONDS, r["tree_pss"] < TARGET_BYTES, r["tree_rss"] < TARGET_BYTES,
