@@ -41,6 +41,11 @@ import numpy as np
 import pandas as pd
 
 DAYS_PER_YEAR = 365
+# columns a Segment sums at once: its temporaries (a handful of days x columns arrays) stay
+# within about 100 MB on 3,000 days, however many trials (each column's sums are unchanged:
+# numpy sums a C-ordered days x columns array down each column in the same order at any width
+# of two or more)
+COLUMNS_AT_ONCE = 512
 
 FIGURES = ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar")
 
@@ -51,7 +56,9 @@ def daily_closes(index):
     For bars shorter than a day, the last bar close of each UTC day (a bar closing at 00:00 UTC
     ends the day before); otherwise every bar, a year being 365 days of them."""
     index = pd.DatetimeIndex(index)
-    step = pd.Series(index).diff().median() if len(index) > 1 else pd.Timedelta(days=1)
+    # the median step, as pandas' Series.diff().median() computes it (float nanoseconds), without a Series
+    step = (pd.Timedelta(float(np.median(np.diff(index.as_unit("ns").asi8)))) if len(index) > 1
+            else pd.Timedelta(days=1))
     if step < pd.Timedelta(days=1):
         days = index.ceil("D")
         last = np.r_[days[1:] != days[:-1], True]
@@ -205,13 +212,27 @@ class Segment:
         day (a 1-d array is one column)."""
         if isinstance(returns, Returns):
             # one memory layout, so that sums (pairwise by layout) do not depend on how the data came
-            r = np.ascontiguousarray(returns.daily.to_numpy(dtype=float))
+            r = returns.daily.to_numpy(dtype=float)
             paths, periods = (None if returns.low is None else (returns.low, returns.high, returns.fall),
                               returns.periods)
         else:
             r = np.asarray(returns, dtype=float)
-            r = np.ascontiguousarray(r[:, None] if r.ndim == 1 else r)
+            r = r[:, None] if r.ndim == 1 else r
             paths, periods = None, float(DAYS_PER_YEAR)
+        if r.shape[1] > COLUMNS_AT_ONCE:   # the same sums, column by column, in bounded memory
+            # never a piece of one column: numpy sums a lone column pairwise, a wider one down each column
+            edges = list(range(0, r.shape[1], COLUMNS_AT_ONCE))
+            if r.shape[1] - edges[-1] == 1:
+                edges.pop()
+            edges.append(r.shape[1])
+            pieces = [cls._of(np.ascontiguousarray(r[:, a:b]), None if paths is None else tuple(x[:, a:b] for x in paths),
+                              periods) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+            return cls(pieces[0].days, *(np.concatenate([getattr(p, f) for p in pieces]) for f in _ARRAYS),
+                       periods=periods)
+        return cls._of(np.ascontiguousarray(r), paths, periods)
+
+    @classmethod
+    def _of(cls, r, paths, periods):
         with np.errstate(divide="ignore"):
             path = np.cumsum(np.log1p(r), axis=0)
         start = np.zeros((1, r.shape[1]))
@@ -230,25 +251,35 @@ class Segment:
                    log_low=lows.min(axis=0), log_high=highs.max(axis=0),
                    log_drawdown=np.minimum(np.minimum((lows - peaks).min(axis=0), 0.0), inside), periods=periods)
 
-    def then(self, later):
-        """The summary of this segment followed at once by `later`."""
-        # the running peak entering `later` is this segment's high (or its start, 0)
-        peak_in = np.maximum(self.log_high, 0.0)
-        fall = self.log_end + later.log_low - peak_in
-        return Segment(days=self.days + later.days, total=self.total + later.total,
-                       squares=self.squares + later.squares, down_squares=self.down_squares + later.down_squares,
-                       log_end=self.log_end + later.log_end,
-                       log_low=np.minimum(self.log_low, self.log_end + later.log_low),
-                       log_high=np.maximum(self.log_high, self.log_end + later.log_high),
-                       log_drawdown=np.minimum(np.minimum(self.log_drawdown, later.log_drawdown),
-                                               np.minimum(fall, 0.0)), periods=self.periods)
+    def then(self, later, fields=None):
+        """The summary of this segment followed at once by `later`; with `fields` (names of
+        `SEGMENT_FIELDS`, see `fields_for`), only those are worked out (the others are None),
+        each by the same arithmetic as in the full summary."""
+        want = _ARRAYS if fields is None else fields
+        out = {}
+        for name in ("total", "squares", "down_squares"):
+            if name in want:
+                out[name] = getattr(self, name) + getattr(later, name)
+        if "log_drawdown" in want:
+            # the running peak entering `later` is this segment's high (or its start, 0)
+            peak_in = np.maximum(self.log_high, 0.0)
+            fall = self.log_end + later.log_low - peak_in
+            out["log_drawdown"] = np.minimum(np.minimum(self.log_drawdown, later.log_drawdown), np.minimum(fall, 0.0))
+        if "log_low" in want:
+            out["log_low"] = np.minimum(self.log_low, self.log_end + later.log_low)
+        if "log_high" in want:
+            out["log_high"] = np.maximum(self.log_high, self.log_end + later.log_high)
+        if "log_end" in want:
+            out["log_end"] = self.log_end + later.log_end
+        return Segment(self.days + later.days, *(out.get(f) for f in _ARRAYS), periods=self.periods)
 
     @staticmethod
-    def joined(segments):
+    def joined(segments, fields=None):
+        """Segments joined end to end, in order (`then`; `fields` as there)."""
         segments = list(segments)
         out = segments[0]
         for s in segments[1:]:
-            out = out.then(s)
+            out = out.then(s, fields)
         return out
 
     @classmethod
@@ -262,12 +293,27 @@ class Segment:
         """The segments of `count` runs of consecutive days of `returns` (as `Returns.blocks`)."""
         return [cls.of(part) for part in Returns.of(returns).blocks(count)]
 
-    def take(self, rows):
-        """The stacked segments at `rows` (an index array along the leading axis)."""
-        return Segment(self.days[rows], *(getattr(self, f)[rows] for f in _ARRAYS), periods=self.periods)
+    def take(self, rows, fields=None):
+        """The stacked segments at `rows` (an index array along the leading axis); with `fields`,
+        only those (the others None)."""
+        return Segment(self.days[rows], *(getattr(self, f)[rows] if fields is None or f in fields else None
+                                          for f in _ARRAYS), periods=self.periods)
 
 
 _ARRAYS = ("total", "squares", "down_squares", "log_end", "log_low", "log_high", "log_drawdown")
+SEGMENT_FIELDS = _ARRAYS
+
+# the sums each figure reads (besides the days); calmar reads cagr's and max_drawdown's
+_READS = {"total_return": ("log_end",), "cagr": ("log_end",), "volatility": ("total", "squares"),
+          "sharpe": ("total", "squares"), "sortino": ("total", "down_squares"),
+          "max_drawdown": ("log_end", "log_low", "log_high", "log_drawdown"),
+          "calmar": ("log_end", "log_low", "log_high", "log_drawdown")}
+
+
+def fields_for(names):
+    """The segment fields that the figures `names` read (what `then`, `joined` and `take` need to
+    carry for them: log_drawdown needs log_end, log_low and log_high along a join)."""
+    return tuple(f for f in _ARRAYS if any(f in _READS[n] for n in names))
 
 
 def _ratio(num, den):
@@ -276,8 +322,11 @@ def _ratio(num, den):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def figures(seg):
-    """Every figure of a segment, per column, as a dict of arrays (the module's definitions)."""
+def figures(seg, names=None):
+    """Every figure of a segment, per column, as a dict of arrays (the module's definitions);
+    with `names`, only those figures (from a segment carrying at least `fields_for(names)`)."""
+    if names is not None:
+        return _some_figures(seg, names)
     n = np.asarray(seg.days)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = seg.total / n
@@ -296,3 +345,42 @@ def figures(seg):
 def figures_of(returns):
     """The figures of each column of `returns` (see `Returns.of`), as {figure: array}."""
     return figures(Segment.of(Returns.of(returns)))
+
+
+def _some_figures(seg, names):
+    """`figures(seg)[name]` for each of `names`, each by the same arithmetic, computing only what they read."""
+    n = np.asarray(seg.days)
+    root = np.sqrt(seg.periods)
+    out = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if {"volatility", "sharpe", "sortino"} & set(names):
+            mean = seg.total / n
+        if {"volatility", "sharpe"} & set(names):
+            std = np.sqrt(np.maximum(seg.squares - seg.total * mean, 0.0) / (n - 1))
+            std = np.where(n > 1, std, np.nan)
+        if {"total_return", "cagr", "calmar"} & set(names):
+            growth = np.exp(seg.log_end)
+        if {"cagr", "calmar"} & set(names):
+            cagr = np.where(n > 0, growth ** (seg.periods / n) - 1.0, np.nan)
+        if "sortino" in names:
+            downside = np.sqrt(seg.down_squares / n)
+    if {"max_drawdown", "calmar"} & set(names):
+        mdd = np.expm1(seg.log_drawdown)
+    for name in names:
+        if name == "total_return":
+            out[name] = growth - 1.0
+        elif name == "cagr":
+            out[name] = cagr
+        elif name == "volatility":
+            out[name] = std * root
+        elif name == "sharpe":
+            out[name] = _ratio(mean, std) * root
+        elif name == "sortino":
+            out[name] = _ratio(mean, downside) * root
+        elif name == "max_drawdown":
+            out[name] = mdd
+        elif name == "calmar":
+            out[name] = _ratio(cagr, -mdd)
+        else:
+            raise KeyError(name)
+    return out

@@ -53,6 +53,11 @@ class Objective:
         """The objective of each trial over a segment (higher is better; -inf: not allowed)."""
         return self.score_of(figures(seg))
 
+    @property
+    def reads(self):
+        """The figures `score_of` reads: the objective's, and the drawdown with a limit."""
+        return (self.name,) if self.max_drawdown is None else (self.name, "max_drawdown")
+
     def score_of(self, figs):
         """The objective from a dict of `figures`."""
         value = figs[self.name]

@@ -1,0 +1,204 @@
+"""`canary tune` end to end, as a user runs it, beside the screening engine alone: prints figures,
+asserts nothing.
+
+    python benchmarks/tune_end_to_end.py                 # 2,000 and 10,000 trials, twice each
+    python benchmarks/tune_end_to_end.py --counts 2000 --repeat 1 --jobs 1
+
+Each run is a new process, `python -m canary.runs -q tune --method random --count N --rerun 0
+--scheme cscv` over four [filter] and [strategy] keys (SPACE below: two integer filter keys, the
+basket weighting and a uniform drift band, so nearly every trial is distinct), default workers
+(one per core), on the shipped data, writing its run folder to a temporary directory. For each:
+
+* wall seconds and trials per second, user + system CPU seconds of the whole process tree;
+* peak memory: the largest single process (the kernel's ru_maxrss, what `/usr/bin/time -v` prints)
+  and the process tree's peak, sampled every 50 ms from /proc: resident set sizes summed (what a
+  naive monitor shows: shared copy-on-write pages counted once per worker) and proportional set
+  sizes summed (shared pages split between the processes sharing them: the tree's real footprint);
+* the load average before and after (the machine is shared: other work slows every figure).
+
+The engine-only figure is the screening engine (`runs.screening.Screen.screen`) over the same
+trials' configurations in this process, compiled code warm, signals not yet computed (as a tune's
+worker starts), without configuration checks, the statistics or any file: the ceiling that the
+end-to-end figure is measured against. Targets (issue 17 item 4, a 2-core machine): 10,000
+trials < 60 s, peak < 1.5 GiB, end-to-end trials/s >= a third of the engine-only figure.
+
+Not collected by pytest (timings depend on the machine and its load).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+
+SPACE = {
+    "filter.small_cap.confirm": '{low=1, high=10, distribution="integer"}',
+    "filter.small_cap.period": "{low=20, high=200, step=10}",
+    "strategy.weighting": '["equal", "inverse_vol", "momentum"]',
+    "strategy.drift_band": '{low=0.005, high=0.1, distribution="uniform"}',
+}
+SEED = 42
+GIB = 2 ** 30
+TARGET_SECONDS, TARGET_BYTES, TARGET_SHARE = 60.0, 1.5 * GIB, 1 / 3
+
+
+def load():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
+
+
+def say(label, value, unit=""):
+    print(f"{label:62s} {value:>14} {unit}", flush=True)
+
+
+def _tree(root):
+    """Process ids of `root` and its descendants, from /proc."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+def _memory(pid):
+    """(RSS, PSS) bytes of one process, from smaps_rollup (0, 0 once it has gone)."""
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1]) * 1024
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return rss, pss
+
+
+class TreeSampler(threading.Thread):
+    """The peak of the summed RSS and PSS of a process tree, sampled every `every` seconds."""
+
+    def __init__(self, pid, every=0.05):
+        super().__init__(daemon=True)
+        self.pid, self.every = pid, every
+        self.peak_rss = self.peak_pss = self.most_processes = 0
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            pids = _tree(self.pid)
+            sizes = [_memory(p) for p in pids]
+            self.peak_rss = max(self.peak_rss, sum(r for r, _ in sizes))
+            self.peak_pss = max(self.peak_pss, sum(p for _, p in sizes))
+            self.most_processes = max(self.most_processes, len(pids))
+            self.done.wait(self.every)
+
+
+def tune_command(count, out, jobs=None, scheme="cscv", entry=None):
+    cmd = [sys.executable, *([entry] if entry else ["-m", "canary.runs"]), "-q", "tune", "--out", out, "--name", f"t{count}", "--overwrite",
+           "--method", "random", "--count", str(count), "--seed", str(SEED), "--rerun", "0", "--scheme", scheme]
+    for key, spec in SPACE.items():
+        cmd += ["--space", f"{key}={spec}"]
+    if jobs:
+        cmd += ["--jobs", str(jobs)]
+    return cmd
+
+
+def end_to_end(count, jobs=None, scheme="cscv", entry=None):
+    """One `canary tune` in a new process: a dict of its figures."""
+    with tempfile.TemporaryDirectory() as out:
+        before = load()
+        t = time.perf_counter()
+        proc = subprocess.Popen(tune_command(count, out, jobs, scheme, entry), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)   # its own rusage: the process and the workers it reaped
+        wall = time.perf_counter() - t
+        sampler.done.set()
+        sampler.join()
+        err = proc.stderr.read()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            sys.exit(f"canary tune failed ({proc.returncode}): {err.strip()[-2000:]}")
+    return {"wall": wall, "rate": count / wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "max_rss": usage.ru_maxrss * 1024, "tree_rss": sampler.peak_rss, "tree_pss": sampler.peak_pss,
+            "processes": sampler.most_processes, "load": f"{before} -> {load()}"}
+
+
+def engine_only(count, repeat):
+    """Trials per second of the screening engine alone over the same `count` trials (best of `repeat`)."""
+    from canary.feeds.market import load_market
+    from canary.runs.backtest import plan
+    from canary.runs.config import load_config
+    from canary.runs.screening import Screen
+    from canary.runs.search_space import apply_trial, parse_space, random_trials
+
+    space = {key: tomllib.loads(f"v = {spec}")["v"] for key, spec in SPACE.items()}
+    config = load_config()
+    p = plan(config)
+    market = load_market(p.library, p.universe, config["data"]["start"])
+    Screen(market, p.costs).screen([config])   # compiled code loaded
+    trials = random_trials(parse_space(space), count, SEED)
+    configs = [apply_trial(config, t) for t in trials]
+    best = None
+    for _ in range(repeat):
+        before = load()
+        screen = Screen(market, p.costs)   # no signal computed yet, as in a tune's worker
+        t, c = time.perf_counter(), time.process_time()
+        screen.screen(configs)
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        if best is None or wall < best["wall"]:
+            best = {"wall": wall, "cpu": cpu, "rate": count / wall, "load": f"{before} -> {load()}"}
+    return best
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--counts", type=int, nargs="+", default=[2000, 10000])
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each figure (default 2)")
+    parser.add_argument("--jobs", type=int, default=None, help="canary tune --jobs (default: one per core)")
+    parser.add_argument("--scheme", default="cscv", help="canary tune --scheme (default cscv)")
+    parser.add_argument("--entry", default=None,
+                        help="a script run instead of `-m canary.runs` (the same arguments), to time a change")
+    parser.add_argument("--no-engine", action="store_true", help="skip the engine-only figure")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    print(f"machine: {cores} cores, Python {sys.version.split()[0]}; canary tune --method random --seed {SEED} "
+          f"--rerun 0 --scheme {args.scheme}, workers: {args.jobs or cores}; space: "
+          + ", ".join(f"{k}={v}" for k, v in SPACE.items()), flush=True)
+    engine = {} if args.no_engine else {n: engine_only(n, args.repeat) for n in args.counts}
+    for n, e in engine.items():
+        say(f"engine only, {n:,} trials: trials/s (s wall / CPU; load)",
+            f"{e['rate']:,.0f}", f"({e['wall']:.2f} / {e['cpu']:.2f} s; load {e['load']})")
+    for n in args.counts:
+        for run in range(args.repeat):
+            r = end_to_end(n, args.jobs, args.scheme, args.entry)
+            say(f"end to end, {n:,} trials, run {run + 1}: s wall (trials/s)", f"{r['wall']:.1f}",
+                f"({r['rate']:,.1f} trials/s; CPU {r['cpu']:.1f} s; load {r['load']})")
+            say("  peak MiB: largest process / tree RSS summed / tree PSS summed",
+                f"{r['max_rss'] / 2 ** 20:,.0f} / {r['tree_rss'] / 2 ** 20:,.0f} / {r['tree_pss'] / 2 ** 20:,.0f}",
+                f"({r['processes']} processes)")
+            share = r["rate"] / engine[n]["rate"] if n in engine else float("nan")
+            say("  end-to-end / engine-only trials/s", f"{share:.3f}", f"(target >= {TARGET_SHARE:.3f})")
+            if n == 10000:
+                met = [r["wall"] < TARGET_SECONDS, r["tree_pss"] < TARGET_BYTES, r["tree_rss"] < TARGET_BYTES,
+                       share >= TARGET_SHARE]
+                print("  targets: < 60 s {}, tree PSS < 1.5 GiB {} (RSS summed {}), >= 1/3 of the engine {}".format(
+                    *("met" if m else "MISSED" for m in met)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
