@@ -168,7 +168,9 @@ def _rule(entry):
     return entry if isinstance(entry, Rule) else Rule(entry[1], entry[2], entry[0])
 
 
-def _check_value(key, entry, value):
+def check_key(key, entry, value):
+    """`value` of configuration key `key` as the configuration holds it, checked against its
+    schema entry (a `Rule`), or the ConfigError naming the key."""
     rule = _rule(entry)
     if rule.kind is STR and isinstance(value, (datetime.date, datetime.time)):
         value = value.isoformat()  # TOML reads a bare 2020-01-01 as a date
@@ -204,7 +206,7 @@ def strategy_section(values):
         if key not in schema:
             hint = suggest(key, schema) or f" (it takes: {', '.join(schema) or 'no parameters'})"
             raise ConfigError(f"strategy.{key}: unknown parameter of {cls.__name__}{hint}")
-        out[key] = _check_value(f"strategy.{key}", schema[key], value)
+        out[key] = check_key(f"strategy.{key}", schema[key], value)
     for key, default in param_defaults(cls, skip=ENGINE_PARAMS + tuple(SECTION_PARAMS)).items():
         out.setdefault(key, default)
     return out
@@ -466,7 +468,7 @@ def _check_filter(values):
         for key, value in keys.items():
             if key not in schema[sub]:
                 raise ConfigError(f"filter.{sub}.{key}: unknown key{suggest(key, schema[sub])}")
-            out[sub][key] = _check_value(f"filter.{sub}.{key}", schema[sub][key], value)
+            out[sub][key] = check_key(f"filter.{sub}.{key}", schema[sub][key], value)
     return out
 
 
@@ -498,7 +500,7 @@ def validate_partial(config, source):
                 schema = section_schema(section)
                 if key not in schema:
                     raise ConfigError(f"{section}.{key}: unknown key{suggest(key, schema)}")
-                out[section][key] = _check_value(f"{section}.{key}", schema[key], value)
+                out[section][key] = check_key(f"{section}.{key}", schema[key], value)
             except ConfigError as exc:  # named by where it was given: the file, --set or the flag
                 raise type(exc)(f"{source}: {exc}") from None
     return out

@@ -25,6 +25,7 @@ import numpy as np
 
 from canary.errors import ConfigError
 
+from .figures import fields_for
 from .objectives import Segment, figures
 
 CELLS = 250_000   # splits x trials evaluated at once by a thread (about 2 MB per summary field)
@@ -88,8 +89,11 @@ def _relative_rank(scores, chosen):
 
 
 def _scored(parts, sets, objective):
-    """The objective (to rank by) and its figure (to report) of each set of blocks joined in order."""
-    figs = figures(Segment.joined(parts.take(sets[:, j]) for j in range(sets.shape[1])))
+    """The objective (to rank by) and its figure (to report) of each set of blocks joined in order;
+    only the sums the objective reads are carried through the splits."""
+    fields = fields_for(objective.reads)
+    figs = figures(Segment.joined((parts.take(sets[:, j], fields) for j in range(sets.shape[1])), fields),
+                   objective.reads)
     return objective.score_of(figs), figs[objective.name]
 
 

@@ -248,6 +248,7 @@ class TrialValues:
     def __init__(self, config):
         self.config = config
         self.seen = {}   # (key, repr(value)) -> the value as the configuration holds it
+        self.rules = {}  # key -> its declared rule (None: checked by `with_values` every time)
 
     def checked(self, setting):
         """{key: value} as the configuration reads it (2 -> 2.0 for a float key); a value its
@@ -255,16 +256,35 @@ class TrialValues:
         return {key: self._value(key, value) for key, value in setting.items()}
 
     def _value(self, key, value):
-        memo = (key, repr(value))
-        if memo not in self.seen:
-            from .config import with_values
+        """A [strategy] or [filter] key's later values are checked by its own declared rule (no
+        check of the configuration relates them to other keys); its first value, and every value
+        of any other key, by `with_values`, the whole configuration's check."""
+        from .config import check_key, with_values
 
-            *path, name = key.split(".")
-            table = with_values(self.config, {key: value}, space=False)
-            for part in path:
-                table = table[part]
-            self.seen[memo] = table[name]
+        memo = (key, repr(value))
+        if memo in self.seen:
+            return self.seen[memo]
+        if self.rules.get(key) is not None:
+            self.seen[memo] = check_key(key, self.rules[key], value)
+            return self.seen[memo]
+        *path, name = key.split(".")
+        table = with_values(self.config, {key: value}, space=False)
+        for part in path:
+            table = table[part]
+        self.seen[memo] = table[name]
+        self.rules.setdefault(key, self._rule(key))
         return self.seen[memo]
+
+    def _rule(self, key):
+        from .config import ENGINE_PARAMS, SECTION_PARAMS, filter_schema, param_schema, strategy_params
+
+        section, *path = key.split(".")
+        if section == "strategy" and len(path) == 1 and path[0] != "class":
+            cls, _ = strategy_params(self.config)
+            return param_schema(cls, skip=ENGINE_PARAMS + tuple(SECTION_PARAMS)).get(path[0])
+        if section == "filter" and len(path) == 2:
+            return filter_schema().get(path[0], {}).get(path[1])
+        return None
 
 
 def apply_trial(config, values):

@@ -170,9 +170,14 @@ class Screening:
             self._tick(len(tasks[n]), tasks[n])
 
     def _tick(self, count, ids=()):
-        for i in ids:
-            self.best = max(self.best, self._score(i))
-        if self.progress and count:
+        """Tell the progress bar (if any) of `count` more trials and the best objective so far,
+        scored over the search period on the batch `ids` at once."""
+        if self.progress is None:
+            return
+        if ids:
+            days = Returns.of_bars(pd.concat([self.returns[i] for i in ids], axis=1)).rows(self.rows)
+            self.best = max(self.best, float(np.max(self.objective.score(Segment.of(days)))))
+        if count:
             self.progress(count, self.best)
 
     def run(self, index):
@@ -190,8 +195,16 @@ class Screening:
         else:
             settings = grid_trials(dims) if t["method"] == "grid" else random_trials(dims, t["count"], t["seed"])
             self._screen([self._id(s) for s in settings])
-        matrix = pd.concat([self.returns[i] for i in range(len(self.trials))], axis=1, keys=range(len(self.trials)))
-        return self.trials, matrix
+        return self.trials, self.matrix()
+
+    def matrix(self):
+        """Bars x trials returns in trial order, as one block of memory (a concat of 10,000
+        Series would keep 10,000 blocks, each later read copying them all)."""
+        first = self.returns[0]
+        values = np.empty((len(self.trials), len(first)))   # a trial's returns contiguous, as a concat held them
+        for i in range(len(self.trials)):
+            values[i] = self.returns[i].to_numpy(dtype=float)
+        return pd.DataFrame(values.T, index=first.index, columns=range(len(self.trials)))
 
 
 def total_trials(config):
