@@ -2,10 +2,14 @@
 configurations: identical regimes, identical fill instants, symbols and sides, values at every
 bar within 1e-6 relative (they agree to about 1e-15 in practice).
 
-The configurations are drawn with a fixed seed over every tunable key; the categorical keys
+The configurations are drawn with a fixed seed over every declared [filter] and [strategy]
+parameter (`declared`: the signals' and the strategy class's own declarations, so a new
+parameter is drawn without editing this file): from the wide ranges of `draw` where one is
+given here, else from the parameter's declared choices or search range. The categorical keys
 cycle so that every weighting, both defensive choices, both fill rules, `use_rotation` and
 every filter mode appear, with zero and high costs, short universes, point-in-time universes
-(``universe.alts_top``, both missing-price rules) and one period starting inside the warm-up.
+(``universe.alts_top``, both missing-price rules), the shipped 4-hour bars and one period
+starting inside the warm-up; the README's user strategy (`TrendPair`) is drawn the same way.
 `pytest --draws N` sets how many configurations are drawn (24 by default): the first few run in
 the default suite, the others and the coverage check are marked slow (CI runs them in its
 second step).
@@ -18,19 +22,64 @@ from itertools import count
 import numpy as np
 import pandas as pd
 import pytest
+from readme_plans import install, uninstall
 
 from canary.feeds.market import load_market
+from canary.params import Rule
 from canary.runs.backtest import plan
-from canary.runs.config import load_config, rotation_params
+from canary.runs.config import SECTION_PARAMS, filter_schema, load_config, param_schema, strategy_params
 from canary.runs.screening import Screen
 from canary.strategies import BtcEthMonthly, BuyAndHold, Costs, EqualWeightBasket, SmallCapRotation, run_backtest
+from canary.strategies.engine import ENGINE_PARAMS
 from canary.strategies.screening import run_fast
 
 ALTS = ["BNB-USDT", "LTC-USDT", "ADA-USDT", "XRP-USDT", "XLM-USDT", "TRX-USDT", "ETC-USDT", "LINK-USDT",
         "XMR-USDT", "MATIC-USDT", "ATOM-USDT", "DOGE-USDT", "BCH-USDT", "SOL-USDT", "DOT-USDT", "UNI-USDT",
         "AVAX-USDT", "SHIB-USDT"]
+ALTS_4H = ["BNB-USDT-4h", "SOL-USDT-4h", "ADA-USDT-4h", "XRP-USDT-4h"]
 FAST_DRAWS = 5
 RTOL = 1e-6
+OWN_KEYS = ("costs.", "universe.", "data.")   # drawn here: not parameters of a class
+
+
+def declared(cls=SmallCapRotation):
+    """{key: Rule} of every [filter] parameter and every [strategy] parameter of `cls`."""
+    keys = {f"filter.{section}.{k}": rule for section, rules in filter_schema().items() for k, rule in rules.items()}
+    keys.update({f"strategy.{k}": rule for k, rule in
+                 param_schema(cls, skip=ENGINE_PARAMS + tuple(SECTION_PARAMS)).items()})
+    return keys
+
+
+def from_declaration(rule, i, rng, fewest_bars=None):
+    """A value of a parameter drawn from its declaration: a choice (cycling with `i`), a switch,
+    a value of its search range, or, for a window without one, a count of bars from
+    `fewest_bars` or (every other draw) a duration; None if the declaration gives nothing."""
+    if rule.choices:
+        return rule.choices[i % len(rule.choices)]
+    if rule.kind is bool:
+        return bool((i // 3) % 2)
+    space = rule.space
+    if isinstance(space, list):
+        return space[int(rng.integers(len(space)))]
+    if isinstance(space, dict):
+        values = np.arange(space["low"], space["high"] + space["step"] / 2, space["step"])
+        return type(space["low"])(values[int(rng.integers(len(values)))])
+    if fewest_bars is not None:
+        bars = int(rng.integers(fewest_bars, fewest_bars + 60))
+        return f"{bars}d" if i % 2 else bars
+    return None
+
+
+def drawn(settings, cls, i, rng):
+    """`settings` with every declared parameter of `cls` it does not give drawn from its declaration."""
+    windows = getattr(cls, "WINDOWS", {})
+    for key, rule in declared(cls).items():
+        if key not in settings:
+            value = from_declaration(rule, i, rng, windows.get(key.split(".", 1)[1]) if key.startswith("strategy.")
+                                     else None)
+            if value is not None:
+                settings[key] = value
+    return settings
 
 
 def draw(i, seed=20261125):
@@ -97,7 +146,11 @@ def draw(i, seed=20261125):
     if i % 6 == 5:   # a point-in-time universe: the top N of the ranking snapshots (the alts list unused)
         s["universe.alts_top"] = int(r(3, 15))
         s["universe.missing"] = ("cash", "renormalise")[(i // 6) % 2]
-    return s
+    if i % 6 == 2:   # the shipped 4-hour bars: a few months, bar-count windows in 4-hour bars
+        s.update({"universe.btc": "BTC-USDT-4h", "universe.eth": "ETH-USDT-4h",
+                  "universe.alts": [str(a) for a in rng.choice(ALTS_4H, size=int(r(2, 5)), replace=False)]})
+        s["data.end"] = (start + pd.DateOffset(months=min(months, 3))).date().isoformat()
+    return drawn(s, SmallCapRotation, i, rng)
 
 
 def overrides(settings):
@@ -126,7 +179,7 @@ def reference(i):
     """The i-th draw and its Backtrader run (once per test process)."""
     settings = draw(i)
     config, p, market = setup(settings)
-    return settings, run_backtest(market, SmallCapRotation, rotation_params(config), p.costs)
+    return settings, run_backtest(market, *strategy_params(config), p.costs)
 
 
 def pytest_generate_tests(metafunc):
@@ -223,3 +276,54 @@ def test_the_benchmarks_on_the_kernel(short_market, cls, params, fill):
     assert problems(backtrader, fast) == []
     assert list(fast.portfolio.columns) == list(backtrader.portfolio.columns)
     assert math.isclose(fast.fees, backtrader.fees, rel_tol=1e-9)
+
+
+def test_every_declared_parameter_is_drawn_and_varied(request):
+    """A parameter declared tomorrow is drawn without editing this file; one whose declaration
+    gives no choices, no search range and no window would stay at its default, and fails here."""
+    draws = [draw(i) for i in range(max(request.config.getoption("draws"), 12))]
+    keys = declared()
+    for key in keys:
+        values = {json.dumps(d[key]) for d in draws if key in d}
+        assert len(values) >= 2, f"{key}: not varied by the draws (declare its search range)"
+    stale = {k for d in draws for k in d if not k.startswith(OWN_KEYS)} - set(keys)
+    assert stale == set(), f"drawn but not declared: {sorted(stale)}"
+    assert any(d.get("universe.btc") == "BTC-USDT-4h" for d in draws)   # 4-hour draws are among them
+
+
+@pytest.fixture(scope="module")
+def trend_pair(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("plans")
+    yield install(folder).TrendPair
+    uninstall(folder)
+
+
+@pytest.mark.parametrize("j", range(3))
+def test_the_readme_user_strategy_reproduces_backtrader(trend_pair, j):
+    rng = np.random.default_rng([20261207, j])
+    start = pd.Timestamp("2019-01-01") + pd.Timedelta(days=int(rng.integers(0, 1800)))
+    suffix = "-4h" if j == 1 else ""
+    settings = drawn({"strategy.class": "my_plans:TrendPair", "universe.btc": f"BTC-USDT{suffix}",
+                      "universe.eth": f"ETH-USDT{suffix}", "universe.alts": [f"BNB-USDT{suffix}"],
+                      "data.start": start.date().isoformat(),
+                      "data.end": (start + pd.DateOffset(months=4 if suffix else 12)).date().isoformat(),
+                      "costs.fee_bp": float(rng.choice([0.0, 10.0, 100.0])),
+                      "costs.fill": ("open", "close")[j % 2]}, trend_pair, j, rng)
+    assert "strategy.window" in settings
+    config, p, market = setup(settings)
+    backtrader = run_backtest(market, *strategy_params(config), p.costs)
+    fast = Screen(market, p.costs).run(config)
+    assert len(backtrader.fills) > 3, settings          # it trades: the comparison means something
+    assert problems(backtrader, fast) == []
+
+
+def test_a_newly_declared_parameter_is_drawn():
+    class Knobbed(SmallCapRotation):
+        params = (("knob", 0.5), ("knob_window", "10d"))
+        param_rules = {"knob": Rule(lambda v: 0 <= v <= 1, "in [0, 1]", space=[0.1, 0.5, 0.9])}
+        WINDOWS = dict(SmallCapRotation.WINDOWS, knob_window=2)
+
+    draws = [drawn({}, Knobbed, i, np.random.default_rng(i)) for i in range(12)]
+    assert {d["strategy.knob"] for d in draws} == {0.1, 0.5, 0.9}
+    assert len({str(d["strategy.knob_window"]) for d in draws}) > 3
+    assert all(isinstance(w, int) and w >= 2 or w.endswith("d") for w in (d["strategy.knob_window"] for d in draws))

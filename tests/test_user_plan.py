@@ -2,13 +2,12 @@
 that changes behaviour without a plan is refused by the fast engine, never run as its parent;
 and a plan that looks ahead is caught by the two engines disagreeing."""
 import functools
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from clirun import main as canary
+from readme_plans import install, uninstall
 
 from canary.errors import ConfigError
 from canary.feeds import DataLibrary
@@ -16,20 +15,14 @@ from canary.feeds.market import Universe, load_market
 from canary.strategies import TargetPlan, TargetWeightStrategy, run_backtest
 from canary.strategies.screening import run_fast
 
-README = Path(__file__).resolve().parents[1] / "README.md"
 START = "2023-06-01"
 SMALL = ("--set", 'universe.alts=["BNB-USDT", "SOL-USDT"]', "--start", START)
-
-
-def readme_plan():
-    text = README.read_text().split("<!-- user-plan-example", 1)[1]
-    return text.split("```python\n", 1)[1].split("```", 1)[0]
 
 
 @pytest.fixture(scope="module")
 def my_plans(tmp_path_factory):
     folder = tmp_path_factory.mktemp("plans")
-    (folder / "my_plans.py").write_text(readme_plan() + '''
+    yield install(folder, '''
 
 from canary.strategies import SmallCapRotation
 
@@ -40,12 +33,7 @@ class BtcOnly(SmallCapRotation):
     def target_weights(self):
         return {self.coins[0]: 1.0}
 ''')
-    sys.path.insert(0, str(folder))
-    import my_plans
-
-    yield my_plans
-    sys.path.remove(str(folder))
-    sys.modules.pop("my_plans", None)
+    uninstall(folder)
 
 
 @functools.cache
