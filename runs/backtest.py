@@ -230,7 +230,8 @@ def beside(func, *args):
     if not _spare_core():
         result = func(*args)
         return lambda: result
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=end_with_parent)
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=end_with_parent,
+                               initargs=(os.getpid(),))
     future = pool.submit(func, *args)
 
     def wait():
@@ -256,7 +257,7 @@ def run_all(market, runs, costs, progress=None):
     _SHARED.update(market=market, costs=costs)
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=end_with_parent) as pool:
+                                 initializer=end_with_parent, initargs=(os.getpid(),)) as pool:
             futures = [(label, pool.submit(_run_shared, (label, cls, params))) for label, cls, params in runs[1:]]
             label, cls, params = runs[0]
             _told(progress, label, False)

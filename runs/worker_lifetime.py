@@ -12,12 +12,11 @@ import time
 POLL_SECONDS = 0.2
 
 
-def end_with_parent():
-    """Pool initializer: exit this worker as soon as its parent process has gone (checked every
-    POLL_SECONDS by a daemon thread: an orphan is adopted by another process, so its parent id
-    changes)."""
-    parent = os.getppid()
-
+def end_with_parent(parent):
+    """Pool initializer (``initargs=(os.getpid(),)``, the parent's id taken before the fork):
+    exit this worker as soon as `parent` has gone, checked every POLL_SECONDS by a daemon
+    thread (an orphan is adopted by another process, so its parent id changes). The id is the
+    parent's own, not read in the worker, which may start after its parent was already killed."""
     def watch():
         while os.getppid() == parent:
             time.sleep(POLL_SECONDS)

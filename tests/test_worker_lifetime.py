@@ -52,3 +52,14 @@ def test_a_worker_ends_when_its_parent_is_killed(how, tmp_path):
     assert not _alive(worker)
     time.sleep(1.5)
     assert not late.exists()
+
+
+def test_a_worker_whose_parent_died_before_it_started_ends_at_once():
+    """The parent's id is taken before the fork: a worker whose initializer runs only after its
+    parent was killed (a busy machine) sees another parent and ends; reading the parent's id in
+    the worker would have seen the adopter and waited for ever."""
+    code = "from canary.runs.worker_lifetime import end_with_parent; import os, time; " \
+           "end_with_parent(os.getppid() + 1000003); time.sleep(30)"
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], timeout=20)
+    assert done.returncode == 1 and time.monotonic() - started < 10
