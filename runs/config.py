@@ -246,14 +246,18 @@ def validate(config, source="configuration", space=True):
     return out
 
 
+def declared_rules(cls):
+    """{'section.key': Rule} of every [filter] parameter and of every [strategy] parameter of
+    `cls`: what a value of each is checked by, and its default search range."""
+    out = {f"filter.{s}.{k}": rule for s, keys in filter_schema().items() for k, rule in keys.items()}
+    out.update({f"strategy.{k}": rule for k, rule in param_schema(cls, skip=ENGINE_PARAMS + tuple(SECTION_PARAMS)).items()})
+    return out
+
+
 def search_ranges(config):
     """{'section.key': its declared default search range (`canary.params.Rule.space`), or None}
     of the [filter] keys and of the configured strategy's parameters."""
-    out = {f"filter.{s}.{k}": rule.space for s, keys in filter_schema().items() for k, rule in keys.items()}
-    cls = load_strategy(config["strategy"]["class"])
-    out.update({f"strategy.{k}": rule.space
-                for k, rule in param_schema(cls, skip=ENGINE_PARAMS + tuple(SECTION_PARAMS)).items()})
-    return out
+    return {key: rule.space for key, rule in declared_rules(load_strategy(config["strategy"]["class"])).items()}
 
 
 def with_values(config, values, source="tune.space", space=True):

@@ -259,7 +259,9 @@ class TrialValues:
         """A [strategy] or [filter] key's later values are checked by its own declared rule (no
         check of the configuration relates them to other keys); its first value, and every value
         of any other key, by `with_values`, the whole configuration's check."""
-        from .config import check_key, with_values
+        from canary.strategies.classpath import load_strategy
+
+        from .config import check_key, declared_rules, with_values
 
         memo = (key, repr(value))
         if memo in self.seen:
@@ -272,19 +274,9 @@ class TrialValues:
         for part in path:
             table = table[part]
         self.seen[memo] = table[name]
-        self.rules.setdefault(key, self._rule(key))
+        if key not in self.rules:
+            self.rules[key] = declared_rules(load_strategy(self.config["strategy"]["class"])).get(key)
         return self.seen[memo]
-
-    def _rule(self, key):
-        from .config import ENGINE_PARAMS, SECTION_PARAMS, filter_schema, param_schema, strategy_params
-
-        section, *path = key.split(".")
-        if section == "strategy" and len(path) == 1 and path[0] != "class":
-            cls, _ = strategy_params(self.config)
-            return param_schema(cls, skip=ENGINE_PARAMS + tuple(SECTION_PARAMS)).get(path[0])
-        if section == "filter" and len(path) == 2:
-            return filter_schema().get(path[0], {}).get(path[1])
-        return None
 
 
 def apply_trial(config, values):

@@ -3,7 +3,7 @@ configurations: identical regimes, identical fill instants, symbols and sides, v
 bar within 1e-6 relative (they agree to about 1e-15 in practice).
 
 The configurations are drawn with a fixed seed over every declared [filter] and [strategy]
-parameter (`declared`: the signals' and the strategy class's own declarations, so a new
+parameter (`canary.runs.config.declared_rules`: the signals' and the strategy class's own declarations, so a new
 parameter is drawn without editing this file): from the wide ranges of `draw` where one is
 given here, else from the parameter's declared choices or search range. The categorical keys
 cycle so that every weighting, both defensive choices, both fill rules, `use_rotation` and
@@ -27,10 +27,9 @@ from readme_plans import install, uninstall
 from canary.feeds.market import load_market
 from canary.params import Rule
 from canary.runs.backtest import plan
-from canary.runs.config import SECTION_PARAMS, filter_schema, load_config, param_schema, strategy_params
+from canary.runs.config import declared_rules, load_config, strategy_params
 from canary.runs.screening import Screen
 from canary.strategies import BtcEthMonthly, BuyAndHold, Costs, EqualWeightBasket, SmallCapRotation, run_backtest
-from canary.strategies.engine import ENGINE_PARAMS
 from canary.strategies.screening import run_fast
 
 ALTS = ["BNB-USDT", "LTC-USDT", "ADA-USDT", "XRP-USDT", "XLM-USDT", "TRX-USDT", "ETC-USDT", "LINK-USDT",
@@ -40,14 +39,6 @@ ALTS_4H = ["BNB-USDT-4h", "SOL-USDT-4h", "ADA-USDT-4h", "XRP-USDT-4h"]
 FAST_DRAWS = 5
 RTOL = 1e-6
 OWN_KEYS = ("costs.", "universe.", "data.")   # drawn here: not parameters of a class
-
-
-def declared(cls=SmallCapRotation):
-    """{key: Rule} of every [filter] parameter and every [strategy] parameter of `cls`."""
-    keys = {f"filter.{section}.{k}": rule for section, rules in filter_schema().items() for k, rule in rules.items()}
-    keys.update({f"strategy.{k}": rule for k, rule in
-                 param_schema(cls, skip=ENGINE_PARAMS + tuple(SECTION_PARAMS)).items()})
-    return keys
 
 
 def from_declaration(rule, i, rng, fewest_bars=None):
@@ -73,7 +64,7 @@ def from_declaration(rule, i, rng, fewest_bars=None):
 def drawn(settings, cls, i, rng):
     """`settings` with every declared parameter of `cls` it does not give drawn from its declaration."""
     windows = getattr(cls, "WINDOWS", {})
-    for key, rule in declared(cls).items():
+    for key, rule in declared_rules(cls).items():
         if key not in settings:
             value = from_declaration(rule, i, rng, windows.get(key.split(".", 1)[1]) if key.startswith("strategy.")
                                      else None)
@@ -282,7 +273,7 @@ def test_every_declared_parameter_is_drawn_and_varied(request):
     """A parameter declared tomorrow is drawn without editing this file; one whose declaration
     gives no choices, no search range and no window would stay at its default, and fails here."""
     draws = [draw(i) for i in range(max(request.config.getoption("draws"), 12))]
-    keys = declared()
+    keys = declared_rules(SmallCapRotation)
     for key in keys:
         values = {json.dumps(d[key]) for d in draws if key in d}
         assert len(values) >= 2, f"{key}: not varied by the draws (declare its search range)"
