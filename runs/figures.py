@@ -322,49 +322,27 @@ def _ratio(num, den):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def figures(seg, names=None):
-    """Every figure of a segment, per column, as a dict of arrays (the module's definitions);
-    with `names`, only those figures (from a segment carrying at least `fields_for(names)`)."""
-    if names is not None:
-        return _some_figures(seg, names)
-    n = np.asarray(seg.days)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = seg.total / n
-        std = np.sqrt(np.maximum(seg.squares - seg.total * mean, 0.0) / (n - 1))
-        std = np.where(n > 1, std, np.nan)
-        growth = np.exp(seg.log_end)
-        cagr = np.where(n > 0, growth ** (seg.periods / n) - 1.0, np.nan)
-        downside = np.sqrt(seg.down_squares / n)
-    mdd = np.expm1(seg.log_drawdown)
-    root = np.sqrt(seg.periods)
-    return {"total_return": growth - 1.0, "cagr": cagr, "volatility": std * root,
-            "sharpe": _ratio(mean, std) * root, "sortino": _ratio(mean, downside) * root,
-            "max_drawdown": mdd, "calmar": _ratio(cagr, -mdd)}
-
-
-def figures_of(returns):
-    """The figures of each column of `returns` (see `Returns.of`), as {figure: array}."""
-    return figures(Segment.of(Returns.of(returns)))
-
-
-def _some_figures(seg, names):
-    """`figures(seg)[name]` for each of `names`, each by the same arithmetic, computing only what they read."""
+def figures(seg, names=FIGURES):
+    """The figures `names` (every one by default) of a segment, per column, as a dict of arrays
+    (the module's definitions), computing only what they read (from a segment carrying at least
+    `fields_for(names)`)."""
+    wanted = set(names)
     n = np.asarray(seg.days)
     root = np.sqrt(seg.periods)
     out = {}
     with np.errstate(divide="ignore", invalid="ignore"):
-        if {"volatility", "sharpe", "sortino"} & set(names):
+        if {"volatility", "sharpe", "sortino"} & wanted:
             mean = seg.total / n
-        if {"volatility", "sharpe"} & set(names):
+        if {"volatility", "sharpe"} & wanted:
             std = np.sqrt(np.maximum(seg.squares - seg.total * mean, 0.0) / (n - 1))
             std = np.where(n > 1, std, np.nan)
-        if {"total_return", "cagr", "calmar"} & set(names):
+        if {"total_return", "cagr", "calmar"} & wanted:
             growth = np.exp(seg.log_end)
-        if {"cagr", "calmar"} & set(names):
+        if {"cagr", "calmar"} & wanted:
             cagr = np.where(n > 0, growth ** (seg.periods / n) - 1.0, np.nan)
-        if "sortino" in names:
+        if "sortino" in wanted:
             downside = np.sqrt(seg.down_squares / n)
-    if {"max_drawdown", "calmar"} & set(names):
+    if {"max_drawdown", "calmar"} & wanted:
         mdd = np.expm1(seg.log_drawdown)
     for name in names:
         if name == "total_return":
@@ -384,3 +362,8 @@ def _some_figures(seg, names):
         else:
             raise KeyError(name)
     return out
+
+
+def figures_of(returns):
+    """The figures of each column of `returns` (see `Returns.of`), as {figure: array}."""
+    return figures(Segment.of(Returns.of(returns)))
