@@ -49,18 +49,10 @@ from canary.runs.search_space import apply_trial, parse_space, random_trials
 from canary.strategies.plan import VARYING
 
 sys.path.insert(0, os.path.dirname(__file__))
+from printing import load, say  # noqa: E402
 from tune_end_to_end import SEED, SPACE  # noqa: E402  (the same trials as the end-to-end benchmark)
 
 NEVER = 1 << 40
-
-
-def load():
-    with open("/proc/loadavg") as f:
-        return f.read().split()[0]
-
-
-def say(label, value, unit=""):
-    print(f"{label:64s} {value:>14} {unit}", flush=True)
 
 
 def best(func, repeat):

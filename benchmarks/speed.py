@@ -24,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 import backtrader as bt
+from printing import say
 
 from canary.feeds.market import load_market
 from canary.runs.backtest import plan, strategies
@@ -33,10 +34,6 @@ from canary.strategies import run_backtest
 from canary.strategies.engine import _feeds
 
 CORES = os.cpu_count() or 1
-
-
-def say(label, value, unit=""):
-    print(f"{label:58s} {value:>12} {unit}", flush=True)
 
 
 def grid(config, spec):

@@ -33,6 +33,8 @@ import threading
 import time
 import tomllib
 
+from printing import load, say
+
 SPACE = {
     "filter.small_cap.confirm": '{low=1, high=10, distribution="integer"}',
     "filter.small_cap.period": "{low=20, high=200, step=10}",
@@ -42,15 +44,6 @@ SPACE = {
 SEED = 42
 GIB = 2 ** 30
 TARGET_SECONDS, TARGET_BYTES, TARGET_SHARE = 60.0, 1.5 * GIB, 1 / 3
-
-
-def load():
-    with open("/proc/loadavg") as f:
-        return f.read().split()[0]
-
-
-def say(label, value, unit=""):
-    print(f"{label:62s} {value:>14} {unit}", flush=True)
 
 
 def _tree(root):
