@@ -45,7 +45,8 @@ from canary.feeds.market import load_market
 from canary.runs.backtest import plan as plan_of
 from canary.runs.config import load_config
 from canary.runs.screening import Screen
-from canary.runs.search_space import apply_trial, parse_space, random_trials
+from canary.runs.tune.search_space import parse_space, random_trials
+from canary.runs.tune.trial_values import apply_trial
 from canary.strategies.plan import VARYING
 
 sys.path.insert(0, os.path.dirname(__file__))

@@ -137,7 +137,8 @@ def engine_only(count, repeat):
     from canary.runs.backtest import plan
     from canary.runs.config import load_config
     from canary.runs.screening import Screen
-    from canary.runs.search_space import apply_trial, parse_space, random_trials
+    from canary.runs.tune.search_space import parse_space, random_trials
+    from canary.runs.tune.trial_values import apply_trial
 
     space = {key: tomllib.loads(f"v = {spec}")["v"] for key, spec in SPACE.items()}
     config = load_config()

@@ -11,7 +11,7 @@ _EXPORTS = {
     "SHIPPED_DIR": "library", "DataLibrary": "library",
     "PriceSeries": "loading", "load_csv": "loading", "normalise": "loading", "utc_instant": "loading",
     "Market": "market", "Universe": "market", "load_market": "market",
-    "SourcedLibrary": "sources",
+    "SourcedLibrary": "sourced",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -33,6 +33,7 @@ from canary.errors import DataError
 
 from .alignment import known_at, to_interval
 from .layouts import CLOSE_ONLY
+from .library import DataLibrary
 from .loading import PriceSeries
 from .rankings import load_rankings
 from .roles import role_names
@@ -145,8 +146,6 @@ class PointInTime:
 
 def shipped_libraries():
     """A DataLibrary per shipped universe price folder, in `SHIPPED_SOURCES` order."""
-    from .library import DataLibrary
-
     return [DataLibrary(UNIVERSE_DIR / f) for f in SHIPPED_SOURCES]
 
 
@@ -159,8 +158,6 @@ class PointInTimeLibrary:
     appearance."""
 
     def __init__(self, library, pit, btc, extra=None):
-        from .library import DataLibrary
-
         self.library, self.point_in_time = library, pit
         self.behind = [] if library.shipped else [DataLibrary()]
         self.sources = [library, *self.behind, *(shipped_libraries() if extra is None else extra)]

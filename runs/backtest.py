@@ -14,7 +14,7 @@ from canary.feeds.library import DataLibrary, sha256
 from canary.feeds.market import Universe, load_market, universe_of
 from canary.feeds.pointintime import PointInTime
 from canary.feeds.roles import role_names
-from canary.feeds.sources import SourcedLibrary
+from canary.feeds.sourced import SourcedLibrary
 from canary.feeds.validation import AFTER_RECORDED
 from canary.params import param_defaults
 from canary.strategies import (
@@ -27,10 +27,12 @@ from canary.strategies import (
     run_backtest,
 )
 
-from . import coverage, report
 from .config import strategy_params
 from .forking import fork_is_safe
-from .metrics import MIN_ANNUALISED_DAYS, performance, period_days, time_in_regime
+from .report import coverage
+from .report import files as report
+from .report.metrics import MIN_ANNUALISED_DAYS, performance, period_days, time_in_regime
+from .report.tearsheet import write_tearsheet
 from .worker_lifetime import end_with_parent
 
 PACKAGES = ("backtrader", "pandas", "numpy", "matplotlib", "exchange-calendars", "yfinance", "ccxt")
@@ -192,7 +194,7 @@ def execute(p, benchmarks="btc", progress=None, engine="backtrader"):
     runs = strategies(p, benchmarks)
     if engine != "fast":
         return market, run_all(market, runs, p.costs, progress)
-    from canary.strategies.screening import run_fast
+    from canary.strategies.screening import run_fast  # the screening engine needs numba (the tune extra)
 
     from .screening import Screen
 
@@ -310,7 +312,7 @@ def manifest(p, market, metrics, started, finished, benchmarks=()):
 
 def universe_coverage(folder, p, market):
     """With a point-in-time universe: coverage.csv (the snapshots in force during the run) into
-    `folder`, and its summary (`canary.runs.coverage`); else None."""
+    `folder`, and its summary (`canary.runs.report.coverage`); else None."""
     if market.coverage is None:
         return None
     rows = coverage.in_run(market.coverage, market.start, market.end)
@@ -332,8 +334,6 @@ def write_outputs(folder, p, market, results, started, tearsheet=True):
     days = period_days(strategy.equity)
     covered = universe_coverage(folder, p, market)
     if tearsheet:   # drawn in a worker process while this one writes the other files
-        from .tearsheet import write_tearsheet
-
         sheet = beside(write_tearsheet, folder / "tearsheet.html",
                        {label: strategy.equity, "btc_buy_hold": bench.equity}, metrics,
                        f"{name} vs BTC buy-and-hold, {period}", p.currency, None,

@@ -85,8 +85,8 @@ def _backtest(args, config, benchmarks):
 def _summary(folder, metrics, notes, head):
     """The period (and any bound the data moved), the metrics table and what it cannot say,
     refused orders, what the data loads repaired or noticed, the folder."""
-    from .coverage import line as coverage_line
-    from .metrics import caveats, table
+    from .report.coverage import line as coverage_line
+    from .report.metrics import caveats, table
 
     recorded = json.loads((folder / "metrics.json").read_text())
     for line in head:
@@ -123,7 +123,7 @@ TUNE_FLAGS = (("method", "method"), ("count", "count"), ("seed", "seed"), ("obje
 def _tune_config(args):
     """The configuration of `canary tune`: as `_config`, then the [tune] flags."""
     from .config import load_config
-    from .tuning import parse_grid
+    from .tune.tuning import parse_grid
 
     settings = [("data", key, getattr(args, flag)) for flag, key in
                 (("start", "start"), ("end", "end"), ("data", "folder")) if getattr(args, flag) is not None]
@@ -144,7 +144,7 @@ def _space_flags(texts):
     auto (the key's declared default search range)."""
     import tomllib
 
-    from .search_space import AUTO
+    from .tune.search_space import AUTO
 
     out = {}
     for text in texts:
@@ -166,10 +166,11 @@ def cmd_tune(args):
         if given or args.anchored:
             raise ConfigError(f"--resume continues the recorded tuning: drop "
                               f"{', '.join('--' + g.replace('_', '-') for g in given + ['anchored'] * args.anchored)}")
-    from . import backtest, tune_report
+    from . import backtest
     from .config import validate
-    from .tuning import Checkpoint, Interrupted, total_trials, tune
-    from .workers import Workers
+    from .tune import report as tune_report
+    from .tune.tuning import Checkpoint, Interrupted, total_trials, tune
+    from .tune.workers import Workers
 
     if args.resume:
         run = RunFolder.resume(args.resume, keep_on=(Interrupted,))
@@ -201,7 +202,10 @@ def cmd_tune(args):
 def cmd_study(args):
     from canary.extras import installed
 
-    from . import backtest, eventstats, study
+    from . import backtest
+    from .study import events as study
+    from .study import eventstats
+    from .study import report as study_report
 
     installed("arch", eventstats.BOOTSTRAP)   # before the work, not at its end
     settings = study.settings_from(args.horizons, args.cooloff, args.confidence, args.reps, args.seed)
@@ -215,7 +219,7 @@ def cmd_study(args):
     progress.say("finding events and bootstrapping the intervals")
     result = study.run_study(p, market, settings)
     with run as folder:
-        words = study.write_study(folder, p, market, result, started)
+        words = study_report.write_study(folder, p, market, result, started)
     print("\n\n".join(words))
     for note in result.notes:
         print(note)
@@ -239,7 +243,7 @@ def cmd_replay(args):
 
 
 def cmd_now(args):
-    from .now import CHANGED_EXIT, as_json, canary_now, lines, refresh
+    from .live.now import CHANGED_EXIT, as_json, canary_now, lines, refresh
 
     config = _config(args)
     if args.refresh:
@@ -252,7 +256,7 @@ def cmd_now(args):
 
 
 def cmd_paper(args):
-    from .paper import paper, status
+    from .live.paper import paper, status
 
     if args.config == "status":
         print("\n".join(status(args.ledger, args.report)))

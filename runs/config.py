@@ -11,21 +11,24 @@ class's ``params`` (`canary.params.param_schema`).
 import copy
 import dataclasses
 import datetime
+import difflib
 import tomllib
 from pathlib import Path
 
 from canary.errors import ConfigError, suggest
 from canary.feeds.pointintime import EXCLUDE, MISSING_RULES
 from canary.feeds.roles import declared, role_names
+from canary.feeds.sources import parse_source
 from canary.indicators import signals
 from canary.params import Rule, check_value, param_defaults, param_schema
 from canary.strategies.classpath import DEFAULT_STRATEGY, load_strategy
 from canary.strategies.costs import Costs
 from canary.strategies.engine import ENGINE_PARAMS
+from canary.strategies.rotation import SmallCapRotation
 
-from .objectives import OBJECTIVES
-from .search_space import METHODS, expand_auto, has_auto
-from .walkforward import days_in
+from .tune.objectives import OBJECTIVES
+from .tune.search_space import METHODS, expand_auto, has_auto, parse_space
+from .tune.walkforward import days_in
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "default.toml"
 
@@ -113,7 +116,7 @@ SCHEMA = {
         "slippage_bp": (FLOAT, lambda v: 0 <= v < 1e4, "not negative (basis points)"),
         "fill": (STR, lambda v: v in ("open", "close"), "open or close"),
     },
-    # `canary tune`; [tune.space] (the keys tried and their values) is checked by runs.search_space
+    # `canary tune`; [tune.space] (the keys tried and their values) is checked by runs.tune.search_space
     "tune": {
         "method": (STR, lambda v: v in METHODS, f"one of {', '.join(METHODS)}"),
         "count": (INT, _positive_int, "a whole number >= 1"),
@@ -175,15 +178,11 @@ def check_key(key, entry, value):
     if rule.kind is STR and isinstance(value, (datetime.date, datetime.time)):
         value = value.isoformat()  # TOML reads a bare 2020-01-01 as a date
     if key == "tune.space":
-        from .search_space import parse_space
-
         parse_space(value, auto=True)   # "auto" ranges: from the declarations, once the class is known (`validate`)
     return check_value(key, rule, value)
 
 
 def _check_source(symbol, value):
-    from canary.feeds.sources import parse_source
-
     if not isinstance(value, str):
         raise ConfigError(f"sources.{symbol}: expected str, got {type(value).__name__} {value!r}")
     try:
@@ -275,8 +274,6 @@ def with_values(config, values, source="tune.space", space=True):
 def check_space(config):
     """Every key of [tune.space] is a tunable key of this configuration, and every value listed
     (or each end of a range) is a value it accepts."""
-    from .search_space import parse_space
-
     for dim in parse_space(config["tune"]["space"]):
         *path, name = dim.key.split(".")
         table, where = config, []
@@ -354,8 +351,6 @@ def with_defaults(config):
     """(`config` with every key it lacks set to today's default, the keys so set as
     'section.key'): a configuration recorded by an earlier version, which had fewer keys.
     [strategy] is left to its class's defaults (`strategy_section`)."""
-    import copy
-
     defaults = load_config()
     out, added = copy.deepcopy(config), []
 
@@ -446,8 +441,6 @@ def _paths_beside(user, folder):
 
 def _key_in_a_section(name, schema):
     """' (did you mean 'filter.<section>.<key>'?)' for the keys of any section close to `name`."""
-    import difflib
-
     paths = {}
     for section, keys in schema.items():
         for key in keys:
@@ -533,8 +526,6 @@ def strategy_params(config):
 def rotation_params(config):
     """SmallCapRotation parameters from the [strategy] and [filter] sections (for the commands
     that run the rotation itself, such as tuning)."""
-    from canary.strategies.rotation import SmallCapRotation
-
     cls, params = strategy_params(config)
     if not issubclass(cls, SmallCapRotation):
         raise ConfigError(f"strategy.class: {config['strategy']['class']} is not the rotation "

@@ -4,7 +4,7 @@ A batch goes: the signals (`canary.indicators.signals.evaluate`, the indicators'
 functions; each indicator computed once per distinct set of its parameters in the batch)
 -> the regime at each crypto bar close -> the portfolio kernel
 (`canary.strategies.screening_kernel`, compiled, the configurations in parallel threads)
--> the values at every crypto bar close and the figures of `canary.runs.metrics`.
+-> the values at every crypto bar close and the figures of `canary.runs.report.metrics`.
 
 The Backtrader path stays the reference; this engine is held to it by the parity property
 test (tests/test_screening_parity.py). `Screen.run` gives one configuration's full
@@ -33,15 +33,15 @@ from canary.strategies.screening_kernel import (
 )
 
 from .config import regime_params, strategy_params
-from .figures import bar_returns
-from .metrics import COLUMNS, figures
+from .report.figures import bar_returns
+from .report.metrics import COLUMNS, figures
 
 
 @dataclass
 class Screened:
     """A batch's results: ``values`` (configurations x bars: the portfolio value at each
     crypto bar close from the first trading bar, ``index``) and ``figures`` (one row per
-    configuration, the columns of `canary.runs.metrics.COLUMNS`)."""
+    configuration, the columns of `canary.runs.report.metrics.COLUMNS`)."""
 
     index: pd.DatetimeIndex
     values: np.ndarray
@@ -49,7 +49,7 @@ class Screened:
 
     def bar_returns(self):
         """Bars x configurations: each configuration's returns at every bar from its first daily
-        close (`canary.runs.figures.bar_returns`; the columns of a tuning's return matrix)."""
+        close (`canary.runs.report.figures.bar_returns`; the columns of a tuning's return matrix)."""
         r, index = bar_returns(self.values, self.index)
         return pd.DataFrame(r, index=index)
 

@@ -18,7 +18,7 @@ from clirun import subprocess_run as canary
 
 from canary.feeds import SHIPPED_DIR, DataLibrary
 from canary.feeds.market import Universe, load_market
-from canary.runs.metrics import regime_names
+from canary.runs.report.metrics import regime_names
 from canary.strategies import SmallCapRotation, run_backtest
 
 

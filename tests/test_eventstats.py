@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from canary.runs.eventstats import difference_interval, hit_rate, mean_interval, non_overlapping
+from canary.runs.study.eventstats import difference_interval, hit_rate, mean_interval, non_overlapping
 
 SEEDS = 300          # data sets per coverage check: the coverage is known to about +-2 points
 REPS = 300           # resamples per interval

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from canary.runs.figures import Returns, Segment, bar_returns, figures, figures_of
-from canary.runs.metrics import figures as table_figures
-from canary.runs.objectives import Objective
+from canary.runs.report.figures import Returns, Segment, bar_returns, figures, figures_of
+from canary.runs.report.metrics import figures as table_figures
+from canary.runs.tune.objectives import Objective
 
 FIGURES = ("sharpe", "sortino", "calmar", "cagr", "total_return", "volatility", "max_drawdown")
 

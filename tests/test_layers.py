@@ -26,7 +26,9 @@ def _modules():
 
 
 def _imported(name, path):
-    """The canary modules `path` (module `name`) imports, at its top or inside functions."""
+    """What `path` (module `name`) imports from canary, at its top or inside functions: each name
+    in full (canary.runs.cli for `from ..runs import cli`, canary.errors.suggest for
+    `from canary.errors import suggest`)."""
     package = name if path.stem == "__init__" else name.rsplit(".", 1)[0]
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
@@ -34,9 +36,12 @@ def _imported(name, path):
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                yield f"{base}.{node.module}" if node.module else base
+                module = f"{base}.{node.module}" if node.module else base
             elif (node.module or "").split(".")[0] == "canary":
-                yield node.module
+                module = node.module
+            else:
+                continue
+            yield from (f"{module}.{a.name}" for a in node.names)   # a module, or a name in `module`
 
 
 def _layer(module):
@@ -55,10 +60,61 @@ def test_imports_point_downwards():
     assert upward == []
 
 
+def _import_graph(modules):
+    """{module: the canary modules it imports}: each imported name trimmed to the nearest module
+    (`from canary.runs.tune import report` is canary.runs.tune.report, `from .x import f` is .x)."""
+    graph = {}
+    for name, path in modules.items():
+        graph[name] = set()
+        for target in _imported(name, path):
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                graph[name].add(target)
+    return graph
+
+
+def _cycle(graph):
+    """One import loop of `graph` as [a, b, ..., a], or None."""
+    state, stack = {}, []
+
+    def visit(module):
+        state[module] = "open"
+        stack.append(module)
+        for target in sorted(graph[module]):
+            if state.get(target) == "open":
+                return stack[stack.index(target):] + [target]
+            if target not in state and (loop := visit(target)):
+                return loop
+        state[module] = "done"
+        stack.pop()
+        return None
+
+    for module in sorted(graph):
+        if module not in state and (loop := visit(module)):
+            return loop
+    return None
+
+
+def test_no_import_loops():
+    """No module imports itself through others, counting the imports inside functions (a loop
+    hidden there still ties the modules together)."""
+    modules = {name: path for name, path in _modules() if name != "canary.runs.__main__"}
+    graph = _import_graph(modules)
+    assert graph["canary.runs.cli"] >= {"canary.runs.tune.tuning", "canary.runs.study.report"}   # the walk sees them
+    assert _cycle(graph) is None
+
+
+def test_the_loop_finder_finds_a_loop_through_a_function_level_import():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
+    assert _cycle(graph) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
 def test_the_import_graph_sees_an_upward_import(tmp_path):
     path = tmp_path / "planted.py"
     path.write_text("def f():\n    from ..runs import cli\n    from canary.strategies import engine\n")
-    assert list(_imported("canary.feeds.planted", path)) == ["canary.runs", "canary.strategies"]
+    assert list(_imported("canary.feeds.planted", path)) == ["canary.runs.cli", "canary.strategies.engine"]
     assert _layer("canary.runs") > _layer("canary.feeds.planted")
 
 
@@ -187,7 +243,7 @@ def test_run_pictures_choose_no_backend(tmp_path):
 
     script = f'''
 import sys, matplotlib, pandas as pd
-from canary.runs import report
+from canary.runs.report import files as report
 curve = pd.Series([1.0, 1.2, 1.1], index=pd.date_range("2024-01-01", periods=3, tz="UTC"))
 report.plot_equity(r"{tmp_path / 'equity.png'}", {{"a": curve}}, None, "t")
 print(matplotlib.rcParams._get_backend_or_none(), "matplotlib.pyplot" in sys.modules)

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from canary.runs.metrics import per_day, performance
+from canary.runs.report.metrics import per_day, performance
 from canary.strategies.engine import BacktestResult
 
 

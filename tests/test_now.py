@@ -17,8 +17,8 @@ from canary.feeds.market import load_market
 from canary.indicators.signals import evaluate, registry, resolve
 from canary.runs.backtest import plan
 from canary.runs.config import load_config, regime_params, strategy_params
-from canary.runs.metrics import regime_names
-from canary.runs.now import CHANGED_EXIT, MOVED, FlipFinder, canary_now, refresh
+from canary.runs.live.now import CHANGED_EXIT, MOVED, FlipFinder, canary_now, refresh
+from canary.runs.report.metrics import regime_names
 from canary.runs.screening import signal_inputs
 from canary.strategies import run_backtest
 

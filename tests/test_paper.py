@@ -11,8 +11,8 @@ from canary.feeds import SHIPPED_DIR
 from canary.feeds.market import load_market
 from canary.runs.backtest import plan
 from canary.runs.config import load_config, strategy_params
-from canary.runs.ledger import Ledger
-from canary.runs.paper import paper, recorded_result
+from canary.runs.live.ledger import Ledger
+from canary.runs.live.paper import paper, recorded_result
 from canary.strategies import run_backtest
 
 DAILY = ('universe.alts=["BNB-USDT", "SOL-USDT"]',)

@@ -9,7 +9,7 @@ from canary.feeds.market import Universe, load_market
 from canary.indicators import SmallCapBreakout, signals
 from canary.params import ParameterError, check_value, param_defaults, param_schema
 from canary.runs.config import load_config
-from canary.runs.search_space import parse_space
+from canary.runs.tune.search_space import parse_space
 from canary.strategies import (
     BtcEthMonthly,
     BuyAndHold,

@@ -52,7 +52,7 @@ def test_overwrite_replaces_a_named_run_only_when_complete(tmp_path):
 
 
 def test_ctrl_c_while_the_outputs_are_written_leaves_no_run_folder(tmp_path, monkeypatch):
-    from canary.runs import report
+    from canary.runs.report import files as report
 
     def interrupted(path, payload):
         path.write_text("{")  # half a file, then the user presses Ctrl-C

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from canary.feeds.market import load_market
-from canary.runs import trial_returns
 from canary.runs.backtest import plan
 from canary.runs.config import load_config, with_values
-from canary.runs.metrics import COLUMNS, per_day, performance, returns_of
+from canary.runs.report.metrics import COLUMNS, per_day, performance, returns_of
 from canary.runs.screening import Screen
-from canary.runs.tuning import fast_screen
+from canary.runs.tune import trial_returns
+from canary.runs.tune.tuning import fast_screen
 
 PERIOD = ["data.start=2020-06-01", "data.end=2021-03-31"]
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from canary.runs.figures import FIGURES, Returns, Segment, daily_closes, fields_for, figures
-from canary.runs.objectives import Objective
+from canary.runs.report.figures import FIGURES, Returns, Segment, daily_closes, fields_for, figures
+from canary.runs.tune.objectives import Objective
 
 
 def _parts(returns, blocks=8):

@@ -16,7 +16,7 @@ from canary.feeds import SHIPPED_DIR
 from canary.indicators.regime import RISK_OFF
 from canary.runs.backtest import plan
 from canary.runs.config import load_config, rotation_params
-from canary.runs.study import ASSETS, MIN_EVENTS, background, find_events, load, small_cap_params
+from canary.runs.study.events import ASSETS, MIN_EVENTS, background, find_events, load, small_cap_params
 from canary.strategies import SmallCapRotation, run_backtest
 
 DAY = pd.Timedelta(days=1)
@@ -178,7 +178,7 @@ def test_study_mistakes_are_one_line(args, words, tmp_path):
 def _picture_of(tmp_path, events_per_form):
     from types import SimpleNamespace
 
-    from canary.runs.study_report import plot_study
+    from canary.runs.study.report import plot_study
 
     rng = np.random.default_rng(0)
     days = np.arange(31)
@@ -199,6 +199,6 @@ def test_the_picture_draws_a_band_only_where_the_text_gives_an_interval(tmp_path
 
 @pytest.mark.parametrize("expected, words", [(0.4, "fewer than one"), (2.4, "about 2.4"), (1.0, "about 1.0")])
 def test_the_count_expected_by_chance_is_never_rounded_to_zero(expected, words):
-    from canary.runs.study_report import _by_chance
+    from canary.runs.study.report import _by_chance
 
     assert _by_chance(expected) == words

@@ -32,7 +32,7 @@ def from_2022(tmp_path_factory):
 
 
 def test_both_series_cover_exactly_the_tables_period(from_2022):
-    from canary.runs.metrics import shown
+    from canary.runs.report.metrics import shown
 
     proc, folder, html = from_2022
     metrics = json.loads((folder / "metrics.json").read_text())
@@ -157,7 +157,7 @@ def test_a_two_day_period_says_what_it_cannot_annualise(tmp_path):
 
 
 def test_a_year_is_enough_to_annualise():
-    from canary.runs.metrics import MIN_ANNUALISED_DAYS, caveats, table
+    from canary.runs.report.metrics import MIN_ANNUALISED_DAYS, caveats, table
 
     figures = {"a": dict.fromkeys(("final_value", "total_return", "cagr", "volatility", "sharpe", "sortino",
                                    "max_drawdown", "calmar", "exposure", "turnover", "trades", "fees"), 0.5)}

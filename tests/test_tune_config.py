@@ -7,7 +7,7 @@ from clirun import assert_user_error, main
 from canary.errors import ConfigError
 from canary.runs.cli import _tune_config, parser
 from canary.runs.config import load_config
-from canary.runs.search_space import OptunaSearch, grid_trials, parse_space, random_trials
+from canary.runs.tune.search_space import OptunaSearch, grid_trials, parse_space, random_trials
 
 
 def _flags(*args):

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from canary.errors import ConfigError
-from canary.runs import trial_returns
 from canary.runs.config import load_config
-from canary.runs.tuning import fast_screen
+from canary.runs.tune import trial_returns
+from canary.runs.tune.tuning import fast_screen
 
 PERIOD = ["data.start=2021-06-01", "data.end=2022-03-31"]
 

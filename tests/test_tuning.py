@@ -11,13 +11,13 @@ import pytest
 
 from canary.errors import ConfigError
 from canary.feeds.market import load_market
-from canary.runs import tune_report
 from canary.runs.backtest import plan
 from canary.runs.config import load_config, rotation_params, validate, with_values
-from canary.runs.metrics import performance
-from canary.runs.trial_returns import returns_at_bars
-from canary.runs.tuning import Checkpoint, Interrupted, ParityError, recheck, tune
-from canary.runs.workers import Workers
+from canary.runs.report.metrics import performance
+from canary.runs.tune import report as tune_report
+from canary.runs.tune.trial_returns import returns_at_bars
+from canary.runs.tune.tuning import Checkpoint, Interrupted, ParityError, recheck, tune
+from canary.runs.tune.workers import Workers
 from canary.strategies import SmallCapRotation, run_backtest
 
 # one altcoin from 2024: each backtest still warms up on the years before, about 2 s
@@ -206,7 +206,7 @@ def test_tuning_mistakes_are_one_line(args, says, tmp_path):
 def test_a_trials_configuration_is_the_checked_one_without_revalidating(config):
     import copy
 
-    from canary.runs.search_space import TrialValues, apply_trial
+    from canary.runs.tune.trial_values import TrialValues, apply_trial
 
     before = copy.deepcopy(config)
     values = TrialValues(config)

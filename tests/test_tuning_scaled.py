@@ -5,9 +5,9 @@ import itertools
 import numpy as np
 import pytest
 
-from canary.runs.cscv import cscv
-from canary.runs.objectives import Objective, Segment, figures
-from canary.runs.spa import BLOCK_DAYS, spa_test
+from canary.runs.tune.cscv import cscv
+from canary.runs.tune.objectives import Objective, Segment, figures
+from canary.runs.tune.spa import BLOCK_DAYS, spa_test
 
 
 def reference_cscv(values, objective, blocks):

@@ -94,7 +94,7 @@ def _drop_rows(page, names):
 
 def quantstats_page(curves, parts, title, days):
     """QuantStats' report of `curves` ({label: equity}, the strategy first, then its benchmark)
-    with the project's sections `parts` (see `canary.runs.tearsheet.sections`) in place of its
+    with the project's sections `parts` (see `canary.runs.report.tearsheet.sections`) in place of its
     wrong ones. Raises QuantStatsUnavailable when it cannot be written."""
     if days < MIN_ANNUALISED_DAYS:
         raise QuantStatsUnavailable(f"it annualises every figure, and {days:.0f} days are under the "

@@ -13,11 +13,15 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import report, trial_returns
-from .figures import FIGURES, Returns, figures_of
-from .metrics import COLUMNS, MIN_ANNUALISED_DAYS, meaningful
-from .metrics import table as metrics_table
-from .pictures import subplots
+from ..config import with_values
+from ..report import files as report
+from ..report.figures import FIGURES, Returns, figures_of
+from ..report.metrics import COLUMNS, MIN_ANNUALISED_DAYS, meaningful
+from ..report.metrics import table as metrics_table
+from ..report.pictures import subplots
+from ..report.tearsheet import write_tearsheet
+from . import trial_returns
+from .walkforward import days_in
 
 SUPPORT = {"pbo": 0.5, "dsr": 0.95, "spa": 0.05}  # the bars a piece of evidence must clear
 
@@ -44,8 +48,6 @@ def shortest_shown(config):
     """The fewest days of a test window whose annualised objective is shown: a year, as in the
     metrics table, or the configured test length when shorter (only a window cut short by the
     end of the data falls below it)."""
-    from .walkforward import days_in
-
     t = config["tune"]
     test = days_in(t["test"]) if t["scheme"] == "walk-forward" else None
     return min(MIN_ANNUALISED_DAYS, test) if test else MIN_ANNUALISED_DAYS
@@ -237,8 +239,6 @@ def toml_text(config, header=""):
 
 def write(tuned, folder):
     """Every file of the report into `folder`."""
-    from .config import with_values
-
     s = summary(tuned)
     table = tuned.table.copy()
     table.to_parquet(folder / "trials.parquet", index=False)
@@ -270,8 +270,6 @@ def write(tuned, folder):
         curves = {"walk_forward": _equity(oos, cash), "btc_buy_hold": _equity(btc, cash)}
         starts = [tuned.matrix.index[w.train_end] for w in tuned.windows]
         plot_stitched(folder / "walkforward.png", curves, starts, f"Out of sample: {s['scheme']}")
-        from .tearsheet import write_tearsheet
-
         currency = trial_returns.market_of(tuned.config)[0].currency
         sheet = {k: dict(dict.fromkeys(COLUMNS, math.nan), final_value=float(v.iloc[-1]),
                          **s["out_of_sample"][k]) for k, v in curves.items()}

@@ -1,15 +1,15 @@
 """Tuning thresholds honestly: screen every trial once, then judge the pick out of sample.
 
 1. The trials come from `[tune.space]` by grid, seeded random draws or a seeded TPE study
-   (`runs.search_space`).
-2. Each is screened once over the whole history (`runs.trial_returns`, in worker processes or
-   on a Dask cluster, `runs.workers`); its daily returns are one column of a days x trials
+   (`runs.tune.search_space`).
+2. Each is screened once over the whole history (`runs.tune.trial_returns`, in worker processes or
+   on a Dask cluster, `runs.tune.workers`); its daily returns are one column of a days x trials
    matrix. Finished batches are saved in the run folder as they come in, so an interrupted run
    keeps them and `--resume` continues where it stopped.
 3. Everything else is computed on the matrix: the walk-forward (or split) out-of-sample curve
-   (`runs.walkforward`), the probability of backtest overfitting (`runs.cscv`), the deflated
-   Sharpe ratio of the pick (`runs.deflated_sharpe`), and Hansen's SPA test against BTC
-   buy-and-hold (`runs.spa`).
+   (`runs.tune.walkforward`), the probability of backtest overfitting (`runs.tune.cscv`), the deflated
+   Sharpe ratio of the pick (`runs.tune.deflated_sharpe`), and Hansen's SPA test against BTC
+   buy-and-hold (`runs.tune.spa`).
 4. The pick (the best trial over the whole history) and the other leading trials are rerun in
    Backtrader when a faster engine screened them: a mismatch stops the tuning.
 
@@ -26,12 +26,15 @@ import pandas as pd
 
 from canary.errors import CanaryError, ConfigError
 
+from ..config import parse_override
+from ..screening import Screen
 from . import trial_returns
 from .cscv import check_blocks, cscv
 from .deflated_sharpe import deflate
 from .objectives import Objective, Returns, Segment, figures
-from .search_space import OptunaSearch, TrialValues, apply_trial, grid_trials, parse_space, random_trials
+from .search_space import OptunaSearch, grid_trials, parse_space, random_trials
 from .spa import spa_test
+from .trial_values import TrialValues, apply_trial
 from .walkforward import days_in, split_window, walk_forward, walk_forward_windows
 
 PARITY_TOLERANCE = 1e-6  # relative, on the growth of each trial's value
@@ -51,8 +54,6 @@ class Interrupted(CanaryError):
 
 def parse_grid(texts):
     """['filter.small_cap.confirm=3,5,10', ...] -> {'filter.small_cap.confirm': [3, 5, 10], ...} (values read as TOML)."""
-    from .config import parse_override
-
     grid = {}
     for text in texts:
         key, _, values = text.partition("=")
@@ -231,8 +232,6 @@ _SCREENS = trial_returns.Kept()   # per process: the screening engine of each da
 def fast_screen(config, trials):
     """A batch of trials' returns at every bar on the screening engine (`canary.runs.screening`):
     the trials that share a market (`trial_returns.data_setting`) are screened together."""
-    from .screening import Screen
-
     groups = {}
     for n, values in enumerate(trials):
         groups.setdefault(trial_returns.data_setting(values), []).append(n)
@@ -280,9 +279,9 @@ class Tuned:
     leaders: list              # trial ids, best first by the objective over the whole history
     windows: list | None
     walk: object               # WalkForward, or None for CSCV
-    overfitting: object        # runs.cscv.Overfitting
-    deflated: object           # runs.deflated_sharpe.Deflated
-    spa: object                # runs.spa.SuperiorAbility
+    overfitting: object        # runs.tune.cscv.Overfitting
+    deflated: object           # runs.tune.deflated_sharpe.Deflated
+    spa: object                # runs.tune.spa.SuperiorAbility
     rechecked: list            # trial ids rerun in Backtrader
     returns: Returns           # the matrix with its intraday paths, what every figure is computed from
     bench_returns: Returns     # the benchmark's, on the same days

@@ -28,10 +28,12 @@ import numpy as np
 import pandas as pd
 
 from canary.errors import CanaryError, ConfigError
+from canary.feeds.fetch import fetch
 from canary.feeds.loading import utc_instant
 from canary.feeds.market import load_market
 from canary.feeds.roles import EQUITY as INDEX
 from canary.feeds.roles import declared, role
+from canary.feeds.sources import parse_source
 from canary.indicators.array_indicator import in_bars
 from canary.indicators.signals import (
     BREADTH,
@@ -46,9 +48,9 @@ from canary.indicators.signals import (
 )
 from canary.strategies import SmallCapRotation, run_backtest
 
-from .backtest import plan
-from .config import regime_params, strategy_params
-from .screening import Screen, signal_inputs
+from ..backtest import plan
+from ..config import regime_params, strategy_params
+from ..screening import Screen, signal_inputs
 
 EQUITY_STALE = pd.Timedelta(days=4)
 CRYPTO_STALE_BARS = 2
@@ -266,9 +268,6 @@ def refresh(config, fetcher=None):
     """Run the fetch of every symbol of [sources] into the cache (`canary data fetch`); returns
     None, or one line naming the symbols that could not be refreshed (offline: the cached bars
     are used) and the first reason."""
-    from canary.feeds.fetch import fetch
-    from canary.feeds.sources import parse_source
-
     fetcher = fetcher or fetch
     failed = []
     for symbol, text in config["sources"].items():

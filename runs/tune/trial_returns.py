@@ -4,7 +4,7 @@ A trial is a dict of tuned values (`{'filter.small_cap.confirm': 5, ...}`) appli
 configuration. Each is run once from `data.start` to the end, from the starting cash, and its
 returns at every bar from its first daily close (on daily bars, its daily returns) become one
 column of the bars x trials matrix every tuning scheme is computed from (by days, with the
-intraday path: `canary.runs.figures.Returns`). `screen` runs in worker
+intraday path: `canary.runs.report.figures.Returns`). `screen` runs in worker
 processes, local or on a Dask cluster: each process loads a market once and keeps it for
 every later batch of the same data (the last `KEPT` data setups: a tuned `universe.alts_top`
 makes one market per value).
@@ -17,8 +17,9 @@ import pandas as pd
 from canary.feeds.market import load_market
 from canary.strategies import run_backtest
 
-from .config import strategy_params, with_values
-from .figures import bar_returns
+from ..backtest import plan, strategies
+from ..config import strategy_params, with_values
+from ..report.figures import bar_returns
 
 DATA_SECTIONS = ("data", "sources", "universe", "costs")   # what a market is loaded from
 KEPT = 4   # data setups a process keeps loaded (a tuned universe.alts_top has one per value)
@@ -58,8 +59,6 @@ def data_setting(values):
 
 def market_of(config):
     """(plan, market) of the configuration's data, universe and sources, loaded once per process."""
-    from .backtest import plan
-
     def load():
         p = plan(config)
         data = config["data"]
@@ -70,7 +69,7 @@ def market_of(config):
 
 def returns_at_bars(equity):
     """The returns of an equity curve at every bar from its first daily close
-    (`canary.runs.figures.bar_returns`)."""
+    (`canary.runs.report.figures.bar_returns`)."""
     r, index = bar_returns(equity.to_numpy(dtype=float)[None, :], equity.index)
     return pd.Series(r[:, 0], index=index)
 
@@ -78,7 +77,7 @@ def returns_at_bars(equity):
 def screen(config, trials, engine="backtrader"):
     """A bars x trials DataFrame of returns at every bar, one column per trial in the order given."""
     if engine == "fast":
-        raise NotImplementedError("the fast screening engine is wired in by runs.tuning")
+        raise NotImplementedError("the fast screening engine is wired in by runs.tune.tuning")
     columns = []
     for values in trials:
         trial = with_values(config, values)
@@ -91,8 +90,6 @@ def screen(config, trials, engine="backtrader"):
 def benchmark(config):
     """Returns at every bar of BTC buy-and-hold over the same history (with the strategy's cash buffer,
     as `canary run` runs it)."""
-    from .backtest import strategies
-
     p, market = market_of(config)
     [(_, cls, params)] = [run for run in strategies(p) if run[0] == "btc_buy_hold"]
     return returns_at_bars(run_backtest(market, cls, params, p.costs).equity).rename("btc_buy_hold")

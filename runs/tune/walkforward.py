@@ -24,7 +24,7 @@ import pandas as pd
 
 from canary.errors import ConfigError
 
-from .figures import Returns, Segment, figures
+from ..report.figures import Returns, Segment, figures
 
 _UNITS = {"d": 1, "w": 7, "y": 365}
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from canary.errors import ConfigError
 
-from .figures import fields_for
+from ..report.figures import fields_for
 from .objectives import Segment, figures
 
 CELLS = 250_000   # splits x trials evaluated at once by a thread (about 2 MB per summary field)

@@ -1,6 +1,6 @@
 """The performance figures of a curve, defined once for `canary run`, `compare` and `tune`.
 
-Every figure of the metrics table (`canary.runs.metrics`), of a tuning's trials, objectives,
+Every figure of the metrics table (`canary.runs.report.metrics`), of a tuning's trials, objectives,
 walk-forward windows, CSCV splits and drawdown limit comes from `figures(Segment.of(...))` here,
 on any bar size:
 

@@ -1,7 +1,7 @@
 """The metrics table of a run: its figures, how they are shown, and what they cannot say.
 
 The figures of the curve (returns from one daily close to the next, annualised over 365 days;
-the drawdown at every bar close; the n/a rules) are defined once in `canary.runs.figures`,
+the drawdown at every bar close; the n/a rules) are defined once in `canary.runs.report.figures`,
 the same code `canary tune` scores its trials with. They follow QuantStats' definitions on
 daily bars (a test checks they agree): Sharpe and Sortino with a zero risk-free rate; CAGR over
 the number of returns per year. Turnover is one-sided: half of everything bought and sold, over

@@ -1,10 +1,17 @@
 """The files of `canary study`: events.csv, summary.csv, study.png and study.md, in plain words."""
+import datetime
 import math
 import warnings
 
 import numpy as np
 
+from canary.indicators.smallcap_breakout import MODES
+
+from .. import backtest
+from ..report.files import write_json
+from ..report.pictures import subplots
 from . import eventstats
+from .events import ASSETS, BLOCK_PER_HORIZON, MIN_EVENTS
 
 NAMES = {"eth_btc": "ETH/BTC", "alt_basket": "the altcoin basket", "btc": "BTC", "eth": "ETH"}
 SHORT = {"eth_btc": "ETH/BTC", "alt_basket": "altcoin basket", "btc": "BTC", "eth": "ETH"}
@@ -42,7 +49,6 @@ def _row(summary, form, horizon, asset):
 def plain_words(study):
     """What the study found, sentence by sentence: events, whether each difference at the main
     horizon is distinguishable from zero at the stated confidence, and which episodes carry it."""
-    from .study import BLOCK_PER_HORIZON, MIN_EVENTS
 
     s, summary, events = study.settings, study.summary, study.events
     h = main_horizon(s.horizons)
@@ -133,8 +139,6 @@ def plot_study(path, study):
     """Average cumulative path after events, with its band (from MIN_EVENTS events, as the
     intervals), against the path from all days; one row per form with events, one column per
     asset. Returns the figure."""
-    from .pictures import subplots
-    from .study import ASSETS, MIN_EVENTS
 
     forms = [f for f, p in study.paths.items() if p["event"].shape[0]]
     rows = max(len(forms), 1)
@@ -174,3 +178,21 @@ def plot_study(path, study):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return fig
+
+
+def write_study(folder, p, market, result, started):
+    """events.csv, summary.csv, study.png, study.md and manifest.json into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_events_csv(folder / "events.csv", result.events)
+    write_summary_csv(folder / "summary.csv", result.summary)
+    plot_study(folder / "study.png", result)
+    words = plain_words(result)
+    (folder / "study.md").write_text(markdown(result, words))
+    figures = {"events": {form: int((result.events["form"] == form).sum()) for form in MODES},
+               "period": [t.isoformat() for t in result.period]}
+    record = backtest.manifest(p, market, figures, started, datetime.datetime.now(datetime.UTC))
+    record["study"] = {"horizons": list(result.settings.horizons), "cooloff_days": result.settings.cooloff,
+                       "confidence": result.settings.confidence, "reps": result.settings.reps,
+                       "seed": result.settings.seed, "block_per_horizon": BLOCK_PER_HORIZON}
+    write_json(folder / "manifest.json", record)
+    return words

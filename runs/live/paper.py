@@ -1,4 +1,4 @@
-"""`canary paper`: the forward test, kept bar by bar in a SQLite ledger (`canary.runs.ledger`).
+"""`canary paper`: the forward test, kept bar by bar in a SQLite ledger (`canary.runs.live.ledger`).
 
 Each invocation processes, in order, every crypto bar closed since the last one the ledger
 recorded (up to ``--as-of``, default the latest bar of the data): the regime decided at that
@@ -23,6 +23,7 @@ import copy
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,9 +36,11 @@ from canary.indicators.signals import REGIME_NAMES
 from canary.strategies import BacktestResult
 from canary.strategies.screening import run_fast
 
-from .backtest import plan, quote_currency, strategies
+from ..backtest import plan, quote_currency, strategies
+from ..report import files as pictures
+from ..report.metrics import caveats, performance, period_days, regime_names, table
+from ..report.tearsheet import write_tearsheet
 from .ledger import Ledger
-from .metrics import caveats, performance, period_days, regime_names, table
 from .now import strategy_run
 
 HASHED = ("open", "high", "low", "close", "volume")
@@ -293,11 +296,6 @@ def status(ledger_path, report=None):
     out.append("open positions: " + (", ".join(f"{c} {w:.1%}" for c, w in held.items()) or "none")
                + f", cash {last['cash'] / last['value']:.1%}")
     if report is not None:
-        from pathlib import Path
-
-        from . import report as pictures
-        from .tearsheet import write_tearsheet
-
         folder = Path(report)
         folder.mkdir(parents=True, exist_ok=True)
         curves = {run: r.equity for run, r in results.items()}

@@ -17,21 +17,22 @@ weights, held to the horizon; a coin whose data stop meanwhile is worth its last
 are compared with the same returns from every bar close of the period (*all days*) and from the
 bar closes at which the background was on (*background on*).
 """
-import datetime
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from canary.errors import ConfigError
 from canary.feeds.alignment import known_at
+from canary.feeds.market import load_market
 from canary.feeds.windows import window_bars
 from canary.indicators.smallcap_breakout import MODES, small_cap_breakout
 from canary.strategies.basket import eligible
 from canary.strategies.plan import member_columns
 from canary.strategies.rotation import SmallCapRotation
 
+from ..config import regime_params, strategy_params
 from . import eventstats
-from .config import regime_params, strategy_params
 
 ASSETS = ("eth_btc", "alt_basket", "btc", "eth")
 BLOCK_PER_HORIZON = 2   # mean block of the stationary bootstrap, in horizons
@@ -161,7 +162,6 @@ def find_events(on, cooloff_bars):
 
 def settings_from(horizons="7,14,30,60", cooloff="30", confidence="0.9", reps="2000", seed="0"):
     """Settings from the command line's texts; a ConfigError naming the flag otherwise."""
-    from canary.errors import ConfigError
 
     def number(flag, text, kind, ok, says):
         try:
@@ -229,7 +229,6 @@ def small_cap_params(config):
 
 
 def load(p):
-    from canary.feeds.market import load_market
 
     data = p.config["data"]
     return load_market(p.library, p.universe, data["start"] or None, data["end"] or None)
@@ -279,23 +278,3 @@ def run_study(p, market, settings):
                                                                   for a in ASSETS])
     summary = pd.DataFrame(rows)[list(SUMMARY_COLUMNS)]
     return Study(settings, events_frame, summary, paths, (clock[first], clock[-1]), bpd, (note,) if note else ())
-
-
-def write_study(folder, p, market, result, started):
-    """events.csv, summary.csv, study.png, study.md and manifest.json into `folder`."""
-    from . import backtest, study_report
-
-    folder.mkdir(parents=True, exist_ok=True)
-    study_report.write_events_csv(folder / "events.csv", result.events)
-    study_report.write_summary_csv(folder / "summary.csv", result.summary)
-    study_report.plot_study(folder / "study.png", result)
-    words = study_report.plain_words(result)
-    (folder / "study.md").write_text(study_report.markdown(result, words))
-    figures = {"events": {form: int((result.events["form"] == form).sum()) for form in MODES},
-               "period": [t.isoformat() for t in result.period]}
-    record = backtest.manifest(p, market, figures, started, datetime.datetime.now(datetime.UTC))
-    record["study"] = {"horizons": list(result.settings.horizons), "cooloff_days": result.settings.cooloff,
-                       "confidence": result.settings.confidence, "reps": result.settings.reps,
-                       "seed": result.settings.seed, "block_per_horizon": BLOCK_PER_HORIZON}
-    backtest.report.write_json(folder / "manifest.json", record)
-    return words

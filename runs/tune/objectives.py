@@ -1,7 +1,7 @@
 """What a tuner maximises: the Sharpe, Sortino, Calmar or CAGR of a trial, optionally refusing
 any trial whose drawdown went deeper than a limit.
 
-The figures are `canary.runs.figures`' (the same as `canary run` prints, intraday drawdowns
+The figures are `canary.runs.report.figures`' (the same as `canary run` prints, intraday drawdowns
 included), computed on `Segment`s: a window of days is one segment; a combinatorially symmetric
 cross-validation split is several joined. A trial whose figure is n/a (a flat curve's Sharpe)
 scores -inf, as does one that broke the drawdown limit: it ranks below every other.
@@ -16,7 +16,7 @@ import numpy as np
 
 from canary.errors import ConfigError, suggest
 
-from .figures import Returns, Segment, figures
+from ..report.figures import Returns, Segment, figures
 
 __all__ = ["OBJECTIVES", "Objective", "Returns", "Segment", "figures"]
 

@@ -1,8 +1,8 @@
 """The tear sheet: the rotation against BTC buy-and-hold over exactly the table's period.
 
-One self-contained HTML page: QuantStats' full report (`canary.runs.quantstats_sheet`) opened
+One self-contained HTML page: QuantStats' full report (`canary.runs.report.quantstats_sheet`) opened
 by the project's own sections, which also replace the parts QuantStats gets wrong. Every figure
-of those sections comes from this project's own computation (`canary.runs.metrics`) on the two
+of those sections comes from this project's own computation (`canary.runs.report.metrics`) on the two
 equity curves as they are, over the same days as the printed table: the key figures are the
 table's, the yearly and monthly returns compound the daily returns by the UTC day they were
 earned in, and the drawdown table lists each fall from a high with its recovery, or says it has
@@ -20,6 +20,7 @@ import pandas as pd
 
 from .metrics import COLUMNS, caveats, daily_returns, drawdowns, monthly_returns, period_days, shown, yearly_returns  # noqa: E501
 from .pictures import subplots
+from .quantstats_sheet import QuantStatsUnavailable, quantstats_page
 
 LABELS = {"rotation": "Small-cap rotation", "btc_buy_hold": "BTC buy-and-hold"}
 COLOURS = {"rotation": "#1f77b4", "btc_buy_hold": "#ff7f0e"}
@@ -216,11 +217,9 @@ def own_page(parts, title):
 
 def render(curves, figures, title, currency, first_day=None, notes=()):
     """The tear sheet's HTML: QuantStats' full report with the project's own sections in place of
-    what it gets wrong (see `canary.runs.quantstats_sheet`); the project's own page, saying why,
+    what it gets wrong (see `canary.runs.report.quantstats_sheet`); the project's own page, saying why,
     when QuantStats cannot report on the run. `notes` join the caveats (the coverage line of a
     point-in-time universe)."""
-    from .quantstats_sheet import QuantStatsUnavailable, quantstats_page
-
     days = period_days(next(iter(curves.values())))
     try:
         return quantstats_page(curves, sections(curves, figures, title, currency, days, notes, first_day),

@@ -12,6 +12,8 @@ import sys
 from canary.errors import ConfigError
 from canary.extras import require
 
+from ..forking import pool_context
+
 
 def _ignore_ctrl_c():
     """Workers leave Ctrl-C to the main process, which keeps what finished and stops the rest."""
@@ -46,8 +48,6 @@ class Workers:
                 raise ConfigError(f"--scheduler {self.scheduler}: cannot reach a Dask scheduler there ({exc})") from None
             self._a_worker()
         elif self.jobs > 1:
-            from .forking import pool_context
-
             self.pool = pool_context().Pool(self.jobs, initializer=_ignore_ctrl_c)
         return self
 

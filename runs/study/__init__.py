@@ -1,0 +1,1 @@
+"""`canary study`: the research note's claim as an event study, its statistics and its report."""
