@@ -1,7 +1,9 @@
 """The `canary` command line: run and compare backtests, look after the data.
 
 Exit status: 0 success, 1 a data problem, 2 a usage or configuration mistake. A user's
-mistake is one line on stderr, never a traceback.
+mistake is one line on stderr, never a traceback. Each command imports what it runs when it
+runs: `canary --help`, or a mistake in the arguments, does not wait for pandas, Backtrader,
+numba and the statistics packages to load.
 """
 import argparse
 import datetime
