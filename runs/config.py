@@ -469,6 +469,11 @@ def _check_filter(values):
     return out
 
 
+def _where(source, exc):
+    """The message of `exc` led by where the value was given, unless it names that already."""
+    return str(exc) if str(exc).startswith(source) else f"{source}: {exc}"
+
+
 def validate_partial(config, source):
     """A checked copy of the sections and keys present in `config` (types and rules)."""
     if not isinstance(config, dict):
@@ -483,7 +488,7 @@ def validate_partial(config, source):
             try:
                 out[section] = _check_filter(values)
             except ConfigError as exc:  # named by where it was given, as below
-                raise type(exc)(f"{source}: {exc}") from None
+                raise type(exc)(_where(source, exc)) from None
             continue
         out[section] = {}
         for key, value in values.items():
@@ -499,7 +504,7 @@ def validate_partial(config, source):
                     raise ConfigError(f"{section}.{key}: unknown key{suggest(key, schema)}")
                 out[section][key] = check_key(f"{section}.{key}", schema[key], value)
             except ConfigError as exc:  # named by where it was given: the file, --set or the flag
-                raise type(exc)(f"{source}: {exc}") from None
+                raise type(exc)(_where(source, exc)) from None
     return out
 
 

@@ -42,7 +42,9 @@ def test_flags_set_the_tune_keys():
     ("tune.space={ \"filter.small_cap.confirm\" = [0, 3] }", "tune.space.filter.small_cap.confirm: 0 is not allowed"),
     ("tune.space={ \"filter.small_cap.mode\" = [\"ma\", \"moving\"] }", "tune.space.filter.small_cap.mode"),
     ("tune.space={ \"filter.small_cap.period\" = {low = 50, high = 200, stp = 50} }", "did you mean 'step'"),
-    ("tune.space={ \"filter.small_cap.period\" = {low = 50, high = 200} }", "distribution"),
+    ("tune.space={ \"filter.small_cap.period\" = {low = 50, high = 200} }",
+     "tune.space.filter.small_cap.period: a range needs a step (every value from low to high by step) or a "
+     "distribution (uniform, log-uniform, integer), e.g. {low = 50, high = 200, step = 1}"),
     ("tune.space={ \"filter.small_cap.period\" = {low = 5, high = 20, distribution = \"integr\"} }", "did you mean 'integer'"),
     ("tune.space={ \"filter.alt_volume.sideways_band\" = {low = 0.0, high = 0.1, distribution = \"log-uniform\"} }", "low > 0"),
     ("tune.space={ \"filter.small_cap.confirm\" = [] }", "empty"),
@@ -51,6 +53,15 @@ def test_tune_mistakes_name_the_key(override, says):
     with pytest.raises(ConfigError, match=None) as err:
         load_config(overrides=[override])
     assert says in str(err.value) and len(str(err.value).splitlines()) == 1
+
+
+def test_a_message_that_names_where_the_value_was_given_is_not_led_by_it_twice():
+    with pytest.raises(ConfigError) as err:
+        load_config(settings=[("tune", "space", {"filter.small_cap.confirm": {"low": 1, "high": 9}})])
+    assert str(err.value).startswith("tune.space.filter.small_cap.confirm: a range needs a step")
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=['tune.blocks=5'])
+    assert str(err.value).startswith("--set tune.blocks=5: tune.blocks: ")
 
 
 def test_a_split_needs_its_date():

@@ -82,7 +82,10 @@ def _dimension(key, spec):
         raise ConfigError(f"tune.space.{key}: give a step or a distribution, not both")
     if "step" in spec:
         return Dimension(key, values=_stepped(key, low, high, spec["step"]))
-    kind = spec.get("distribution")
+    if "distribution" not in spec:
+        raise ConfigError(f"tune.space.{key}: a range needs a step (every value from low to high by step) or a "
+                          f"distribution ({', '.join(DISTRIBUTIONS)}), e.g. {{low = {low}, high = {high}, step = 1}}")
+    kind = spec["distribution"]
     if kind not in DISTRIBUTIONS:
         raise ConfigError(f"tune.space.{key}.distribution: {kind!r} is not one of {', '.join(DISTRIBUTIONS)}"
                           f"{suggest(kind or '', DISTRIBUTIONS)} (or give a step)")
