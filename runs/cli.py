@@ -205,21 +205,20 @@ def cmd_study(args):
     from canary.extras import installed
 
     from . import backtest
-    from .study import events as study
-    from .study import eventstats
+    from .study import events, eventstats
     from .study import report as study_report
 
     installed("arch", eventstats.BOOTSTRAP)   # before the work, not at its end
-    settings = study.settings_from(args.horizons, args.cooloff, args.confidence, args.reps, args.seed)
+    settings = events.settings_from(args.horizons, args.cooloff, args.confidence, args.reps, args.seed)
     config = _config(args)
     started = datetime.datetime.now(datetime.UTC)
     p = backtest.plan(config)
     run = RunFolder(args.out, args.name, args.overwrite)
     progress = Progress(args.quiet)
     progress.say("loading data")
-    market = study.load(p)
+    market = events.load(p)
     progress.say("finding events and bootstrapping the intervals")
-    result = study.run_study(p, market, settings)
+    result = events.run_study(p, market, settings)
     with run as folder:
         words = study_report.write_study(folder, p, market, result, started)
     print("\n\n".join(words))

@@ -37,7 +37,7 @@ from canary.strategies import BacktestResult
 from canary.strategies.screening import run_fast
 
 from ..backtest import plan, quote_currency, strategies
-from ..report import files as pictures
+from ..report.files import plot_equity
 from ..report.metrics import caveats, performance, period_days, regime_names, table
 from ..report.tearsheet import write_tearsheet
 from .ledger import Ledger
@@ -301,7 +301,7 @@ def status(ledger_path, report=None):
         curves = {run: r.equity for run, r in results.items()}
         title = f"Forward record: {runs[0]} vs BTC buy-and-hold, {first.equity.index[0].date()} to " \
                 f"{first.equity.index[-1].date()}"
-        pictures.plot_equity(folder / "equity.png", curves, regimes if regimes.notna().any() else None,
+        plot_equity(folder / "equity.png", curves, regimes if regimes.notna().any() else None,
                              f"{title} ({currency})")
         write_tearsheet(folder / "tearsheet.html", curves, figures, title, currency)
         out.append(f"outputs: {folder / 'equity.png'}, {folder / 'tearsheet.html'}")
