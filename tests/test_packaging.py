@@ -75,3 +75,14 @@ def test_ci_installs_the_tested_set_with_the_readme_command():
 def test_local_folders_are_ignored_by_git(path):
     proc = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", "--no-index", path], capture_output=True)
     assert proc.returncode == 0, f"{path} is not ignored: {proc.stderr!r}"
+
+
+def test_every_subpackage_is_installed():
+    """setup.cfg lists every folder of the package (an editable install finds a forgotten one, a
+    user's installed wheel would not)."""
+    listed = set(_requirements("options", "packages"))
+    folders = {"canary." + ".".join(p.parent.relative_to(ROOT).parts) for p in ROOT.glob("*/**/__init__.py")
+               if not {"tests", "benchmarks"} & set(p.relative_to(ROOT).parts)
+               and not any(part.startswith(".") or part == "build" for part in p.relative_to(ROOT).parts)}
+    assert {"canary.runs.tune", "canary.feeds"} <= folders   # the walk found them
+    assert listed == folders | {"canary"}
