@@ -29,6 +29,7 @@ from canary.errors import CanaryError, ConfigError
 from . import trial_returns
 from .cscv import check_blocks, cscv
 from .deflated_sharpe import deflate
+from .figures import kept_dtype
 from .objectives import Objective, Returns, Segment, figures
 from .search_space import OptunaSearch, TrialValues, apply_trial, grid_trials, parse_space, random_trials
 from .spa import spa_test
@@ -105,11 +106,19 @@ class Checkpoint:
         except (ValueError, KeyError):
             raise ConfigError(f"--resume {folder}: tune.json is not a tuning record") from None
 
-    def load(self):
-        """{trial id: its returns} of every saved batch."""
+    def load(self, dtype="float64"):
+        """{trial id: its returns} of every saved batch, in `dtype` (tune.dtype). Saved float64
+        returns are rounded to float32 as a float32 screening rounds them, so they resume as if
+        screened so; saved float32 ones cannot be made float64 again, so they are refused."""
         done = {}
         for path in sorted(self.parts.glob("trials-*.parquet")):
             frame = pd.read_parquet(path)
+            if kept_dtype(frame) != np.dtype(dtype):
+                if dtype == "float64":
+                    raise ConfigError(f"--resume {self.folder}: {path.name} holds float32 returns but tune.dtype is "
+                                      "float64 (tune.json): they cannot be made float64 again; set tune.dtype = "
+                                      "\"float32\" there to resume, or start a new run")
+                frame = frame.astype(dtype)
             done.update({int(c): frame[c] for c in frame.columns})
         return done
 
@@ -138,7 +147,7 @@ class Screening:
         self.checked = []          # the same, as the configuration holds them (checked once)
         self.values = TrialValues(config)
         self.ids = {}              # repr(setting) -> trial id
-        self.returns = checkpoint.load()
+        self.returns = checkpoint.load(config["tune"]["dtype"])
         self.objective = objective_of(config)
         self.rows = None
         self.best = -math.inf
@@ -198,13 +207,27 @@ class Screening:
         return self.trials, self.matrix()
 
     def matrix(self):
-        """Bars x trials returns in trial order, as one block of memory (a concat of 10,000
-        Series would keep 10,000 blocks, each later read copying them all)."""
+        """Bars x trials returns in trial order (in tune.dtype), as one block of memory (a concat
+        of 10,000 Series would keep 10,000 blocks, each later read copying them all)."""
         first = self.returns[0]
-        values = np.empty((len(self.trials), len(first)))   # a trial's returns contiguous, as a concat held them
+        # a trial's returns contiguous, as a concat held them
+        values = np.empty((len(self.trials), len(first)), dtype=self.config["tune"]["dtype"])
         for i in range(len(self.trials)):
-            values[i] = self.returns[i].to_numpy(dtype=float)
+            values[i] = self.returns[i].to_numpy(dtype=values.dtype)
         return pd.DataFrame(values.T, index=first.index, columns=range(len(self.trials)))
+
+    def in_float64(self, ids):
+        """Bars x trials `ids` returns of a float32 matrix's trials screened again in float64, as
+        the parity check with Backtrader needs them (1e-6 of the value, finer than float32 keeps
+        a curve over thousands of bars); each must round to the float32 returns the matrix holds."""
+        config = dict(self.config, tune=dict(self.config["tune"], dtype="float64"))
+        [(_, frame)] = self.workers.run(screen_batch, [(config, [self.checked[i] for i in ids])])
+        frame.columns = ids
+        for i in ids:
+            if not np.array_equal(frame[i].to_numpy(dtype=np.float32), self.returns[i].to_numpy(), equal_nan=True):
+                raise ParityError(f"parity: trial {i}'s float32 returns are not its float64 returns rounded: "
+                                  "tuning stopped; tune with --dtype float64 and report this trial")
+        return frame
 
 
 def total_trials(config):
@@ -217,12 +240,12 @@ def total_trials(config):
 
 
 def screen_batch(config, trials):
-    """A batch of trials' returns at every bar, on the configured engine (runs in a worker); `trials`
-    hold values already checked (`TrialValues`)."""
-    engine = config["tune"]["engine"]
-    if engine == "fast":
-        return fast_screen(config, trials)
-    return trial_returns.screen(config, trials)
+    """A batch of trials' returns at every bar, on the configured engine (runs in a worker), in
+    tune.dtype (computed in float64; float32 halves what is sent back and kept); `trials` hold
+    values already checked (`TrialValues`)."""
+    t = config["tune"]
+    frame = fast_screen(config, trials) if t["engine"] == "fast" else trial_returns.screen(config, trials)
+    return frame.astype(t["dtype"])
 
 
 _SCREENS = trial_returns.Kept()   # per process: the screening engine of each data setup kept, its signals too
@@ -335,7 +358,8 @@ def tune(config, checkpoint, workers, progress=None):
         if config["tune"]["engine"] != "backtrader" and config["tune"]["rerun"]:
             picked = [p for p in (tuned.walk.picks if tuned.walk else []) if p >= 0]
             ids = list(dict.fromkeys(tuned.leaders[:config["tune"]["rerun"]] + picked))
-            recheck(config, trials, matrix, ids, workers)
+            recheck(config, trials, matrix if config["tune"]["dtype"] == "float64" else screening.in_float64(ids),
+                    ids, workers)
             tuned.rechecked = ids
     except KeyboardInterrupt:  # while screening, or computing the statistics: every saved trial is kept
         raise Interrupted(f"interrupted: {len(screening.returns)} screened trial(s) kept in {checkpoint.folder}; "
