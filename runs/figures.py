@@ -276,8 +276,9 @@ class Segment:
             before = np.vstack([start, path[:-1]])   # the path at the previous daily close
             lows, highs, inside = before + paths[0], before + paths[1], paths[2].min(axis=0)
         peaks = np.maximum.accumulate(np.vstack([start, highs[:-1]]), axis=0)   # the high before each day
+        # log_end a copy: a view would keep the whole days x columns path alive with the summary
         return cls(days=r.shape[0], total=r.sum(axis=0), squares=(r * r).sum(axis=0),
-                   down_squares=(np.minimum(r, 0.0) ** 2).sum(axis=0), log_end=path[-1],
+                   down_squares=(np.minimum(r, 0.0) ** 2).sum(axis=0), log_end=path[-1].copy(),
                    log_low=lows.min(axis=0), log_high=highs.max(axis=0),
                    log_drawdown=np.minimum(np.minimum((lows - peaks).min(axis=0), 0.0), inside), periods=periods)
 
