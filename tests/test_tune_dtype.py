@@ -30,7 +30,8 @@ SEARCH = ["tune.method=\"random\"", "tune.count=40", "tune.rerun=0", "tune.reps=
           "\"filter.small_cap.period\" = { low = 20, high = 250, distribution = \"integer\" }, "
           "\"strategy.weighting\" = [\"equal\", \"inverse_vol\", \"momentum\"] }"]
 # one altcoin from 2024, on the fast engine: a Backtrader rerun takes about 2 s
-SMALL = ['universe.alts=["BNB-USDT"]', "data.start=2024-01-01", "tune.scheme=\"cscv\"", "tune.blocks=4", "tune.reps=200", "tune.rerun=1", "tune.space={ \"filter.small_cap.confirm\" = [2, 4, 6, 8] }"]
+SMALL = ['universe.alts=["BNB-USDT"]', "data.start=2024-01-01", 'tune.scheme="cscv"', "tune.blocks=4", "tune.reps=200",
+         "tune.rerun=1", 'tune.space={ "filter.small_cap.confirm" = [2, 4, 6, 8] }']
 
 
 def _tune(folder, config, progress=None):
@@ -94,7 +95,8 @@ def test_the_statistics_read_a_float32_matrix_without_a_float64_copy_of_it():
     returns = Returns.of_bars(half)
     objective = Objective("sharpe")
     windows = walk_forward_windows(days, 60, 30)
-    statistics = {"figures": lambda r: figures(Segment.of(r)), "walk-forward": lambda r: walk_forward(r, windows, objective),
+    statistics = {"figures": lambda r: figures(Segment.of(r)),
+                  "walk-forward": lambda r: walk_forward(r, windows, objective),
                   "cscv": lambda r: cscv(r, objective, 4), "deflated Sharpe": lambda r: deflate(r.daily, 0),
                   "SPA": lambda r: spa_test(r.daily, bench, 100, 0)}
     copy = days * trials * 8   # bytes of a float64 copy of the matrix
