@@ -204,7 +204,9 @@ class Screening:
         else:
             settings = grid_trials(dims) if t["method"] == "grid" else random_trials(dims, t["count"], t["seed"])
             self._screen([self._id(s) for s in settings])
-        return self.trials, self.matrix()
+        matrix = self.matrix()
+        self.returns = {i: matrix[i] for i in matrix.columns}   # views of it: the batches' own copies are freed
+        return self.trials, matrix
 
     def matrix(self):
         """Bars x trials returns in trial order (in tune.dtype), as one block of memory (a concat
