@@ -4,8 +4,9 @@
    (`runs.search_space`).
 2. Each is screened once over the whole history (`runs.trial_returns`, in worker processes or
    on a Dask cluster, `runs.workers`); its daily returns are one column of a days x trials
-   matrix. Finished batches are saved in the run folder as they come in, so an interrupted run
-   keeps them and `--resume` continues where it stopped.
+   matrix (float64, or float32 by `tune.dtype`: half the memory). Finished batches are saved
+   in the run folder as they come in, so an interrupted run keeps them and `--resume`
+   continues where it stopped.
 3. Everything else is computed on the matrix: the walk-forward (or split) out-of-sample curve
    (`runs.walkforward`), the probability of backtest overfitting (`runs.cscv`), the deflated
    Sharpe ratio of the pick (`runs.deflated_sharpe`), and Hansen's SPA test against BTC
@@ -219,9 +220,9 @@ class Screening:
         return pd.DataFrame(values.T, index=first.index, columns=range(len(self.trials)))
 
     def in_float64(self, ids):
-        """Bars x trials `ids` returns of a float32 matrix's trials screened again in float64, as
-        the parity check with Backtrader needs them (1e-6 of the value, finer than float32 keeps
-        a curve over thousands of bars); each must round to the float32 returns the matrix holds."""
+        """The returns at every bar of trials `ids` of a float32 matrix (bars x ids), screened again
+        in float64: the parity check with Backtrader is at 1e-6 of the value, finer than float32
+        keeps a curve over thousands of bars. Each must round exactly to the returns the matrix holds."""
         config = dict(self.config, tune=dict(self.config["tune"], dtype="float64"))
         [(_, frame)] = self.workers.run(screen_batch, [(config, [self.checked[i] for i in ids])])
         frame.columns = ids
