@@ -3,6 +3,7 @@ asserts nothing.
 
     python benchmarks/tune_end_to_end.py                 # 2,000 and 10,000 trials, twice each
     python benchmarks/tune_end_to_end.py --counts 2000 --repeat 1 --jobs 1
+    python benchmarks/tune_end_to_end.py --counts 10000 --repeat 1 --dtype float32   # half the matrix
 
 Each run is a new process, `python -m canary.runs -q tune --method random --count N --rerun 0
 --scheme cscv` over four [filter] and [strategy] keys (SPACE below: two integer filter keys, the
@@ -99,22 +100,24 @@ class TreeSampler(threading.Thread):
             self.done.wait(self.every)
 
 
-def tune_command(count, out, jobs=None, scheme="cscv", entry=None):
+def tune_command(count, out, jobs=None, scheme="cscv", entry=None, dtype=None):
     cmd = [sys.executable, *([entry] if entry else ["-m", "canary.runs"]), "-q", "tune", "--out", out, "--name", f"t{count}", "--overwrite",
            "--method", "random", "--count", str(count), "--seed", str(SEED), "--rerun", "0", "--scheme", scheme]
     for key, spec in SPACE.items():
         cmd += ["--space", f"{key}={spec}"]
     if jobs:
         cmd += ["--jobs", str(jobs)]
+    if dtype:
+        cmd += ["--dtype", dtype]
     return cmd
 
 
-def end_to_end(count, jobs=None, scheme="cscv", entry=None):
+def end_to_end(count, jobs=None, scheme="cscv", entry=None, dtype=None):
     """One `canary tune` in a new process: a dict of its figures."""
     with tempfile.TemporaryDirectory() as out:
         before = load()
         t = time.perf_counter()
-        proc = subprocess.Popen(tune_command(count, out, jobs, scheme, entry), stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen(tune_command(count, out, jobs, scheme, entry, dtype), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
         sampler = TreeSampler(proc.pid)
         sampler.start()
@@ -167,11 +170,12 @@ def main():
     parser.add_argument("--scheme", default="cscv", help="canary tune --scheme (default cscv)")
     parser.add_argument("--entry", default=None,
                         help="a script run instead of `-m canary.runs` (the same arguments), to time a change")
+    parser.add_argument("--dtype", default=None, help="canary tune --dtype (default: tune.dtype, float64)")
     parser.add_argument("--no-engine", action="store_true", help="skip the engine-only figure")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     print(f"machine: {cores} cores, Python {sys.version.split()[0]}; canary tune --method random --seed {SEED} "
-          f"--rerun 0 --scheme {args.scheme}, workers: {args.jobs or cores}; space: "
+          f"--rerun 0 --scheme {args.scheme}{' --dtype ' + args.dtype if args.dtype else ''}, workers: {args.jobs or cores}; space: "
           + ", ".join(f"{k}={v}" for k, v in SPACE.items()), flush=True)
     engine = {} if args.no_engine else {n: engine_only(n, args.repeat) for n in args.counts}
     for n, e in engine.items():
@@ -179,7 +183,7 @@ def main():
             f"{e['rate']:,.0f}", f"({e['wall']:.2f} / {e['cpu']:.2f} s; load {e['load']})")
     for n in args.counts:
         for run in range(args.repeat):
-            r = end_to_end(n, args.jobs, args.scheme, args.entry)
+            r = end_to_end(n, args.jobs, args.scheme, args.entry, args.dtype)
             say(f"end to end, {n:,} trials, run {run + 1}: s wall (trials/s)", f"{r['wall']:.1f}",
                 f"({r['rate']:,.1f} trials/s; CPU {r['cpu']:.1f} s; load {r['load']})")
             say("  peak MiB: largest process / tree RSS summed / tree PSS summed",

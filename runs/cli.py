@@ -119,7 +119,8 @@ def cmd_compare(args):
 
 TUNE_FLAGS = (("method", "method"), ("count", "count"), ("seed", "seed"), ("objective", "objective"),
               ("max_drawdown", "max_drawdown"), ("scheme", "scheme"), ("split", "split"), ("train", "train"),
-              ("test", "test"), ("step", "step"), ("blocks", "blocks"), ("rerun", "rerun"), ("engine", "engine"))
+              ("test", "test"), ("step", "step"), ("blocks", "blocks"), ("rerun", "rerun"), ("engine", "engine"),
+              ("dtype", "dtype"))
 
 
 def _tune_config(args):
@@ -432,6 +433,7 @@ def parser():
     tune.add_argument("--blocks", type=int, help="CSCV blocks, even (tune.blocks)")
     tune.add_argument("--rerun", type=int, metavar="K", help="best trials rerun in Backtrader (tune.rerun)")
     tune.add_argument("--engine", help="screening engine: fast or backtrader (tune.engine)")
+    tune.add_argument("--dtype", help="the return matrix's floats: float64, or float32 for half the memory (tune.dtype)")
     tune.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
     tune.add_argument("--scheduler", metavar="ADDRESS",
                       help="screen on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786")

@@ -85,6 +85,7 @@ def pit_defaults():
 
 SCHEMES = ("split", "walk-forward", "cscv")
 ENGINES = ("fast", "backtrader")
+DTYPES = ("float64", "float32")   # of the tuning's return matrix: float32 takes half the memory
 TUNABLE = ("filter", "strategy")  # the thresholds; data, universe and costs stay as configured, but for:
 TUNABLE_KEYS = ("universe.alts_top",)   # the size of a point-in-time basket (one market per value)
 
@@ -134,6 +135,7 @@ SCHEMA = {
         "rerun": (INT, lambda v: isinstance(v, int) and v >= 0, "a whole number >= 0"),
         "engine": (STR, lambda v: v in ENGINES, f"one of {', '.join(ENGINES)}"),
         "reps": (INT, lambda v: isinstance(v, int) and v >= 100, "a whole number >= 100"),
+        "dtype": Rule.one_of(DTYPES),
         "space": (dict, None, ""),
     },
 }

@@ -50,6 +50,27 @@ COLUMNS_AT_ONCE = 512
 FIGURES = ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar")
 
 
+def kept_dtype(returns):
+    """float32 if `returns` (an array or table) hold float32, as a tuning's matrix does with
+    `tune.dtype = "float32"`: such a matrix is kept at half the memory and each statistic upcasts
+    it a piece at a time; float64 otherwise."""
+    dtypes = set(returns.dtypes) if isinstance(returns, pd.DataFrame) else {getattr(returns, "dtype", None)}
+    return np.float32 if dtypes == {np.dtype(np.float32)} else np.float64
+
+
+def floats(returns):
+    """`returns` as an array of their `kept_dtype` (no copy when they are one already)."""
+    return np.asarray(returns, dtype=kept_dtype(returns))
+
+
+def column_runs(columns, dtype, size=COLUMNS_AT_ONCE):
+    """The runs of columns (slices) a statistic works through a matrix of `dtype` by: a float64
+    one whole, the arithmetic it always had to the last bit; a float32 one `size` columns at a
+    time, each upcast to float64 on its own, so that no float64 copy of the whole is made."""
+    size = columns if dtype == np.float64 else size
+    return [slice(a, a + size) for a in range(0, columns, max(size, 1))]
+
+
 def daily_closes(index):
     """(positions of the bars that are daily closes, how many of them make a year of 365 days).
 
@@ -100,7 +121,7 @@ class Returns:
         else:
             a = np.asarray(returns, dtype=float)
             frame = pd.DataFrame(a[:, None] if a.ndim == 1 else a)
-        return cls(frame.astype(float))
+        return cls(frame.astype(kept_dtype(frame)))
 
     @classmethod
     def of_values(cls, values, index):
@@ -113,25 +134,16 @@ class Returns:
         """The Returns of bars x columns returns at every bar (a DataFrame or Series whose index
         is the bars' close instants, starting after a daily close)."""
         frame = bars.to_frame() if isinstance(bars, pd.Series) else bars
-        r = frame.to_numpy(dtype=float)
+        dtype = kept_dtype(frame)
+        r = frame.to_numpy(dtype=dtype)
         ends, periods = daily_closes(frame.index)
         starts = np.r_[0, ends[:-1] + 1]
         counts = ends - starts + 1
         if len(r) == 0 or (counts == 1).all():
-            return cls(frame.astype(float), periods=periods)
-        shape = (len(ends), r.shape[1])
-        growth, path = np.ones(shape), np.zeros(shape)
-        low, high, fall, peak = np.full(shape, np.inf), np.full(shape, -np.inf), np.zeros(shape), np.full(shape, -np.inf)
-        with np.errstate(divide="ignore"):
-            for j in range(int(counts.max())):   # the j-th bar of every day at once
-                on = (j < counts)[:, None]
-                bar = r[np.minimum(starts + j, ends)]
-                growth = np.where(on, growth * (1.0 + bar), growth)
-                path = np.where(on, path + np.log1p(bar), path)
-                peak = np.where(on, np.maximum(peak, path), peak)
-                low, high = np.where(on, np.minimum(low, path), low), np.where(on, np.maximum(high, path), high)
-                fall = np.where(on, np.minimum(fall, path - peak), fall)
-        daily = np.where((counts == 1)[:, None], r[ends], growth - 1.0)
+            return cls(frame.astype(dtype), periods=periods)
+        daily, low, high, fall = (np.empty((len(ends), r.shape[1]), dtype) for _ in range(4))
+        for s in column_runs(r.shape[1], dtype):
+            daily[:, s], low[:, s], high[:, s], fall[:, s] = _days(np.asarray(r[:, s], dtype=float), starts, ends, counts)
         return cls(pd.DataFrame(daily, index=frame.index[ends], columns=frame.columns), low, high, fall, periods)
 
     def __len__(self):
@@ -187,6 +199,23 @@ class Returns:
         return Returns(pd.DataFrame(0.0, index=self.daily.index, columns=self.daily.columns), periods=self.periods)
 
 
+def _days(r, starts, ends, counts):
+    """(daily return, low, high, fall) of each day of bars x columns returns `r` (see `Returns`)."""
+    shape = (len(ends), r.shape[1])
+    growth, path = np.ones(shape), np.zeros(shape)
+    low, high, fall, peak = np.full(shape, np.inf), np.full(shape, -np.inf), np.zeros(shape), np.full(shape, -np.inf)
+    with np.errstate(divide="ignore"):
+        for j in range(int(counts.max())):   # the j-th bar of every day at once
+            on = (j < counts)[:, None]
+            bar = r[np.minimum(starts + j, ends)]
+            growth = np.where(on, growth * (1.0 + bar), growth)
+            path = np.where(on, path + np.log1p(bar), path)
+            peak = np.where(on, np.maximum(peak, path), peak)
+            low, high = np.where(on, np.minimum(low, path), low), np.where(on, np.maximum(high, path), high)
+            fall = np.where(on, np.minimum(fall, path - peak), fall)
+    return np.where((counts == 1)[:, None], r[ends], growth - 1.0), low, high, fall
+
+
 @dataclass(frozen=True)
 class Segment:
     """Sums over consecutive daily returns, one value per column (arrays of shape (columns,)).
@@ -212,7 +241,7 @@ class Segment:
         day (a 1-d array is one column)."""
         if isinstance(returns, Returns):
             # one memory layout, so that sums (pairwise by layout) do not depend on how the data came
-            r = returns.daily.to_numpy(dtype=float)
+            r = floats(returns.daily)   # float32 upcast below, a piece at a time
             paths, periods = (None if returns.low is None else (returns.low, returns.high, returns.fall),
                               returns.periods)
         else:
@@ -225,11 +254,12 @@ class Segment:
             if r.shape[1] - edges[-1] == 1:
                 edges.pop()
             edges.append(r.shape[1])
-            pieces = [cls._of(np.ascontiguousarray(r[:, a:b]), None if paths is None else tuple(x[:, a:b] for x in paths),
-                              periods) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+            pieces = [cls._of(np.ascontiguousarray(r[:, a:b], dtype=float),
+                              None if paths is None else tuple(x[:, a:b] for x in paths), periods)
+                      for a, b in zip(edges[:-1], edges[1:], strict=True)]
             return cls(pieces[0].days, *(np.concatenate([getattr(p, f) for p in pieces]) for f in _ARRAYS),
                        periods=periods)
-        return cls._of(np.ascontiguousarray(r), paths, periods)
+        return cls._of(np.ascontiguousarray(r, dtype=float), paths, periods)
 
     @classmethod
     def _of(cls, r, paths, periods):
@@ -246,8 +276,9 @@ class Segment:
             before = np.vstack([start, path[:-1]])   # the path at the previous daily close
             lows, highs, inside = before + paths[0], before + paths[1], paths[2].min(axis=0)
         peaks = np.maximum.accumulate(np.vstack([start, highs[:-1]]), axis=0)   # the high before each day
+        # log_end a copy: a view would keep the whole days x columns path alive with the summary
         return cls(days=r.shape[0], total=r.sum(axis=0), squares=(r * r).sum(axis=0),
-                   down_squares=(np.minimum(r, 0.0) ** 2).sum(axis=0), log_end=path[-1],
+                   down_squares=(np.minimum(r, 0.0) ** 2).sum(axis=0), log_end=path[-1].copy(),
                    log_low=lows.min(axis=0), log_high=highs.max(axis=0),
                    log_drawdown=np.minimum(np.minimum((lows - peaks).min(axis=0), 0.0), inside), periods=periods)
 

@@ -104,8 +104,7 @@ def cscv(matrix, objective, blocks=16):
     test set of split i is the training set of split n - 1 - i, so a chunk of splits from the
     first half and their mirror images holds every row it needs. Chunks run in threads (numpy
     releases the GIL), each bounded to CELLS splits x trials."""
-    values = np.asarray(matrix, dtype=float)
-    days, trials = values.shape
+    days, trials = np.shape(matrix)
     check_blocks(blocks, days)
     if trials < 2:
         raise ConfigError("tune: the probability of backtest overfitting needs at least two trials")

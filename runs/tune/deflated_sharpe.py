@@ -48,10 +48,12 @@ import numpy as np
 
 from canary.extras import require
 
+from ..report.figures import column_runs, floats
+
 stats = require("scipy.stats", "the deflated Sharpe ratio of canary tune")
 
 EULER_GAMMA = 0.5772156649015329
-CHUNK = 1000   # trials standardised at once when there are more trials than days
+CHUNK = 1000   # trials standardised at once when there are more trials than days, or the matrix is float32
 
 
 def expected_max_sharpe(trials, variance):
@@ -89,12 +91,17 @@ class Deflated:
 
 def daily_sharpe(values):
     """Mean over sample standard deviation of each column (0 for a flat column)."""
-    std = values.std(axis=0, ddof=1)
-    return np.divide(values.mean(axis=0), std, out=np.zeros(values.shape[1]), where=std > 0)
+    out = np.zeros(values.shape[1])
+    for s in column_runs(values.shape[1], values.dtype):
+        part = np.asarray(values[:, s], dtype=float)
+        std = part.std(axis=0, ddof=1)
+        out[s] = np.divide(part.mean(axis=0), std, out=np.zeros(part.shape[1]), where=std > 0)
+    return out
 
 
 def _standardised(values):
     """Columns of mean 0 whose sums of squares are 1: X with X'X the correlation matrix."""
+    values = np.asarray(values, dtype=float)
     centred = values - values.mean(axis=0)
     return centred / np.sqrt((centred ** 2).sum(axis=0))
 
@@ -105,8 +112,15 @@ def _gram(values):
     trials than days."""
     days, trials = values.shape
     if trials <= days:
-        x = _standardised(values)
-        return x.T @ x
+        runs = column_runs(trials, values.dtype, CHUNK)
+        gram = np.empty((trials, trials))
+        for n, a in enumerate(runs):
+            x = _standardised(values[:, a])
+            gram[a, a] = x.T @ x
+            for b in runs[n + 1:]:
+                gram[a, b] = x.T @ _standardised(values[:, b])
+                gram[b, a] = gram[a, b].T
+        return gram
     gram = np.zeros((days, days))
     for start in range(0, trials, CHUNK):
         x = _standardised(values[:, start:start + CHUNK])
@@ -117,7 +131,7 @@ def _gram(values):
 def effective_trials(matrix):
     """M, Li and Ji's effective number of independent trials of a days x trials return matrix
     (unrounded)."""
-    values = np.asarray(matrix, dtype=float)
+    values = floats(matrix)
     flat = np.ptp(values, axis=0) == 0
     if flat.all():
         return 1.0
@@ -130,9 +144,9 @@ def effective_trials(matrix):
 def deflate(matrix, pick):
     """The DSR of column `pick` of a days x trials return matrix, among all its columns and among
     their effective number."""
-    values = np.asarray(matrix, dtype=float)
+    values = floats(matrix)
     sharpes = daily_sharpe(values)
-    mine = values[:, pick]
+    mine = np.asarray(values[:, pick], dtype=float)
     skew = float(stats.skew(mine)) if mine.std() > 0 else 0.0
     kurt = float(stats.kurtosis(mine, fisher=False)) if mine.std() > 0 else 3.0
     variance = float(sharpes.var(ddof=1)) if len(sharpes) > 1 else 0.0

@@ -14,6 +14,8 @@ import numpy as np
 
 from canary.extras import require
 
+from ..report.figures import floats
+
 BLOCK_DAYS = 30
 CHUNK = 512  # trials per matrix product (bounds memory: days x CHUNK)
 
@@ -50,7 +52,7 @@ def spa_test(matrix, benchmark, reps=1000, seed=0):
     chunk of trials) and only the largest over the trials is kept."""
     StationaryBootstrap = require("arch.bootstrap", "the SPA test of canary tune").StationaryBootstrap
 
-    models = np.asarray(matrix, dtype=float)
+    models = floats(matrix)   # float32 upcast a chunk at a time, by the subtraction
     bench = -np.asarray(benchmark, dtype=float).reshape(-1, 1)
     t = len(bench)
     draws = StationaryBootstrap(BLOCK_DAYS, np.empty(t), seed=seed)

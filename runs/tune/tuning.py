@@ -4,8 +4,9 @@
    (`runs.tune.search_space`).
 2. Each is screened once over the whole history (`runs.tune.trial_returns`, in worker processes or
    on a Dask cluster, `runs.tune.workers`); its daily returns are one column of a days x trials
-   matrix. Finished batches are saved in the run folder as they come in, so an interrupted run
-   keeps them and `--resume` continues where it stopped.
+   matrix (float64, or float32 by `tune.dtype`: half the memory). Finished batches are saved
+   in the run folder as they come in, so an interrupted run keeps them and `--resume`
+   continues where it stopped.
 3. Everything else is computed on the matrix: the walk-forward (or split) out-of-sample curve
    (`runs.tune.walkforward`), the probability of backtest overfitting (`runs.tune.cscv`), the deflated
    Sharpe ratio of the pick (`runs.tune.deflated_sharpe`), and Hansen's SPA test against BTC
@@ -27,6 +28,7 @@ import pandas as pd
 from canary.errors import CanaryError, ConfigError
 
 from ..config import parse_override
+from ..report.figures import kept_dtype
 from ..screening import Screen
 from . import trial_returns
 from .cscv import check_blocks, cscv
@@ -106,11 +108,19 @@ class Checkpoint:
         except (ValueError, KeyError):
             raise ConfigError(f"--resume {folder}: tune.json is not a tuning record") from None
 
-    def load(self):
-        """{trial id: its returns} of every saved batch."""
+    def load(self, dtype="float64"):
+        """{trial id: its returns} of every saved batch, in `dtype` (tune.dtype). Saved float64
+        returns are rounded to float32 as a float32 screening rounds them, so they resume as if
+        screened so; saved float32 ones cannot be made float64 again, so they are refused."""
         done = {}
         for path in sorted(self.parts.glob("trials-*.parquet")):
             frame = pd.read_parquet(path)
+            if kept_dtype(frame) != np.dtype(dtype):
+                if dtype == "float64":
+                    raise ConfigError(f"--resume {self.folder}: {path.name} holds float32 returns but tune.dtype is "
+                                      "float64 (tune.json): they cannot be made float64 again; set tune.dtype = "
+                                      "\"float32\" there to resume, or start a new run")
+                frame = frame.astype(dtype)
             done.update({int(c): frame[c] for c in frame.columns})
         return done
 
@@ -139,7 +149,7 @@ class Screening:
         self.checked = []          # the same, as the configuration holds them (checked once)
         self.values = TrialValues(config)
         self.ids = {}              # repr(setting) -> trial id
-        self.returns = checkpoint.load()
+        self.returns = checkpoint.load(config["tune"]["dtype"])
         self.objective = objective_of(config)
         self.rows = None
         self.best = -math.inf
@@ -196,16 +206,32 @@ class Screening:
         else:
             settings = grid_trials(dims) if t["method"] == "grid" else random_trials(dims, t["count"], t["seed"])
             self._screen([self._id(s) for s in settings])
-        return self.trials, self.matrix()
+        matrix = self.matrix()
+        self.returns = {i: matrix[i] for i in matrix.columns}   # views of it: the batches' own copies are freed
+        return self.trials, matrix
 
     def matrix(self):
-        """Bars x trials returns in trial order, as one block of memory (a concat of 10,000
-        Series would keep 10,000 blocks, each later read copying them all)."""
+        """Bars x trials returns in trial order (in tune.dtype), as one block of memory (a concat
+        of 10,000 Series would keep 10,000 blocks, each later read copying them all)."""
         first = self.returns[0]
-        values = np.empty((len(self.trials), len(first)))   # a trial's returns contiguous, as a concat held them
+        # a trial's returns contiguous, as a concat held them
+        values = np.empty((len(self.trials), len(first)), dtype=self.config["tune"]["dtype"])
         for i in range(len(self.trials)):
-            values[i] = self.returns[i].to_numpy(dtype=float)
+            values[i] = self.returns[i].to_numpy(dtype=values.dtype)
         return pd.DataFrame(values.T, index=first.index, columns=range(len(self.trials)))
+
+    def in_float64(self, ids):
+        """The returns at every bar of trials `ids` of a float32 matrix (bars x ids), screened again
+        in float64: the parity check with Backtrader is at 1e-6 of the value, finer than float32
+        keeps a curve over thousands of bars. Each must round exactly to the returns the matrix holds."""
+        config = dict(self.config, tune=dict(self.config["tune"], dtype="float64"))
+        [(_, frame)] = self.workers.run(screen_batch, [(config, [self.checked[i] for i in ids])])
+        frame.columns = ids
+        for i in ids:
+            if not np.array_equal(frame[i].to_numpy(dtype=np.float32), self.returns[i].to_numpy(), equal_nan=True):
+                raise ParityError(f"parity: trial {i}'s float32 returns are not its float64 returns rounded: "
+                                  "tuning stopped; tune with --dtype float64 and report this trial")
+        return frame
 
 
 def total_trials(config):
@@ -218,12 +244,12 @@ def total_trials(config):
 
 
 def screen_batch(config, trials):
-    """A batch of trials' returns at every bar, on the configured engine (runs in a worker); `trials`
-    hold values already checked (`TrialValues`)."""
-    engine = config["tune"]["engine"]
-    if engine == "fast":
-        return fast_screen(config, trials)
-    return trial_returns.screen(config, trials)
+    """A batch of trials' returns at every bar, on the configured engine (runs in a worker), in
+    tune.dtype (computed in float64; float32 halves what is sent back and kept); `trials` hold
+    values already checked (`TrialValues`)."""
+    t = config["tune"]
+    frame = fast_screen(config, trials) if t["engine"] == "fast" else trial_returns.screen(config, trials)
+    return frame.astype(t["dtype"])
 
 
 _SCREENS = trial_returns.Kept()   # per process: the screening engine of each data setup kept, its signals too
@@ -334,7 +360,8 @@ def tune(config, checkpoint, workers, progress=None):
         if config["tune"]["engine"] != "backtrader" and config["tune"]["rerun"]:
             picked = [p for p in (tuned.walk.picks if tuned.walk else []) if p >= 0]
             ids = list(dict.fromkeys(tuned.leaders[:config["tune"]["rerun"]] + picked))
-            recheck(config, trials, matrix, ids, workers)
+            recheck(config, trials, matrix if config["tune"]["dtype"] == "float64" else screening.in_float64(ids),
+                    ids, workers)
             tuned.rechecked = ids
     except KeyboardInterrupt:  # while screening, or computing the statistics: every saved trial is kept
         raise Interrupted(f"interrupted: {len(screening.returns)} screened trial(s) kept in {checkpoint.folder}; "
