@@ -194,7 +194,8 @@ def cmd_tune(args):
         with Workers(args.jobs, args.scheduler) as workers:
             progress.start_runs(total_trials(config), "trials", "trial")
             tuned = tune(config, checkpoint, workers,
-                         lambda n, best: progress.advance(n, f"best {config['tune']['objective']} {best:.3f}"))
+                         (lambda n, best: progress.advance(n, f"best {config['tune']['objective']} {best:.3f}"))
+                         if progress.live else None)   # no bar: nothing scored for it
             progress.end_runs()
         progress.say("writing the report" + (" and the tear sheet" if tuned.walk is not None else ""))
         tune_report.write(tuned, folder)

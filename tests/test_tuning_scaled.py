@@ -1,12 +1,13 @@
-"""The scaled CSCV and SPA give the same numbers, to the last digit, as the straightforward
-algorithms they replace (kept here as references, not in the package)."""
+"""The scaled CSCV, SPA and score rounding give the same numbers, to the last digit, as the
+straightforward algorithms they replace (kept here as references, not in the package)."""
 import itertools
 
 import numpy as np
 import pytest
 
+from canary.runs.report.figures import SEGMENT_FIELDS, fields_for
 from canary.runs.tune.cscv import cscv
-from canary.runs.tune.objectives import Objective, Segment, figures
+from canary.runs.tune.objectives import Objective, Segment, _significant, figures
 from canary.runs.tune.spa import BLOCK_DAYS, spa_test
 
 
@@ -28,6 +29,29 @@ def reference_cscv(values, objective, blocks):
     return np.array(logits), np.array(inside), np.array(outside)
 
 
+def vectorised_cscv(values, objective, blocks):
+    """Every training set joined at once, block by block in the order of the set (the numpy CSCV
+    the walk over shared beginnings replaced), each split's test set the training set of its
+    mirror image."""
+    parts = Segment.stack(Segment.blocks(values, blocks))
+    fields = fields_for(objective.reads)
+    sets = np.array(list(itertools.combinations(range(blocks), blocks // 2)))
+    n = len(sets)
+
+    def take(rows):
+        return Segment(parts.days[rows], *(getattr(parts, f)[rows] if f in fields else None for f in SEGMENT_FIELDS),
+                       periods=parts.periods)
+
+    figs = figures(Segment.joined((take(sets[:, j]) for j in range(blocks // 2)), fields), objective.reads)
+    score, value = objective.score_of(figs), figs[objective.name]
+    best = np.argmax(score, axis=1)
+    test = score[::-1]
+    mine = test[np.arange(n), best][:, None]
+    rank = (test < mine).sum(axis=1) + ((test == mine).sum(axis=1) + 1) / 2.0
+    w = rank / (score.shape[1] + 1)
+    return np.log(w / (1.0 - w)), value[np.arange(n), best], value[::-1][np.arange(n), best]
+
+
 def _matrix(days=600, trials=40, seed=3):
     rng = np.random.default_rng(seed)
     m = rng.normal(0.0005, 0.03, (days, trials))
@@ -46,6 +70,39 @@ def test_cscv_equals_the_split_by_split_algorithm(objective):
     np.testing.assert_array_equal(result.logits, logits)
     np.testing.assert_array_equal(result.in_sample, inside)
     np.testing.assert_array_equal(result.out_of_sample, outside)
+
+
+@pytest.mark.parametrize("objective", [Objective("sharpe"), Objective("sortino"), Objective("cagr"),
+                                       Objective("calmar", 0.3)], ids=str)
+@pytest.mark.parametrize("trials", [2, 7, 40, 41])
+@pytest.mark.parametrize("blocks", [2, 4, 6, 10])
+def test_cscv_equals_the_vectorised_algorithm(objective, trials, blocks):
+    m = _matrix(days=611, trials=max(trials, 12), seed=trials + blocks)[:, -trials:]   # ties among 40 and 41
+    m[:, 0] = m[:, -1]                                                                 # and among the fewer
+    result = cscv(m, objective, blocks)
+    logits, inside, outside = vectorised_cscv(m, objective, blocks)
+    assert np.array_equal(result.logits, logits)
+    assert np.array_equal(result.in_sample, inside, equal_nan=True)
+    assert np.array_equal(result.out_of_sample, outside, equal_nan=True)
+
+
+def powered(values, digits):
+    """`values` to `digits` significant digits, a power per value (what the look-up replaced)."""
+    values = np.asarray(values, dtype=float)
+    finite = np.isfinite(values) & (values != 0)
+    exponent = np.floor(np.log10(np.abs(values, where=finite, out=np.ones_like(values))))
+    scale = 10.0 ** (digits - 1 - exponent)
+    return np.where(finite, np.round(values * scale) / scale, values)
+
+
+def test_significant_digits_equal_a_power_per_value():
+    rng = np.random.default_rng(5)
+    with np.errstate(all="ignore"):   # overflows, and the inf * 0 of the smallest values
+        values = np.concatenate([rng.normal(0.0, 1.0, 50_000) * 10.0 ** rng.integers(-330, 309, 50_000),
+                                 10.0 ** np.arange(-323, 309), rng.normal(1.0, 0.3, 1000),
+                                 [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 1.7976931348623157e308]])
+        for digits in (3, 12, 15):
+            assert np.array_equal(_significant(values, digits), powered(values, digits), equal_nan=True)
 
 
 def test_pbo_without_ties_is_the_papers_share_of_logits_at_most_zero():

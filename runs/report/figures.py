@@ -314,21 +314,17 @@ class Segment:
         return out
 
     @classmethod
-    def stack(cls, segments):
-        """Several segments as one whose fields have a leading axis (days as a column)."""
+    def stack(cls, segments, fields=None):
+        """Several segments as one whose fields have a leading axis (days as a column); with
+        `fields`, only those (the others None)."""
         return cls(np.array([[s.days] for s in segments]),
-                   *(np.stack([getattr(s, f) for s in segments]) for f in _ARRAYS), periods=segments[0].periods)
+                   *(np.stack([getattr(s, f) for s in segments]) if fields is None or f in fields else None
+                     for f in _ARRAYS), periods=segments[0].periods)
 
     @classmethod
     def blocks(cls, returns, count):
         """The segments of `count` runs of consecutive days of `returns` (as `Returns.blocks`)."""
         return [cls.of(part) for part in Returns.of(returns).blocks(count)]
-
-    def take(self, rows, fields=None):
-        """The stacked segments at `rows` (an index array along the leading axis); with `fields`,
-        only those (the others None)."""
-        return Segment(self.days[rows], *(getattr(self, f)[rows] if fields is None or f in fields else None
-                                          for f in _ARRAYS), periods=self.periods)
 
 
 _ARRAYS = ("total", "squares", "down_squares", "log_end", "log_low", "log_high", "log_drawdown")
@@ -342,7 +338,7 @@ _READS = {"total_return": ("log_end",), "cagr": ("log_end",), "volatility": ("to
 
 
 def fields_for(names):
-    """The segment fields that the figures `names` read (what `then`, `joined` and `take` need to
+    """The segment fields that the figures `names` read (what `then`, `joined` and `stack` need to
     carry for them: log_drawdown needs log_end, log_low and log_high along a join)."""
     return tuple(f for f in _ARRAYS if any(f in _READS[n] for n in names))
 

@@ -15,6 +15,7 @@ that pure noise gives (N + 1) / 2N for N trials (0.67 for 3, 0.56 for 9). Counti
 overfit, as rank tests count ties, pure noise gives 0.5 for any number of trials; real skill
 gives about 0. Without ties the PBO is the paper's to the last digit.
 """
+import collections
 import itertools
 import math
 import os
@@ -88,12 +89,26 @@ def _relative_rank(scores, chosen):
     return rank / (scores.shape[1] + 1)
 
 
-def _scored(parts, sets, objective):
-    """The objective (to rank by) and its figure (to report) of each set of blocks joined in order;
-    only the sums the objective reads are carried through the splits."""
-    fields = fields_for(objective.reads)
-    figs = figures(Segment.joined((parts.take(sets[:, j], fields) for j in range(sets.shape[1])), fields),
-                   objective.reads)
+def _joins(parts, half, fields, reverse=False):
+    """The join (`Segment.joined`, carrying `fields`) of each set of `half` of the block segments
+    `parts`, the sets in lexicographic order (`reverse`: last first). A depth-first walk joins each
+    shared beginning once: `joined` adds blocks from left to right, so a set's join is that of its
+    first blocks then its last one, the same arithmetic on the same numbers, about two joins a set
+    instead of `half` - 1."""
+    def walk(joined, after, left):
+        if not left:
+            yield joined
+            return
+        ends = range(after + 1, len(parts) - left + 1)
+        for b in reversed(ends) if reverse else ends:
+            yield from walk(parts[b] if joined is None else joined.then(parts[b], fields), b, left - 1)
+
+    return walk(None, -1, half)
+
+
+def _scored(joins, fields, objective):
+    """The objective (to rank by) and its figure (to report) of each set's join (carrying `fields`)."""
+    figs = figures(Segment.stack(joins, fields), objective.reads)
     return objective.score_of(figs), figs[objective.name]
 
 
@@ -101,23 +116,24 @@ def cscv(matrix, objective, blocks=16):
     """CSCV of a days x trials return matrix (array or DataFrame) by `objective`.
 
     Each set of blocks is summarised once: in the lexicographic order of the training sets the
-    test set of split i is the training set of split n - 1 - i, so a chunk of splits from the
-    first half and their mirror images holds every row it needs. Chunks run in threads (numpy
-    releases the GIL), each bounded to CELLS splits x trials."""
+    test set of split i is the training set of split n - 1 - i, so the sets walked from the first
+    and from the last, side by side, give chunks of splits and their mirror images. This thread
+    walks (Python); the chunks are scored in threads (numpy releases the GIL), each bounded to
+    CELLS splits x trials, a few chunks waiting at most."""
     days, trials = np.shape(matrix)
     check_blocks(blocks, days)
     if trials < 2:
         raise ConfigError("tune: the probability of backtest overfitting needs at least two trials")
-    parts = Segment.stack(Segment.blocks(matrix, blocks))
-    train_sets = np.array(list(itertools.combinations(range(blocks), blocks // 2)), dtype=np.int16)
-    n = len(train_sets)
+    parts = Segment.blocks(matrix, blocks)
+    fields = fields_for(objective.reads)
+    n = math.comb(blocks, blocks // 2)
     logits, inside, outside = np.empty(n), np.empty(n), np.empty(n)
     chunk = max(1, CELLS // (2 * trials))
+    pairs = zip(_joins(parts, blocks // 2, fields), _joins(parts, blocks // 2, fields, reverse=True), strict=True)
 
-    def work(start):
-        first = np.arange(start, min(start + chunk, n // 2))
+    def work(first, joins):
         rows = np.concatenate([first, n - 1 - first])
-        score, value = _scored(parts, train_sets[rows], objective)
+        score, value = _scored(joins, fields, objective)
         mirror = np.concatenate([np.arange(len(first), len(rows)), np.arange(len(first))])
         best = np.argmax(score, axis=1)
         w = _relative_rank(score[mirror], best)
@@ -125,6 +141,15 @@ def cscv(matrix, objective, blocks=16):
         inside[rows] = value[np.arange(len(rows)), best]
         outside[rows] = value[mirror, best]
 
-    with ThreadPoolExecutor(min(THREADS, os.cpu_count() or 1)) as pool:
-        list(pool.map(work, range(0, n // 2, chunk)))
+    threads = min(THREADS, os.cpu_count() or 1)
+    with ThreadPoolExecutor(threads) as pool:
+        waiting = collections.deque()
+        for start in range(0, n // 2, chunk):
+            first = np.arange(start, min(start + chunk, n // 2))
+            ahead, behind = zip(*itertools.islice(pairs, len(first)), strict=True)
+            waiting.append(pool.submit(work, first, ahead + behind))
+            if len(waiting) > 2 * threads:
+                waiting.popleft().result()
+        for future in waiting:
+            future.result()
     return Overfitting(blocks, logits, inside, outside)

@@ -47,9 +47,15 @@ class Workers:
             except (OSError, TimeoutError, ValueError) as exc:
                 raise ConfigError(f"--scheduler {self.scheduler}: cannot reach a Dask scheduler there ({exc})") from None
             self._a_worker()
-        elif self.jobs > 1:
-            self.pool = pool_context().Pool(self.jobs, initializer=_ignore_ctrl_c)
         return self
+
+    def _local(self):
+        """The local pool, started at the first `run`: forked then, its workers share what this
+        process has loaded by that time (a tuning's market, loaded for its benchmark) instead of
+        each loading its own."""
+        if self.pool is None:
+            self.pool = pool_context().Pool(self.jobs, initializer=_ignore_ctrl_c)
+        return self.pool
 
     def _a_worker(self):
         """Wait until the scheduler has a worker (saying so), or refuse after `wait_for_workers` s."""
@@ -97,8 +103,8 @@ class Workers:
             where = {f.key: i for i, f in enumerate(futures)}
             for future, result in as_completed(futures, with_results=True):
                 yield where[future.key], result
-        elif self.pool is not None:
-            yield from self.pool.imap_unordered(_numbered, [(i, fn, task) for i, task in enumerate(tasks)])
+        elif self.jobs > 1:
+            yield from self._local().imap_unordered(_numbered, [(i, fn, task) for i, task in enumerate(tasks)])
         else:
             for i, task in enumerate(tasks):
                 yield i, fn(*task)
