@@ -1,4 +1,4 @@
-"""The files of `canary study`: events.csv, summary.csv, study.png and study.md, in plain words."""
+"""The files of `canary study`: events.csv, summary.csv, study.png, study.md (in plain words) and manifest.json."""
 import datetime
 import math
 import warnings
