@@ -5,9 +5,9 @@ import itertools
 import numpy as np
 import pytest
 
-from canary.runs.report.figures import SEGMENT_FIELDS, fields_for
+from canary.runs.report.figures import SEGMENT_FIELDS, Segment, fields_for, figures
 from canary.runs.tune.cscv import cscv
-from canary.runs.tune.objectives import Objective, Segment, _significant, figures
+from canary.runs.tune.objectives import Objective, _significant
 from canary.runs.tune.spa import BLOCK_DAYS, spa_test
 
 

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from canary.errors import ConfigError
+from canary.runs.report.figures import Segment, figures
 from canary.runs.tune.cscv import cscv
 from canary.runs.tune.deflated_sharpe import deflate, deflated_sharpe_ratio, effective_trials, expected_max_sharpe
-from canary.runs.tune.objectives import Objective, Segment, figures
+from canary.runs.tune.objectives import Objective
 from canary.runs.tune.report import verdict
 from canary.runs.tune.spa import spa_test
 from canary.runs.tune.walkforward import split_window, walk_forward, walk_forward_windows

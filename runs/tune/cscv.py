@@ -26,8 +26,7 @@ import numpy as np
 
 from canary.errors import ConfigError
 
-from ..report.figures import fields_for
-from .objectives import Segment, figures
+from ..report.figures import Segment, fields_for, figures
 
 CELLS = 250_000   # splits x trials evaluated at once by a thread (about 2 MB per summary field)
 THREADS = 2

@@ -17,14 +17,10 @@ import numpy as np
 
 from canary.errors import ConfigError, suggest
 
-from ..report.figures import Returns, Segment, figures
-
-__all__ = ["OBJECTIVES", "Objective", "Returns", "Segment", "figures"]
+from ..report.figures import figures
 
 OBJECTIVES = ("sharpe", "sortino", "calmar", "cagr")
 SIGNIFICANT = 12
-
-
 LOWEST_EXPONENT, HIGHEST_EXPONENT = -324, 308   # floor(log10(|x|)) of a finite nonzero double
 
 

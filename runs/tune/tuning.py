@@ -28,12 +28,12 @@ import pandas as pd
 from canary.errors import CanaryError, ConfigError
 
 from ..config import parse_override
-from ..report.figures import kept_dtype
+from ..report.figures import Returns, Segment, figures, kept_dtype
 from ..screening import Screen
 from . import trial_returns
 from .cscv import check_blocks, cscv
 from .deflated_sharpe import deflate
-from .objectives import Objective, Returns, Segment, figures
+from .objectives import Objective
 from .search_space import OptunaSearch, grid_trials, parse_space, random_trials
 from .spa import spa_test
 from .trial_values import TrialValues, apply_trial
