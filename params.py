@@ -10,6 +10,7 @@ The same rules check a configuration file (`canary.runs.config`) and a Python ca
 arguments (`check_call`: a misspelt name or a value its rule refuses is a `ParameterError` in
 one line, with the closest right name or choice), as `run_backtest` and `run_fast` do at entry.
 """
+import dataclasses
 import math
 import numbers
 from typing import Any, Callable, NamedTuple
@@ -50,6 +51,20 @@ class Rule(NamedTuple):
 def searched(space):
     """The rule of a parameter its type alone checks, with a default search range."""
     return Rule(None, space=space)
+
+
+def setting(kind, test=None, says="", choices=(), **field):
+    """A dataclass field of a configuration section whose value is of `kind` and passes `test`
+    (as `says` puts it), or is one of `choices` (a misspelt one gets the closest): its `Rule`,
+    read by `field_rules`; `field` as `dataclasses.field` takes it (a ``default``, or none where
+    the section's values come from a file)."""
+    rule = Rule.one_of(choices)._replace(kind=kind) if choices else Rule(test, says, kind)
+    return dataclasses.field(metadata={"rule": rule}, **field)
+
+
+def field_rules(section):
+    """{name: Rule} of the fields of the dataclass `section`, declared with `setting`."""
+    return {f.name: f.metadata["rule"] for f in dataclasses.fields(section)}
 
 
 def check_params(cls, kwargs):

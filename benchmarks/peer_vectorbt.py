@@ -153,7 +153,7 @@ def main():
     args = parser.parse_args()
     config = load_config()
     p = plan_of(config)
-    market = load_market(p.library, p.universe, config["data"]["start"])
+    market = load_market(p.library, p.universe, config.data.start)
     costs = p.costs
     screen = Screen(market, costs)
     print(f"vectorbt {vbt.__version__}, numpy {np.__version__}; {os.cpu_count()} cores; default configuration, "

@@ -51,7 +51,7 @@ def _backtest(params):
 def main():
     config = load_config()
     p = plan(config)
-    market = load_market(p.library, p.universe, config["data"]["start"])
+    market = load_market(p.library, p.universe, config.data.start)
     label, cls, params = strategies(p)[0]
     print(f"machine: {CORES} cores, Python {sys.version.split()[0]}; shipped data, default configuration, "
           f"{len(market.clock)} daily bars, {len(market.universe.symbols)} series")
@@ -125,22 +125,21 @@ def main():
 
     # -- a 10,000-point grid, cold --------------------------------------------------------------
     script = textwrap.dedent("""
-        import copy, itertools, resource, sys, time
+        import itertools, resource, sys, time
         t = time.perf_counter()
         from canary.feeds.market import load_market
         from canary.runs.backtest import plan
         from canary.runs.config import load_config, with_values
         from canary.runs.screening import Screen
         config = load_config(); p = plan(config)
-        market = load_market(p.library, p.universe, config["data"]["start"])
+        market = load_market(p.library, p.universe, config.data.start)
         configs = []
         for c, per, mh, every, band in itertools.product([1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
                                                          [20, 40, 60, 80, 100, 120, 140, 160, 180, 200],
                                                          [0, 1, 2, 3, 5], [0, 3, 7, 14, 28], [0.01, 0.02, 0.05, 0.1]):
-            cfg = copy.deepcopy(config)
-            cfg["filter"]["small_cap"].update(confirm=c, period=per)
-            cfg["strategy"].update(min_hold=mh, rebalance_every=every, drift_band=band)
-            configs.append(cfg)
+            configs.append(config.with_checked({"filter.small_cap.confirm": c, "filter.small_cap.period": per,
+                                                "strategy.min_hold": mh, "strategy.rebalance_every": every,
+                                                "strategy.drift_band": band}))
         result = Screen(market, p.costs).screen(configs)
         print(len(configs), time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
               result.figures["sharpe"].max())

@@ -31,7 +31,7 @@ def main():
     p = plan(config)
     timed("load + validate the 32 shipped files", lambda: [DataLibrary().load(s) for s in DataLibrary().symbols()])
     market = timed("load the default market (22 series, aligned)",
-                   lambda: load_market(p.library, p.universe, config["data"]["start"]))
+                   lambda: load_market(p.library, p.universe, config.data.start))
     print(f"{'':48s} {len(market.clock):8d} crypto bars, {len(market.universe.symbols)} series")
     for label, cls, params in strategies(p, "all"):
         timed(f"backtest {label} (runonce)", lambda cls=cls, params=params: run_backtest(market, cls, params, p.costs), repeat=2)

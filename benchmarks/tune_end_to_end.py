@@ -146,7 +146,7 @@ def engine_only(count, repeat):
     space = {key: tomllib.loads(f"v = {spec}")["v"] for key, spec in SPACE.items()}
     config = load_config()
     p = plan(config)
-    market = load_market(p.library, p.universe, config["data"]["start"])
+    market = load_market(p.library, p.universe, config.data.start)
     Screen(market, p.costs).screen([config])   # compiled code loaded
     trials = random_trials(parse_space(space), count, SEED)
     configs = [apply_trial(config, t) for t in trials]

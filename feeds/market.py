@@ -123,7 +123,8 @@ class Market:
 
 
 def load_market(library, universe=None, start=None, end=None):
-    """Load `universe` (a Universe, or a configuration's ``[universe]`` table as a dict, its
+    """Load `universe` (a Universe, or a configuration's ``[universe]`` table, a dict or
+    `RunConfig.universe`, its
     point-in-time keys included: `canary.feeds.pointintime.universe_of`; default: the shipped
     symbols) from `library` (a DataLibrary), cut at `end` (a date or instant, UTC without an
     offset), trading from `start`."""

@@ -33,6 +33,7 @@ from .report import coverage
 from .report import files as report
 from .report.metrics import MIN_ANNUALISED_DAYS, performance, period_days, time_in_regime
 from .report.tearsheet import write_tearsheet
+from .settings import RunConfig
 from .worker_lifetime import end_with_parent
 
 PACKAGES = ("backtrader", "pandas", "numpy", "matplotlib", "exchange-calendars", "yfinance", "ccxt")
@@ -42,7 +43,7 @@ PACKAGES = ("backtrader", "pandas", "numpy", "matplotlib", "exchange-calendars",
 class Plan:
     """One configured comparison: which strategies run on which market with which costs."""
 
-    config: dict
+    config: RunConfig
     library: DataLibrary
     universe: Universe
     costs: Costs
@@ -51,24 +52,23 @@ class Plan:
 
 def plan(config):
     """Check the configuration against the data (symbols exist) before any work."""
-    data = config["data"]
-    folders = [f for f in ([data["folder"]] if isinstance(data["folder"], str) else data["folder"]) if f]
-    for folder in folders:
+    data = config.data
+    for folder in data.folders:
         if not Path(folder).is_dir():
             raise ConfigError(f"data.folder: {folder} is not a folder")
-    library = SourcedLibrary(DataLibrary(folders or None, recorded_at=data["recorded_at"] or None),
-                             config["sources"], data["cache_dir"] or None)
-    library, universe = universe_of(library, config["universe"])
+    library = SourcedLibrary(DataLibrary(data.folders or None, recorded_at=data.recorded_at or None),
+                             config.sources, data.cache_dir or None)
+    library, universe = universe_of(library, config.universe)
     for name in role_names():
         for symbol in universe.of(name):
             if symbol not in library.entries:
                 raise ConfigError(f"universe.{name}: no data for symbol '{symbol}' in {library.where}"
                                   f"{suggest(symbol, library.entries)}")
-    return Plan(config, library, universe, Costs(**config["costs"]), quote_currency(config, universe, library.entries))
+    return Plan(config, library, universe, config.costs, quote_currency(data.currency, universe, library.entries))
 
 
-def quote_currency(config, universe, entries=None):
-    """The currency the crypto prices, and so every value of the run, are in: `data.currency`,
+def quote_currency(stated, universe, entries=None):
+    """The currency the crypto prices, and so every value of the run, are in: `stated` (data.currency),
     or else the quote a data manifest records for the crypto symbols (`entries`), or else the
     quote in their names (BTC-USDT: USDT, BTC-USD: USD, BTC/EUR: EUR). `data.currency` names
     the quote, it converts nothing: one that contradicts the symbols' quote is refused (the US
@@ -78,7 +78,6 @@ def quote_currency(config, universe, entries=None):
         recorded = (entries or {}).get(symbol, {}).get("quote")
         base, sep, quote = symbol.replace("/", "-").rpartition("-")
         quotes.setdefault(recorded or (quote.upper() if sep and base else None), symbol)
-    stated = config["data"]["currency"]
     if stated:
         for quote, symbol in quotes.items():
             if quote is not None and not _same_money(stated, quote):
@@ -111,12 +110,12 @@ def period_lines(config, equity, currency):
     first, last = equity.index[0].date(), equity.index[-1].date()
     n = (last - first).days
     lines = [f"period: {first} to {last} ({n:,} day{'' if n == 1 else 's'}), values in {currency}"]
-    data = config["data"]
-    if data["start"] and datetime.date.fromisoformat(data["start"]) != first:
-        why = "the first bar" if datetime.date.fromisoformat(data["start"]) < first else "the first bar close after it"
-        lines.append(f"data.start {data['start']} moved to {first}, {why}")
-    if data["end"] and datetime.date.fromisoformat(data["end"]) != last:
-        lines.append(f"data.end {data['end']} moved to {last}, the last bar close before it")
+    data = config.data
+    if data.start and datetime.date.fromisoformat(data.start) != first:
+        why = "the first bar" if datetime.date.fromisoformat(data.start) < first else "the first bar close after it"
+        lines.append(f"data.start {data.start} moved to {first}, {why}")
+    if data.end and datetime.date.fromisoformat(data.end) != last:
+        lines.append(f"data.end {data.end} moved to {last}, the last bar close before it")
     if currency == UNKNOWN_CURRENCY:
         lines.append("the symbols do not name their quote currency: set data.currency to name it")
     return lines
@@ -189,8 +188,8 @@ def execute(p, benchmarks="btc", progress=None, engine="backtrader"):
     the same time in a worker process when there is a spare core) or "fast" (the screening
     engine, for strategies that declare their plan).
     """
-    data = p.config["data"]
-    market = load_market(p.library, p.universe, data["start"] or None, data["end"] or None)
+    data = p.config.data
+    market = load_market(p.library, p.universe, data.start or None, data.end or None)
     runs = strategies(p, benchmarks)
     if engine != "fast":
         return market, run_all(market, runs, p.costs, progress)
@@ -305,7 +304,7 @@ def manifest(p, market, metrics, started, finished, benchmarks=()):
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
-    return {"smallcap_canary": __version__, "git_revision": git_revision(), "config": p.config,
+    return {"smallcap_canary": __version__, "git_revision": git_revision(), "config": p.config.as_dict(),
             "benchmarks": list(benchmarks), "data": files, "packages": versions, "started": started.isoformat(),
             "finished": finished.isoformat(), "metrics": metrics}
 
@@ -317,7 +316,7 @@ def universe_coverage(folder, p, market):
         return None
     rows = coverage.in_run(market.coverage, market.start, market.end)
     rows.drop(columns="days").to_csv(folder / "coverage.csv", index=False)
-    return coverage.summary(rows, PointInTime.of_table(p.config["universe"]))
+    return coverage.summary(rows, PointInTime.of_table(p.config.universe))
 
 
 def write_outputs(folder, p, market, results, started, tearsheet=True):

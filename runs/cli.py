@@ -180,7 +180,7 @@ def cmd_tune(args):
         config = validate(Checkpoint.config_of(Path(args.resume)), str(Path(args.resume) / "tune.json"))
     else:
         config = _tune_config(args)
-        if args.count is not None and config["tune"]["method"] == "grid":
+        if args.count is not None and config.tune.method == "grid":
             raise ConfigError(f"--count {args.count}: a grid tries every combination of its values "
                               f"({total_trials(config)} trials); --count is for --method random or optuna")
         backtest.plan(config)  # every symbol has data, before any work
@@ -194,7 +194,7 @@ def cmd_tune(args):
         with Workers(args.jobs, args.scheduler) as workers:
             progress.start_runs(total_trials(config), "trials", "trial")
             tuned = tune(config, checkpoint, workers,
-                         (lambda n, best: progress.advance(n, f"best {config['tune']['objective']} {best:.3f}"))
+                         (lambda n, best: progress.advance(n, f"best {config.tune.objective} {best:.3f}"))
                          if progress.live else None)   # no bar: nothing scored for it
             progress.end_runs()
         progress.say("writing the report" + (" and the tear sheet" if tuned.walk is not None else ""))

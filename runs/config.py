@@ -7,6 +7,9 @@ section.key=value`` overrides go through the same checks.
 [strategy] names a strategy class (``class = "package.module:ClassName"``, any importable
 Backtrader strategy) and its parameters, whose keys, types and defaults are those of the
 class's ``params`` (`canary.params.param_schema`).
+
+A configuration is checked as a tree of dicts, as TOML reads it, and is then a `RunConfig`
+(`canary.runs.settings`): typed, frozen, and checked once.
 """
 import copy
 import dataclasses
@@ -26,35 +29,10 @@ from canary.strategies.costs import Costs
 from canary.strategies.engine import ENGINE_PARAMS
 from canary.strategies.rotation import SmallCapRotation
 
-from .tune.objectives import OBJECTIVES
-from .tune.search_space import METHODS, expand_auto, has_auto, parse_space
-from .tune.walkforward import days_in
+from .settings import SECTION_RULES, RunConfig, plain
+from .tune.search_space import expand_auto, has_auto, parse_space
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "default.toml"
-
-
-def _positive_int(v):
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
-
-
-def _date_or_empty(v):
-    if v == "":
-        return True
-    try:
-        datetime.date.fromisoformat(v)
-        return True
-    except ValueError:
-        return False
-
-
-def _instant_or_empty(v):
-    if v == "":
-        return True
-    try:
-        datetime.datetime.fromisoformat(v.replace("Z", "+00:00"))
-        return True
-    except ValueError:
-        return False
 
 
 def universe_schema():
@@ -83,25 +61,13 @@ def pit_defaults():
     return {"alts_top": 0, "rankings": "", "exclude": list(EXCLUDE), "missing": "cash"}
 
 
-SCHEMES = ("split", "walk-forward", "cscv")
-ENGINES = ("fast", "backtrader")
-DTYPES = ("float64", "float32")   # of the tuning's return matrix: float32 takes half the memory
 TUNABLE = ("filter", "strategy")  # the thresholds; data, universe and costs stay as configured, but for:
 TUNABLE_KEYS = ("universe.alts_top",)   # the size of a point-in-time basket (one market per value)
 
-# section -> key -> (type, rule, what the rule says)
-INT, FLOAT, STR, BOOL, LIST = int, float, str, bool, list
-FOLDERS = (str, list)   # a folder, or a list of folders
+# section -> key -> its Rule, or (type, rule, what the rule says)
+STR, LIST = str, list
 SCHEMA = {
-    "data": {
-        "folder": (FOLDERS, lambda v: isinstance(v, str) or all(isinstance(f, str) and f for f in v),
-                   "a folder or a list of folders"),
-        "start": (STR, _date_or_empty, "a date (YYYY-MM-DD) or empty"),
-        "end": (STR, _date_or_empty, "a date (YYYY-MM-DD) or empty"),
-        "recorded_at": (STR, _instant_or_empty, "an ISO date or time (UTC if no offset), or empty"),
-        "cache_dir": (STR, None, ""),
-        "currency": (STR, None, ""),
-    },
+    "data": SECTION_RULES["data"],
     # symbol -> where its bars come from: "shipped" (the data folder), "yfinance", "ccxt",
     # "ccxt:<exchange>" (from the cache of `canary data fetch`). Keys are symbols, not fixed.
     "sources": {},
@@ -111,33 +77,9 @@ SCHEMA = {
     "strategy": {
         "class": (STR, bool, "a class path, package.module:ClassName"),
     },
-    "costs": {
-        "cash": (FLOAT, lambda v: v > 0, "positive"),
-        "fee_bp": (FLOAT, lambda v: 0 <= v < 1e4, "not negative (basis points)"),
-        "slippage_bp": (FLOAT, lambda v: 0 <= v < 1e4, "not negative (basis points)"),
-        "fill": (STR, lambda v: v in ("open", "close"), "open or close"),
-    },
+    "costs": SECTION_RULES["costs"],
     # `canary tune`; [tune.space] (the keys tried and their values) is checked by runs.tune.search_space
-    "tune": {
-        "method": (STR, lambda v: v in METHODS, f"one of {', '.join(METHODS)}"),
-        "count": (INT, _positive_int, "a whole number >= 1"),
-        "seed": (INT, lambda v: v >= 0, "a whole number >= 0"),
-        "batch": (INT, _positive_int, "a whole number >= 1"),
-        "objective": (STR, lambda v: v in OBJECTIVES, f"one of {', '.join(OBJECTIVES)}"),
-        "max_drawdown": (FLOAT, lambda v: 0 <= v < 1, "0 (no limit) or a fraction below 1"),
-        "scheme": (STR, lambda v: v in SCHEMES, f"one of {', '.join(SCHEMES)}"),
-        "split": (STR, _date_or_empty, "a date (YYYY-MM-DD)"),
-        "window": (STR, lambda v: v in ("rolling", "anchored"), "rolling or anchored"),
-        "train": (STR, days_in, "a number of days, weeks or years: 730d, 104w, 2y"),
-        "test": (STR, days_in, "a number of days, weeks or years: 180d, 26w, 1y"),
-        "step": (STR, lambda v: v == "" or days_in(v), "a number of days, weeks or years, or empty (= test)"),
-        "blocks": (INT, lambda v: isinstance(v, int) and v >= 2 and v % 2 == 0, "an even number >= 2"),
-        "rerun": (INT, lambda v: isinstance(v, int) and v >= 0, "a whole number >= 0"),
-        "engine": (STR, lambda v: v in ENGINES, f"one of {', '.join(ENGINES)}"),
-        "reps": (INT, lambda v: isinstance(v, int) and v >= 100, "a whole number >= 100"),
-        "dtype": Rule.one_of(DTYPES),
-        "space": (dict, None, ""),
-    },
+    "tune": SECTION_RULES["tune"],
 }
 SECTIONS = (*SCHEMA, "filter")   # [filter] is checked against the declared signals (filter_schema)
 
@@ -214,8 +156,14 @@ def strategy_section(values):
 
 
 def validate(config, source="configuration", space=True):
-    """A checked copy of `config` (a dict of sections), or a ConfigError naming the key
-    (with `space`, [tune.space] is checked against it too)."""
+    """The `RunConfig` of `config` (a dict of sections, as TOML reads it; a key it omits takes
+    its default), or a ConfigError naming the key (with `space`, [tune.space] is checked
+    against it too)."""
+    return RunConfig.of(checked_tree(config, source, space))
+
+
+def checked_tree(config, source="configuration", space=True):
+    """A checked copy of `config` (a dict of sections) with every key, as `validate` checks it."""
     out = validate_partial(config, source)
     out["strategy"] = strategy_section(out.get("strategy", {}))
     missing = [s for s in SECTIONS if s not in out]
@@ -225,7 +173,7 @@ def validate(config, source="configuration", space=True):
     if missing and source == str(DEFAULT_CONFIG):   # the shipped defaults themselves lack a key: a bug
         raise ConfigError(f"{source}: missing key {missing[0]}")
     if missing:   # a configuration may omit any key: it takes the default
-        return validate(with_defaults(config)[0], source, space)
+        return checked_tree(with_defaults(config)[0], source, space)
     data = out["data"]
     if data["start"] and data["end"] and data["start"] >= data["end"]:
         raise ConfigError(f"data.start {data['start']} is not before data.end {data['end']} "
@@ -239,7 +187,7 @@ def validate(config, source="configuration", space=True):
         raise ConfigError(f"universe: {repeated[0]} appears twice ({' and '.join(where)}): each symbol plays one role")
     tune = out["tune"]
     if has_auto(tune["space"]):
-        tune["space"] = expand_auto(tune["space"], search_ranges(out))
+        tune["space"] = expand_auto(tune["space"], search_ranges(out["strategy"]["class"]))
     if tune["scheme"] == "split" and not tune["split"]:
         raise ConfigError(f"{source}: tune.scheme = \"split\" needs tune.split (a date)")
     if space:
@@ -255,27 +203,32 @@ def declared_rules(cls):
     return out
 
 
-def search_ranges(config):
+def search_ranges(path):
     """{'section.key': its declared default search range (`canary.params.Rule.space`), or None}
-    of the [filter] keys and of the configured strategy's parameters."""
-    return {key: rule.space for key, rule in declared_rules(load_strategy(config["strategy"]["class"])).items()}
+    of the [filter] keys and of the parameters of the strategy class at `path`."""
+    return {key: rule.space for key, rule in declared_rules(load_strategy(path)).items()}
 
 
-def with_values(config, values, source="tune.space", space=True):
-    """A validated copy of `config` with `values` ({'section.key': value}) set."""
-    candidate = copy.deepcopy(config)
+def _set_values(tree, values):
+    """A copy of a configuration tree with `values` ({'section.key': value}) set."""
+    out = copy.deepcopy(tree)
     for key, value in values.items():
         *path, name = key.split(".")
-        table = candidate
+        table = out
         for part in path:
             table = table[part]
         table[name] = value
-    return validate(candidate, source, space)
+    return out
+
+
+def with_values(config, values, source="tune.space", space=True):
+    """A `RunConfig` of `config` (one) with `values` ({'section.key': value}) set, all checked."""
+    return validate(_set_values(config.as_dict(), values), source, space)
 
 
 def check_space(config):
-    """Every key of [tune.space] is a tunable key of this configuration, and every value listed
-    (or each end of a range) is a value it accepts."""
+    """Every key of [tune.space] is a tunable key of this configuration (a checked tree), and
+    every value listed (or each end of a range) is a value it accepts."""
     for dim in parse_space(config["tune"]["space"]):
         *path, name = dim.key.split(".")
         table, where = config, []
@@ -292,7 +245,7 @@ def check_space(config):
             raise ConfigError(f"tune.space.{dim.key}: unknown key{suggest(name, table if path else TUNABLE)}")
         for value in dim.values if dim.values is not None else (dim.low, dim.high):
             try:
-                with_values(config, {dim.key: value}, space=False)
+                checked_tree(_set_values(config, {dim.key: value}), "tune.space", space=False)
             except ConfigError as exc:
                 said = str(exc).split(f"{dim.key}: ", 1)[-1]
                 raise ConfigError(f"tune.space.{dim.key}: {said}") from None
@@ -353,7 +306,7 @@ def with_defaults(config):
     """(`config` with every key it lacks set to today's default, the keys so set as
     'section.key'): a configuration recorded by an earlier version, which had fewer keys.
     [strategy] is left to its class's defaults (`strategy_section`)."""
-    defaults = load_config()
+    defaults = load_config().as_dict()
     out, added = copy.deepcopy(config), []
 
     def fill(given, default, where):
@@ -512,7 +465,7 @@ def validate_partial(config, source):
 
 def regime_params(config):
     """RiskRegime settings ({section: {key: value}}): the [filter] sections, as they are."""
-    return copy.deepcopy(config["filter"])
+    return plain(config.filter)
 
 
 # Strategy parameters filled from a section of their own rather than from [strategy].
@@ -522,8 +475,8 @@ SECTION_PARAMS = {"filter": regime_params}
 def strategy_params(config):
     """(class, parameters) of the configured strategy: the [strategy] keys, and the parameters
     of SECTION_PARAMS the class takes (a RiskRegime's settings from [filter])."""
-    cls = load_strategy(config["strategy"]["class"])
-    params = {k: v for k, v in config["strategy"].items() if k != "class"}
+    cls = config.strategy.cls
+    params = plain(config.strategy.params)
     for name, from_config in SECTION_PARAMS.items():
         if name in cls.params._getkeys():
             params[name] = from_config(config)
@@ -535,6 +488,6 @@ def rotation_params(config):
     that run the rotation itself, such as tuning)."""
     cls, params = strategy_params(config)
     if not issubclass(cls, SmallCapRotation):
-        raise ConfigError(f"strategy.class: {config['strategy']['class']} is not the rotation "
+        raise ConfigError(f"strategy.class: {config.strategy.path} is not the rotation "
                           f"(SmallCapRotation), which this command runs")
     return params

@@ -9,6 +9,7 @@ from canary.feeds.library import sha256
 
 from .backtest import benchmark_set
 from .config import validate, with_defaults
+from .settings import RunConfig
 
 
 @dataclass
@@ -17,7 +18,7 @@ class Recorded:
     it ran (a name of `backtest.BENCHMARK_SETS`), its data files and its figures."""
 
     path: Path
-    config: dict
+    config: RunConfig
     benchmarks: str
     data: dict
     metrics: dict

@@ -69,7 +69,7 @@ class Screen:
     def regimes(self, config):
         """The regime at each bar of the clock under the configuration's [filter] sections
         (int64), from the declared signals."""
-        key = _freeze(config["filter"])
+        key = config.filter
         if key not in self._regimes:
             out = evaluate(self._inputs, regime_params(config), self.arrays.interval, cache=self._signals)
             self._regimes[key] = out["regime"].astype(np.int64)
@@ -163,10 +163,3 @@ def signal_inputs(market):
         out[r.name] = dict(fields(frames, r.many), datetime=times)
     return out
 
-
-def _freeze(value):
-    if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
-    return value

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 import backtrader as bt
 
 from canary.errors import ConfigError, suggest
+from canary.params import setting
+
+FILLS = ("open", "close")
 
 
 def fraction(bp):
@@ -13,17 +16,18 @@ def fraction(bp):
     return bp / 1e4
 
 
-@dataclass
+@dataclass(frozen=True)
 class Costs:
     """Starting cash (in the quote currency, USDT for the shipped data), fee and slippage in
     basis points of traded notional, and the fill rule ('open': the next bar's open; 'close':
     the decision bar's close). As fractions: ``fee``, ``slippage``, and ``sizing``, the share
-    of a buy's notional its costs may take, within which buys are sized."""
+    of a buy's notional its costs may take, within which buys are sized. The fields are the
+    keys of a configuration's [costs], with their rules."""
 
-    cash: float = 100_000.0
-    fee_bp: float = 10.0
-    slippage_bp: float = 5.0
-    fill: str = "open"
+    cash: float = setting(float, lambda v: v > 0, "positive", default=100_000.0)
+    fee_bp: float = setting(float, lambda v: 0 <= v < 1e4, "not negative (basis points)", default=10.0)
+    slippage_bp: float = setting(float, lambda v: 0 <= v < 1e4, "not negative (basis points)", default=5.0)
+    fill: str = setting(str, choices=FILLS, default="open")
 
     @property
     def fee(self):

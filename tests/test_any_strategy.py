@@ -134,7 +134,7 @@ def test_the_rotation_defaults_and_the_shipped_configuration_agree():
     declared = param_defaults(SmallCapRotation, skip=ENGINE_PARAMS + ("filter",))
     assert load_strategy(shipped.pop("class")) is SmallCapRotation
     assert shipped == declared
-    assert load_config()["strategy"] == dict(declared, **{"class": "canary.strategies:SmallCapRotation"})
+    assert load_config().as_dict()["strategy"] == dict(declared, **{"class": "canary.strategies:SmallCapRotation"})
 
 
 def test_every_strategy_declares_its_roles():
@@ -219,7 +219,7 @@ def test_load_market_takes_a_configurations_universe_table(market):
     table = {"btc": "BTC-USDT", "eth": "ETH-USDT", "alts": ["BNB-USDT", "SOL-USDT"]}
     from_table = load_market(DataLibrary(), table, START)
     assert from_table.universe == market.universe and from_table.clock.equals(market.clock)
-    assert load_market(DataLibrary(), load_config()["universe"], START).universe == Universe()
+    assert load_market(DataLibrary(), load_config().universe, START).universe == Universe()
     with pytest.raises(ConfigError, match="universe.btcc: not a role \\(did you mean 'btc'\\?\\)"):
         load_market(DataLibrary(), {"btcc": "BTC-USDT"})
     with pytest.raises(ConfigError, match="universe is a list; give a canary.feeds.market.Universe"):
@@ -264,12 +264,13 @@ def test_a_failure_outside_the_users_code_keeps_its_traceback(user_module, marke
 
 def test_configuration_section_follows_the_class(user_module):
     config = load_config(overrides=["strategy.class=my_strategies:SmaCross", "strategy.fast=3"])
-    assert config["strategy"] == {"class": "my_strategies:SmaCross", "fast": 3, "slow": 20, "target": 0.95}
+    assert config.strategy.path == "my_strategies:SmaCross"
+    assert config.strategy.params == {"fast": 3, "slow": 20, "target": 0.95}
     cls, params = strategy_params(config)
     assert cls.__name__ == "SmaCross" and params == {"fast": 3, "slow": 20, "target": 0.95}
     # The order of --set does not matter, and the rotation's shipped keys do not leak into another class.
     later = load_config(overrides=["strategy.fast=3", "strategy.class=my_strategies:SmaCross"])
-    assert later["strategy"] == config["strategy"]
+    assert later.strategy == config.strategy
     rotation = strategy_params(load_config())[1]
     assert "filter" in rotation and rotation["defensive"] == "cash"
 

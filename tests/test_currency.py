@@ -10,10 +10,6 @@ from canary.feeds.market import Universe
 from canary.runs.backtest import UNKNOWN_CURRENCY, quote_currency
 
 
-def _config(currency=""):
-    return {"data": {"currency": currency}}
-
-
 @pytest.mark.parametrize("btc, eth, alts, quote", [
     ("BTC-USDT", "ETH-USDT", ("SOL-USDT",), "USDT"),
     ("BTC-USD", "ETH-USD", (), "USD"),
@@ -21,20 +17,20 @@ def _config(currency=""):
     ("BTC", "ETH", (), UNKNOWN_CURRENCY),
 ])
 def test_the_quote_is_read_from_the_symbols(btc, eth, alts, quote):
-    assert quote_currency(_config(), Universe(btc, eth, alts)) == quote
+    assert quote_currency("", Universe(btc, eth, alts)) == quote
 
 
 def test_a_stated_currency_wins_and_mixed_quotes_are_refused():
     from canary.errors import ConfigError
 
-    assert quote_currency(_config("USD"), Universe("BTC-USDT", "ETH-USD")) == "USD"
-    assert quote_currency(_config("EUR"), Universe("BTC", "ETH", ())) == "EUR"   # names a quote the symbols do not
+    assert quote_currency("USD", Universe("BTC-USDT", "ETH-USD")) == "USD"
+    assert quote_currency("EUR", Universe("BTC", "ETH", ())) == "EUR"   # names a quote the symbols do not
     for stated, btc, quote in (("EUR", "BTC-USDT", "USDT"), ("USDT", "BTC/EUR", "EUR")):
         with pytest.raises(ConfigError, match=f"data.currency {stated}: the crypto prices are quoted in {quote} "
                                               ".* and nothing is converted"):
-            quote_currency(_config(stated), Universe(btc, btc.replace("BTC", "ETH"), ()))
+            quote_currency(stated, Universe(btc, btc.replace("BTC", "ETH"), ()))
     with pytest.raises(ConfigError, match="BTC-USDT.*ETH-USD|USD.*USDT"):
-        quote_currency(_config(), Universe("BTC-USDT", "ETH-USD"))
+        quote_currency("", Universe("BTC-USDT", "ETH-USD"))
 
 
 def test_usd_data_are_labelled_usd(tmp_path):

@@ -10,7 +10,7 @@ from canary.feeds.pointintime import PointInTime, mark_members
 from canary.runs.backtest import plan
 from canary.runs.config import load_config
 from canary.runs.screening import Screen
-from canary.strategies import Costs, EqualWeightBasket, run_backtest
+from canary.strategies import EqualWeightBasket, run_backtest
 from canary.strategies.screening import run_fast
 
 CLOCK = pd.date_range("2024-01-02", periods=10, freq="D", tz="UTC", name="close_time")
@@ -63,7 +63,7 @@ def pit_market(*sets, folder=None):
         overrides.append(f'data.folder="{folder}"')
     config = load_config(None, overrides)
     p = plan(config)
-    return config, p, load_market(p.library, p.universe, config["data"]["start"], config["data"]["end"])
+    return config, p, load_market(p.library, p.universe, config.data.start, config.data.end)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_2018_holds_the_faded_coins_it_can_price_and_counts_the_others(shipped_2
 
 def test_the_alt_basket_benchmark_uses_the_same_universe_on_both_engines(shipped_2018):
     config, p, market = shipped_2018
-    costs = Costs(**config["costs"])
+    costs = config.costs
     reference = run_backtest(market, EqualWeightBasket, {}, costs)
     fast = run_fast(market, EqualWeightBasket, {}, costs)
     pd.testing.assert_frame_equal(reference.portfolio, fast.portfolio, rtol=1e-9, check_freq=False)

@@ -14,7 +14,7 @@ from canary.runs.config import load_config
 
 def _manifest(tmp_path, metrics, **extra):
     path = tmp_path / "manifest.json"
-    path.write_text(json.dumps(dict({"config": load_config(), "metrics": metrics, "data": {}}, **extra)))
+    path.write_text(json.dumps(dict({"config": load_config().as_dict(), "metrics": metrics, "data": {}}, **extra)))
     return path
 
 

@@ -21,7 +21,7 @@ from canary.indicators import BACKGROUND, RISK_OFF, Signal, signals
 from canary.indicators.array_indicator import ArrayIndicator
 from canary.indicators.rolling import rolling_mean
 from canary.runs.backtest import plan
-from canary.runs.config import load_config, rotation_params
+from canary.runs.config import load_config, regime_params, rotation_params
 from canary.runs.screening import Screen, signal_inputs
 from canary.strategies import SmallCapRotation, run_backtest
 from canary.strategies.engine import roles_of
@@ -88,12 +88,12 @@ def test_an_added_role_reaches_the_universe_the_configuration_and_the_market(wit
     assert Universe().small_fund == "IWM" and Universe().equity == ("RUT", "SPX", "IWM")
     assert Universe(small_fund="QQQ").of("small_fund") == ("QQQ",)
     config = load_config(overrides=RUN)
-    assert config["universe"]["small_fund"] == "IWM"          # its default, with no edit of default.toml
-    assert load_config(overrides=RUN + ['universe.small_fund="QQQ"'])["universe"]["small_fund"] == "QQQ"
+    assert config.universe["small_fund"] == "IWM"          # its default, with no edit of default.toml
+    assert load_config(overrides=RUN + ['universe.small_fund="QQQ"']).universe["small_fund"] == "QQQ"
     with pytest.raises(ConfigError, match="IWM appears twice"):
         load_config(overrides=RUN + ['universe.small_cap="IWM"'])
     p = plan(config)
-    market = load_market(p.library, p.universe, config["data"]["start"], config["data"]["end"])
+    market = load_market(p.library, p.universe, config.data.start, config.data.end)
     iwm = p.library.load("IWM").frame
     sessions = iwm.index[iwm.index <= market.clock[-1]]
     assert market.equity["IWM"].index.equals(sessions)
@@ -108,7 +108,7 @@ def test_an_added_role_reaches_the_universe_the_configuration_and_the_market(wit
 def test_a_signal_on_the_added_role_moves_the_regime_alike_on_both_engines(with_small_fund):
     config = load_config(overrides=RUN)
     p = plan(config)
-    market = load_market(p.library, p.universe, config["data"]["start"], config["data"]["end"])
+    market = load_market(p.library, p.universe, config.data.start, config.data.end)
     fast = Screen(market, p.costs).run(config)
     reference = run_backtest(market, SmallCapRotation, rotation_params(config), p.costs)
     # the engines agree: regimes, fills and values at every bar
@@ -120,14 +120,14 @@ def test_a_signal_on_the_added_role_moves_the_regime_alike_on_both_engines(with_
     # the new background counts: where the fund is below its average, risk-off; and at some
     # bars it is what holds the rotation out of the market
     inputs = signal_inputs(market)
-    values = signals.evaluate(inputs, config["filter"], market.interval)
+    values = signals.evaluate(inputs, regime_params(config), market.interval)
     trading = market.clock >= market.start
     below = trading & (values["fund_trend"] <= 0.0)
     held_out = below & (values["small_cap"] >= 0.5)
     assert np.all(values["regime"][below] == RISK_OFF)
     np.testing.assert_array_equal(reference.regimes.to_numpy(), values["regime"][trading])
     assert held_out.any() and (trading & (values["fund_trend"] > 0.0)).any()
-    lenient = dict(config["filter"], fund_trend={"period": 20, "min_trend": -1.0})   # the fund always holds
+    lenient = dict(regime_params(config), fund_trend={"period": 20, "min_trend": -1.0})   # the fund always holds
     assert np.any(signals.evaluate(inputs, lenient, market.interval)["regime"][held_out] != RISK_OFF)
 
 

@@ -24,7 +24,7 @@ PERIOD = ["data.start=2020-06-01", "data.end=2021-03-31"]
 def setting():
     config = load_config(None, PERIOD)
     p = plan(config)
-    market = load_market(p.library, p.universe, config["data"]["start"], config["data"]["end"])
+    market = load_market(p.library, p.universe, config.data.start, config.data.end)
     return config, p, market
 
 

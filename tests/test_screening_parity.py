@@ -14,6 +14,7 @@ starting inside the warm-up; the README's user strategy (`TrendPair`) is drawn t
 the default suite, the others and the coverage check are marked slow (CI runs them in its
 second step).
 """
+import dataclasses
 import functools
 import json
 import math
@@ -29,7 +30,7 @@ from canary.params import Rule
 from canary.runs.backtest import plan
 from canary.runs.config import declared_rules, load_config, strategy_params
 from canary.runs.screening import Screen
-from canary.strategies import BtcEthMonthly, BuyAndHold, Costs, EqualWeightBasket, SmallCapRotation, run_backtest
+from canary.strategies import BtcEthMonthly, BuyAndHold, EqualWeightBasket, SmallCapRotation, run_backtest
 from canary.strategies.screening import run_fast
 
 ALTS = ["BNB-USDT", "LTC-USDT", "ADA-USDT", "XRP-USDT", "XLM-USDT", "TRX-USDT", "ETC-USDT", "LINK-USDT",
@@ -161,7 +162,7 @@ def overrides(settings):
 def setup(settings):
     config = load_config(None, overrides(settings))
     p = plan(config)
-    market = load_market(p.library, p.universe, config["data"]["start"], config["data"]["end"])
+    market = load_market(p.library, p.universe, config.data.start, config.data.end)
     return config, p, market
 
 
@@ -207,7 +208,7 @@ def problems(reference, fast):
 def fast_run(settings, **changes):
     """The screening engine's run of the rotation under `settings`: its own signals and regimes."""
     config, p, market = setup(settings)
-    return Screen(market, Costs(**dict(config["costs"], **changes))).run(config)
+    return Screen(market, dataclasses.replace(config.costs, **changes)).run(config)
 
 
 @pytest.mark.slow
@@ -261,7 +262,7 @@ def short_market():
 @pytest.mark.parametrize("fill", ["open", "close"])
 def test_the_benchmarks_on_the_kernel(short_market, cls, params, fill):
     config, p, market = short_market
-    costs = Costs(**dict(config["costs"], fill=fill))
+    costs = dataclasses.replace(config.costs, fill=fill)
     backtrader = run_backtest(market, cls, params, costs)
     fast = run_fast(market, cls, params, costs)
     assert problems(backtrader, fast) == []

@@ -7,6 +7,7 @@ from clirun import assert_user_error, main
 from canary.errors import ConfigError
 from canary.runs.cli import _tune_config, parser
 from canary.runs.config import load_config
+from canary.runs.settings import plain
 from canary.runs.tune.search_space import OptunaSearch, grid_trials, parse_space, random_trials
 
 
@@ -15,21 +16,20 @@ def _flags(*args):
 
 
 def test_the_shipped_configuration_tunes_something_useful():
-    t = load_config()["tune"]
-    assert t["scheme"] == "walk-forward" and t["objective"] == "sharpe" and t["rerun"] == 5
-    assert len(grid_trials(parse_space(t["space"]))) >= 4
+    t = load_config().tune
+    assert t.scheme == "walk-forward" and t.objective == "sharpe" and t.rerun == 5
+    assert len(grid_trials(t.dimensions)) >= 4
 
 
 def test_flags_set_the_tune_keys():
     t = _flags("--grid", "filter.small_cap.confirm=3,5", "--split", "2022-01-01", "--objective", "calmar",
-               "--max-drawdown", "0.6", "--seed", "7")["tune"]
-    assert t["space"] == {"filter.small_cap.confirm": [3, 5]}  # --grid replaces the shipped space
-    assert (t["scheme"], t["split"], t["objective"], t["max_drawdown"], t["seed"]) == (
-        "split", "2022-01-01", "calmar", 0.6, 7)
+               "--max-drawdown", "0.6", "--seed", "7").tune
+    assert plain(t.space) == {"filter.small_cap.confirm": [3, 5]}  # --grid replaces the shipped space
+    assert (t.scheme, t.split, t.objective, t.max_drawdown, t.seed) == ("split", "2022-01-01", "calmar", 0.6, 7)
     t = _flags("--space", 'filter.small_cap.hysteresis={low=0.0, high=0.05, distribution="uniform"}', "--method", "random",
-               "--anchored", "--train", "1y", "--test", "13w")["tune"]
-    assert t["space"] == {"filter.small_cap.hysteresis": {"low": 0.0, "high": 0.05, "distribution": "uniform"}}
-    assert (t["method"], t["window"], t["train"], t["test"]) == ("random", "anchored", "1y", "13w")
+               "--anchored", "--train", "1y", "--test", "13w").tune
+    assert plain(t.space) == {"filter.small_cap.hysteresis": {"low": 0.0, "high": 0.05, "distribution": "uniform"}}
+    assert (t.method, t.window, t.train, t.test) == ("random", "anchored", "1y", "13w")
 
 
 @pytest.mark.parametrize("override, says", [
@@ -130,14 +130,15 @@ def test_flags_that_would_be_ignored_are_refused(args, says, tmp_path):
 
 def test_auto_takes_the_declared_search_range():
     space = _flags("--space", "strategy.weighting=auto", "--space", "filter.small_cap.confirm=auto",
-                   "--space", "strategy.eth_weight=auto")["tune"]["space"]
+                   "--space", "strategy.eth_weight=auto").tune.space
+    space = plain(space)
     assert space == {"strategy.weighting": ["equal", "inverse_vol", "momentum"],
                      "filter.small_cap.confirm": [2, 3, 5, 10],
                      "strategy.eth_weight": {"low": 0.0, "high": 1.0, "step": 0.25}}
     assert len(grid_trials(parse_space(space))) == 3 * 4 * 5
     # in a file, nested or dotted, beside keys given their values
     nested = load_config(settings=[("tune", "space", {"filter": {"small_cap": {"period": "auto", "distance": [0.0]}}})])
-    assert nested["tune"]["space"] == {"filter": {"small_cap": {"period": {"low": 50, "high": 200, "step": 50},
+    assert plain(nested.tune.space) == {"filter": {"small_cap": {"period": {"low": 50, "high": 200, "step": 50},
                                                                 "distance": [0.0]}}}
 
 

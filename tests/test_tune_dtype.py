@@ -42,8 +42,8 @@ def _tune(folder, config, progress=None):
 
 
 def test_the_key_is_float64_unless_given_and_a_misspelt_one_is_one_line(tmp_path):
-    assert load_config()["tune"]["dtype"] == "float64"
-    assert load_config(overrides=['tune.dtype="float32"'])["tune"]["dtype"] == "float32"
+    assert load_config().tune.dtype == "float64"
+    assert load_config(overrides=['tune.dtype="float32"']).tune.dtype == "float32"
     with pytest.raises(ConfigError, match=r"tune.dtype: 'float23' is not allowed: must be one of float64, float32 "
                                           r"\(did you mean 'float32'\?\)"):
         load_config(overrides=['tune.dtype="float23"'])
@@ -138,7 +138,7 @@ def test_float32_keeps_the_parity_check_at_1e6_on_curves_screened_again_in_float
         screening = Screening(config, checkpoint, workers)
         screening.run(tuned.matrix.index)
         exact = screening.in_float64([tuned.pick])
-        wide = config | {"tune": config["tune"] | {"dtype": "float64"}}
+        wide = config.with_checked({"tune.dtype": "float64"})
         np.testing.assert_array_equal(exact[tuned.pick], screen_batch(wide, [screening.checked[tuned.pick]])[0])
         assert exact[tuned.pick].dtype == np.float64
         stored = screening.returns[tuned.pick]
@@ -157,8 +157,7 @@ def test_a_float64_checkpoint_resumes_as_float32_exactly(small32, tmp_path):
     with pytest.raises(Interrupted):
         _tune(tmp_path, wide, stop)
     assert len(list((tmp_path / "screened").glob("*.parquet"))) == 1
-    recorded = validate(Checkpoint.config_of(tmp_path))
-    recorded["tune"]["dtype"] = "float32"
+    recorded = validate(Checkpoint.config_of(tmp_path)).with_checked({"tune.dtype": "float32"})
     with Workers(1) as workers:
         resumed = tune(recorded, Checkpoint(tmp_path), workers)
     pd.testing.assert_frame_equal(resumed.matrix, tuned.matrix, check_freq=False)   # as if screened in float32

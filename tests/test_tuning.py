@@ -1,5 +1,6 @@
 """canary tune on the shipped data: each trial screened once over the whole history, the schemes
 computed on its returns, the same result wherever it ran, and a rerunnable pick."""
+import dataclasses
 import json
 import subprocess
 import sys
@@ -62,7 +63,7 @@ def test_the_pick_reruns_to_the_reported_figures(tuned, config):
         assert (folder / name).stat().st_size > 0, name
     best = load_config(folder / "best.toml")
     picked = with_values(config, t.trials[t.pick])
-    assert {s: v for s, v in best.items() if s != "tune"} == {s: v for s, v in picked.items() if s != "tune"}
+    assert dataclasses.replace(best, tune=picked.tune) == picked
     p = plan(best)
     result = run_backtest(load_market(p.library, p.universe, "2024-01-01"), SmallCapRotation, rotation_params(best),
                           p.costs)
@@ -101,7 +102,7 @@ def test_a_window_of_the_whole_run_against_a_restart_from_cash(tuned, config):
     print(f"window {days[0].date()} to {days[-1].date()}: whole-history slice {(1 + whole).prod() - 1:+.2%}, "
           f"restart from cash {(1 + restart).prod() - 1:+.2%}, gap {gap:+.2%}")
     # the restart buys in at its first open: its first day is short by the fee and the slippage
-    buy_in = (trial["costs"]["fee_bp"] + trial["costs"]["slippage_bp"]) / 1e4
+    buy_in = (trial.costs.fee_bp + trial.costs.slippage_bp) / 1e4
     assert whole.iloc[0] - restart.iloc[0] == pytest.approx(buy_in, rel=0.1)
     # afterwards both hold the same regime's coins: the days differ by rounding of the weights
     assert (whole.iloc[1:] - restart.iloc[1:]).abs().max() < 1e-4
@@ -204,17 +205,15 @@ def test_tuning_mistakes_are_one_line(args, says, tmp_path):
 
 
 def test_a_trials_configuration_is_the_checked_one_without_revalidating(config):
-    import copy
+    from canary.runs.tune.trial_values import TrialValues
 
-    from canary.runs.tune.trial_values import TrialValues, apply_trial
-
-    before = copy.deepcopy(config)
+    before = config.as_dict()
     values = TrialValues(config)
     setting = {"filter.small_cap.confirm": 3, "strategy.drift_band": 0}
-    applied = apply_trial(config, values.checked(setting))
+    applied = config.with_checked(values.checked(setting))
     assert applied == with_values(config, setting)
-    assert isinstance(applied["strategy"]["drift_band"], float)
-    assert config == before  # the run's configuration is untouched
+    assert isinstance(applied.strategy.params["drift_band"], float)
+    assert config.as_dict() == before  # the run's configuration is untouched
     with pytest.raises(ConfigError, match="strategy.weighting"):
         values.checked({"strategy.weighting": "momentun"})
 

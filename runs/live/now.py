@@ -218,20 +218,20 @@ def canary_now(config, as_of=None, clock=None):
     """The regime and its signals at the last crypto close at or before `as_of` (default: the
     latest bar of the data), with the configured strategy's weights there. `clock`: the
     instant ages are measured at (default: `as_of`, else the wall clock)."""
-    data = config["data"]
+    data = config.data
     instant = None
     if as_of is not None:
         try:
             instant = utc_instant(as_of, "--as-of")
         except CanaryError as exc:
             raise ConfigError(f"{exc} (give a UTC date or time, e.g. 2025-06-30 or 2025-06-30T16:00)") from None
-        if data["start"] and instant < utc_instant(data["start"]):
-            raise ConfigError(f"--as-of {as_of}: before data.start {data['start']}, where trading starts")
+        if data.start and instant < utc_instant(data.start):
+            raise ConfigError(f"--as-of {as_of}: before data.start {data.start}, where trading starts")
     p = plan(config)
     end = instant
-    if data["end"] and (instant is None or utc_instant(data["end"]) < instant):
-        end = utc_instant(data["end"])
-    market = load_market(p.library, p.universe, data["start"] or None, end)
+    if data.end and (instant is None or utc_instant(data.end) < instant):
+        end = utc_instant(data.end)
+    market = load_market(p.library, p.universe, data.start or None, end)
     reference = utc_instant(clock) if clock is not None else instant or pd.Timestamp.now(tz="UTC")
     settings = resolve(regime_params(config))
     out = evaluate(signal_inputs(market), regime_params(config), market.interval)
@@ -270,11 +270,11 @@ def refresh(config, fetcher=None):
     are used) and the first reason."""
     fetcher = fetcher or fetch
     failed = []
-    for symbol, text in config["sources"].items():
+    for symbol, text in config.sources.items():
         source, exchange = parse_source(text)
         if source is None:
             continue
-        for result in fetcher([symbol], source, exchange=exchange, cache_dir=config["data"]["cache_dir"] or None,
+        for result in fetcher([symbol], source, exchange=exchange, cache_dir=config.data.cache_dir or None,
                               progress=False):
             if not result.ok:
                 failed.append(result)

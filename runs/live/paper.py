@@ -19,10 +19,9 @@ The ledger keeps the configuration it was started with and a hash of every input
 every bar it recorded (and of the warm-up before its first bar): a different configuration,
 or data whose recorded past changed, is refused in one line naming what changed.
 """
-import copy
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -121,20 +120,19 @@ def _runs(market, config, p):
 
 def _comparable(config):
     """The configuration as the ledger records it (JSON types: dates as text)."""
-    return json.loads(json.dumps(config, sort_keys=True, default=str))
+    return json.loads(json.dumps(config.as_dict(), sort_keys=True, default=str))
 
 
 def paper(config, ledger_path, as_of=None):
     """Bring the ledger up to `as_of` (default: the latest bar); returns the `Step`s processed."""
     instant = utc_instant(as_of, "--as-of") if as_of is not None else None
-    if config["data"]["end"]:
-        raise ConfigError(f"data.end {config['data']['end']}: a forward test has no end; "
+    if config.data.end:
+        raise ConfigError(f"data.end {config.data.end}: a forward test has no end; "
                           "use --as-of to stop at an instant")
     with Ledger.open(ledger_path) as ledger:
         recorded = ledger.meta("config")
-        config = copy.deepcopy(config)
         if recorded is not None:
-            config["data"]["start"] = recorded["data"]["start"]
+            config = config.with_checked({"data.start": recorded["data"]["start"]})
             changed = _first_difference(recorded, _comparable(config))
             if changed:
                 raise ConfigError(f"{ledger.path}: started with another configuration ({changed}); "
@@ -142,13 +140,14 @@ def paper(config, ledger_path, as_of=None):
         p = plan(config)
         if recorded is None:
             first = load_market(p.library, p.universe, None, instant).end
-            config["data"]["start"] = first.date().isoformat()
-        start = utc_instant(config["data"]["start"])
+            config = config.with_checked({"data.start": first.date().isoformat()})
+            p = replace(p, config=config)
+        start = utc_instant(config.data.start)
         if instant is not None and instant < start:
-            raise ConfigError(f"--as-of {as_of}: before the ledger's first bar, {config['data']['start']}")
+            raise ConfigError(f"--as-of {as_of}: before the ledger's first bar, {config.data.start}")
         # the first step holds one bar; load_market wants its end after its start
         end = max(instant, start + pd.Timedelta(microseconds=1)) if instant is not None else None
-        market = load_market(p.library, p.universe, config["data"]["start"], end)
+        market = load_market(p.library, p.universe, config.data.start, end)
         if recorded is None:
             ledger.start(_comparable(config), warmup_hashes(market))
         _check_history(ledger, market)
@@ -283,7 +282,8 @@ def status(ledger_path, report=None):
         codes = {name: code for code, name in REGIME_NAMES.items()}
         regimes = pd.Series([codes.get(b["regime"], np.nan) for b in ledger.bars(runs[0])],
                             index=results[runs[0]].equity.index, dtype=float)
-        currency = quote_currency(ledger.meta("config"), Universe(**roles_table(ledger.meta("config")["universe"])))
+        recorded = ledger.meta("config")
+        currency = quote_currency(recorded["data"]["currency"], Universe(**roles_table(recorded["universe"])))
     first = results[runs[0]]
     days = period_days(first.equity)
     out = [f"forward record {_iso(first.equity.index[0])} to {_iso(first.equity.index[-1])} "

@@ -230,8 +230,8 @@ def small_cap_params(config):
 
 def load(p):
 
-    data = p.config["data"]
-    return load_market(p.library, p.universe, data["start"] or None, data["end"] or None)
+    data = p.config.data
+    return load_market(p.library, p.universe, data.start or None, data.end or None)
 
 
 def run_study(p, market, settings):

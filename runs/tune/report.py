@@ -48,8 +48,8 @@ def shortest_shown(config):
     """The fewest days of a test window whose annualised objective is shown: a year, as in the
     metrics table, or the configured test length when shorter (only a window cut short by the
     end of the data falls below it)."""
-    t = config["tune"]
-    test = days_in(t["test"]) if t["scheme"] == "walk-forward" else None
+    t = config.tune
+    test = days_in(t.test) if t.scheme == "walk-forward" else None
     return min(MIN_ANNUALISED_DAYS, test) if test else MIN_ANNUALISED_DAYS
 
 
@@ -66,23 +66,23 @@ def _setting(tuned, i):
 
 
 def _scheme(config):
-    t = config["tune"]
-    if t["scheme"] == "split":
-        return f"split at {t['split']}"
-    if t["scheme"] == "walk-forward":
-        step = f", step {t['step']}" if t["step"] else ""
-        return f"{t['window']} walk-forward, train {t['train']}, test {t['test']}{step}"
+    t = config.tune
+    if t.scheme == "split":
+        return f"split at {t.split}"
+    if t.scheme == "walk-forward":
+        step = f", step {t.step}" if t.step else ""
+        return f"{t.window} walk-forward, train {t.train}, test {t.test}{step}"
     return "CSCV"
 
 
 def summary(tuned):
     """Every figure of the report, as a dict (tuning.json)."""
-    t = tuned.config["tune"]
+    t = tuned.config.tune
     oos, btc = out_of_sample(tuned)
     out = {
-        "trials": len(tuned.trials), "method": t["method"], "seed": t["seed"], "objective": t["objective"],
-        "max_drawdown_limit": t["max_drawdown"] or None, "scheme": _scheme(tuned.config),
-        "engine": t["engine"], "days": len(tuned.matrix),
+        "trials": len(tuned.trials), "method": t.method, "seed": t.seed, "objective": t.objective,
+        "max_drawdown_limit": t.max_drawdown or None, "scheme": _scheme(tuned.config),
+        "engine": t.engine, "days": len(tuned.matrix),
         "history": f"{tuned.matrix.index[0].date()} to {tuned.matrix.index[-1].date()}",
         "pick": {"trial": tuned.pick, "settings": tuned.trials[tuned.pick],
                  "whole_history": _figures(tuned.returns.column(tuned.pick))},
@@ -161,10 +161,10 @@ def _table_of(columns, days):
 def text(tuned, folder, top=10):
     """The printed report."""
     s = summary(tuned)
-    t = tuned.config["tune"]
+    t = tuned.config.tune
     keys = list(tuned.trials[0])
-    lines = [f"tuning: {s['trials']} trials ({t['method']} over {', '.join(keys)}), objective "
-             f"{t['objective']}{' with drawdown at most ' + format(t['max_drawdown'], '.0%') if t['max_drawdown'] else ''}"
+    lines = [f"tuning: {s['trials']} trials ({t.method} over {', '.join(keys)}), objective "
+             f"{t.objective}{' with drawdown at most ' + format(t.max_drawdown, '.0%') if t.max_drawdown else ''}"
              f", {s['scheme']}", ""]
     if "out_of_sample" in s:
         o = s["out_of_sample"]
@@ -247,12 +247,12 @@ def write(tuned, folder):
     matrix.columns = [str(c) for c in matrix.columns]
     matrix["btc_buy_hold"] = tuned.benchmark
     matrix.rename_axis("date").to_parquet(folder / "returns.parquet")
-    best = with_values(tuned.config, tuned.trials[tuned.pick])
+    best = with_values(tuned.config, tuned.trials[tuned.pick]).as_dict()
     best.pop("tune")
     (folder / "best.toml").write_text(toml_text(best, f"# canary tune pick: trial {tuned.pick} "
                                                       f"({_setting(tuned, tuned.pick)})"))
-    report.write_json(folder / "tuning.json", dict(s, verdict=verdict(s), config=tuned.config))
-    cash = tuned.config["costs"]["cash"]
+    report.write_json(folder / "tuning.json", dict(s, verdict=verdict(s), config=tuned.config.as_dict()))
+    cash = tuned.config.costs.cash
     oos, btc = out_of_sample(tuned)
     if oos is not None:
         wf = tuned.walk.table(tuned.matrix.index, list(tuned.matrix.columns))

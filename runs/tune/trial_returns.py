@@ -9,7 +9,6 @@ processes, local or on a Dask cluster: each process loads a market once and keep
 every later batch of the same data (the last `KEPT` data setups: a tuned `universe.alts_top`
 makes one market per value).
 """
-import json
 from collections import OrderedDict
 
 import pandas as pd
@@ -47,8 +46,8 @@ _LOADED = Kept()   # per process: (plan, market) by data setup
 
 
 def data_key(config):
-    """The configuration's data setup (its data, sources, universe and costs) as one string."""
-    return json.dumps({s: config[s] for s in DATA_SECTIONS}, sort_keys=True, default=str)
+    """The configuration's data setup (its data, sources, universe and costs), compared by value."""
+    return tuple(getattr(config, s) for s in DATA_SECTIONS)
 
 
 def data_setting(values):
@@ -61,8 +60,7 @@ def market_of(config):
     """(plan, market) of the configuration's data, universe and sources, loaded once per process."""
     def load():
         p = plan(config)
-        data = config["data"]
-        return p, load_market(p.library, p.universe, data["start"] or None, data["end"] or None)
+        return p, load_market(p.library, p.universe, config.data.start or None, config.data.end or None)
 
     return _LOADED.get_or_make(data_key(config), load)
 

@@ -1,14 +1,13 @@
-"""A trial's values, checked once per distinct value against the declared rules, and set into a
-validated configuration without re-validating the rest of it."""
-from canary.strategies.classpath import load_strategy
-
+"""A trial's values, checked once per distinct value against the declared rules, so that a
+trial's configuration is the searched configuration with them set (`RunConfig.with_checked`),
+without checking the rest of it again."""
 from ..config import check_key, declared_rules, with_values
 
 
 class TrialValues:
     """A trial's values checked once per distinct (key, value) against the configuration's rules
-    (as `runs.config.with_values` checks them) and set into a configuration without
-    re-validating the rest of it: a trial's configuration costs a few dict copies."""
+    (as `runs.config.with_values` checks them), to be set into the configuration without
+    checking the rest of it again (`RunConfig.with_checked`: a few small copies)."""
 
     def __init__(self, config):
         self.config = config
@@ -30,25 +29,8 @@ class TrialValues:
         if self.rules.get(key) is not None:
             self.seen[memo] = check_key(key, self.rules[key], value)
             return self.seen[memo]
-        *path, name = key.split(".")
-        table = with_values(self.config, {key: value}, space=False)
-        for part in path:
-            table = table[part]
-        self.seen[memo] = table[name]
+        self.seen[memo] = with_values(self.config, {key: value}, space=False).value(key)
         if key not in self.rules:
-            self.rules[key] = declared_rules(load_strategy(self.config["strategy"]["class"])).get(key)
+            self.rules[key] = declared_rules(self.config.strategy.cls).get(key)
         return self.seen[memo]
 
-
-def apply_trial(config, values):
-    """A copy of a validated `config` with already checked `values` ({'section.key': value})
-    set; only the tables on each key's path are copied."""
-    out = dict(config)
-    for key, value in values.items():
-        *path, name = key.split(".")
-        table = out
-        for part in path:
-            table[part] = dict(table[part])
-            table = table[part]
-        table[name] = value
-    return out

@@ -30,13 +30,14 @@ from canary.errors import CanaryError, ConfigError
 from ..config import parse_override
 from ..report.figures import Returns, Segment, figures, kept_dtype
 from ..screening import Screen
+from ..settings import RunConfig
 from . import trial_returns
 from .cscv import check_blocks, cscv
 from .deflated_sharpe import deflate
 from .objectives import Objective
-from .search_space import OptunaSearch, grid_trials, parse_space, random_trials
+from .search_space import OptunaSearch, grid_trials, random_trials
 from .spa import spa_test
-from .trial_values import TrialValues, apply_trial
+from .trial_values import TrialValues
 from .walkforward import days_in, split_window, walk_forward, walk_forward_windows
 
 PARITY_TOLERANCE = 1e-6  # relative, on the growth of each trial's value
@@ -66,18 +67,17 @@ def parse_grid(texts):
 
 
 def objective_of(config):
-    t = config["tune"]
-    return Objective(t["objective"], t["max_drawdown"] or None)
+    return Objective(config.tune.objective, config.tune.max_drawdown or None)
 
 
 def windows_of(config, index):
     """The walk-forward or split windows over the days of `index` (None for CSCV)."""
-    t = config["tune"]
-    if t["scheme"] == "split":
-        return split_window(index, pd.Timestamp(t["split"], tz="UTC"))
-    if t["scheme"] == "walk-forward":
-        return walk_forward_windows(len(index), days_in(t["train"]), days_in(t["test"]),
-                                    days_in(t["step"]) if t["step"] else None, t["window"] == "anchored")
+    t = config.tune
+    if t.scheme == "split":
+        return split_window(index, pd.Timestamp(t.split, tz="UTC"))
+    if t.scheme == "walk-forward":
+        return walk_forward_windows(len(index), days_in(t.train), days_in(t.test),
+                                    days_in(t.step) if t.step else None, t.window == "anchored")
     return None
 
 
@@ -97,7 +97,7 @@ class Checkpoint:
 
     def start(self, config):
         self.parts.mkdir(parents=True, exist_ok=True)
-        (self.folder / "tune.json").write_text(json.dumps({"config": config}, indent=2, default=str) + "\n")
+        (self.folder / "tune.json").write_text(json.dumps({"config": config.as_dict()}, indent=2, default=str) + "\n")
 
     @staticmethod
     def config_of(folder):
@@ -150,7 +150,7 @@ class Screening:
         self.checked = []          # the same, as the configuration holds them (checked once)
         self.values = TrialValues(config)
         self.ids = {}              # repr(setting) -> trial id
-        self.returns = checkpoint.load(config["tune"]["dtype"])
+        self.returns = checkpoint.load(config.tune.dtype)
         self.objective = objective_of(config)
         self.rows = None
         self.best = -math.inf
@@ -171,7 +171,7 @@ class Screening:
     def _screen(self, ids):
         missing = list(dict.fromkeys(i for i in ids if i not in self.returns))
         missing.sort(key=lambda i: trial_returns.data_setting(self.checked[i]))  # a task's trials share a market
-        per_task = 1 if self.config["tune"]["engine"] == "backtrader" else max(
+        per_task = 1 if self.config.tune.engine == "backtrader" else max(
             1, min(256, math.ceil(len(missing) / (4 * self.workers.size))))
         tasks = _chunks(missing, per_task)
         self._tick(len(ids) - len(missing))
@@ -195,17 +195,17 @@ class Screening:
     def run(self, index):
         """Every trial's returns; returns (list of settings, days x trials DataFrame)."""
         self.rows = search_rows(self.config, index)
-        t = self.config["tune"]
-        dims = parse_space(t["space"])
-        if t["method"] == "optuna":
-            study = OptunaSearch(dims, t["seed"])
-            for start in range(0, t["count"], t["batch"]):
-                asked = study.ask(min(t["batch"], t["count"] - start))
+        t = self.config.tune
+        dims = t.dimensions
+        if t.method == "optuna":
+            study = OptunaSearch(dims, t.seed)
+            for start in range(0, t.count, t.batch):
+                asked = study.ask(min(t.batch, t.count - start))
                 ids = [self._id(s) for s in asked]
                 self._screen(ids)
                 study.tell([self._score(i) for i in ids])
         else:
-            settings = grid_trials(dims) if t["method"] == "grid" else random_trials(dims, t["count"], t["seed"])
+            settings = grid_trials(dims) if t.method == "grid" else random_trials(dims, t.count, t.seed)
             self._screen([self._id(s) for s in settings])
         matrix = self.matrix()
         self.returns = {i: matrix[i] for i in matrix.columns}   # views of it: the batches' own copies are freed
@@ -216,7 +216,7 @@ class Screening:
         of 10,000 Series would keep 10,000 blocks, each later read copying them all)."""
         first = self.returns[0]
         # a trial's returns contiguous, as a concat held them
-        values = np.empty((len(self.trials), len(first)), dtype=self.config["tune"]["dtype"])
+        values = np.empty((len(self.trials), len(first)), dtype=self.config.tune.dtype)
         for i in range(len(self.trials)):
             values[i] = self.returns[i].to_numpy(dtype=values.dtype)
         return pd.DataFrame(values.T, index=first.index, columns=range(len(self.trials)))
@@ -225,7 +225,7 @@ class Screening:
         """The returns at every bar of trials `ids` of a float32 matrix (bars x ids), screened again
         in float64: the parity check with Backtrader is at 1e-6 of the value, finer than float32
         keeps a curve over thousands of bars. Each must round exactly to the returns the matrix holds."""
-        config = dict(self.config, tune=dict(self.config["tune"], dtype="float64"))
+        config = self.config.with_checked({"tune.dtype": "float64"})
         [(_, frame)] = self.workers.run(screen_batch, [(config, [self.checked[i] for i in ids])])
         frame.columns = ids
         for i in ids:
@@ -237,20 +237,17 @@ class Screening:
 
 def total_trials(config):
     """How many trials the progress bar counts (optuna: asked, before repeats are skipped)."""
-    t = config["tune"]
-    dims = parse_space(t["space"])
-    if t["method"] == "grid":
-        return len(grid_trials(dims))
-    return t["count"]
+    if config.tune.method == "grid":
+        return len(grid_trials(config.tune.dimensions))
+    return config.tune.count
 
 
 def screen_batch(config, trials):
     """A batch of trials' returns at every bar, on the configured engine (runs in a worker), in
     tune.dtype (computed in float64; float32 halves what is sent back and kept); `trials` hold
     values already checked (`TrialValues`)."""
-    t = config["tune"]
-    frame = fast_screen(config, trials) if t["engine"] == "fast" else trial_returns.screen(config, trials)
-    return frame.astype(t["dtype"])
+    frame = fast_screen(config, trials) if config.tune.engine == "fast" else trial_returns.screen(config, trials)
+    return frame.astype(config.tune.dtype)
 
 
 _SCREENS = trial_returns.Kept()   # per process: the screening engine of each data setup kept, its signals too
@@ -264,7 +261,7 @@ def fast_screen(config, trials):
         groups.setdefault(trial_returns.data_setting(values), []).append(n)
     columns, index = {}, None
     for ids in groups.values():
-        configs = [apply_trial(config, trials[n]) for n in ids]
+        configs = [config.with_checked(trials[n]) for n in ids]
         p, market = trial_returns.market_of(configs[0])
         screen = _SCREENS.get_or_make(trial_returns.data_key(configs[0]), lambda m=market, c=p.costs: Screen(m, c))
         frame = screen.screen(configs).bar_returns()
@@ -297,7 +294,7 @@ def recheck(config, trials, matrix, ids, workers):
 class Tuned:
     """Everything the report shows: the matrix, the pick, and the statistics."""
 
-    config: dict
+    config: RunConfig
     trials: list               # settings by trial id
     matrix: pd.DataFrame       # days x trials daily returns
     benchmark: pd.Series       # BTC buy-and-hold daily returns on the same days
@@ -322,7 +319,7 @@ class NoTrialQualifies(CanaryError):
 
 def evaluate(config, trials, bars, bench_bars):
     """The statistics of a screened bars x trials matrix of returns (no further backtests)."""
-    t = config["tune"]
+    t = config.tune
     objective = objective_of(config)
     returns = Returns.of_bars(bars)
     bench_returns = Returns.of_bars(bench_bars)   # the same bars, so the same days
@@ -344,24 +341,25 @@ def evaluate(config, trials, bars, bench_bars):
     table.insert(0, "trial", range(len(trials)))
     windows = windows_of(config, matrix.index)
     walk = walk_forward(returns, windows, objective) if windows else None
-    over = cscv(returns, objective, t["blocks"]) if len(trials) > 1 else None
+    over = cscv(returns, objective, t.blocks) if len(trials) > 1 else None
     return Tuned(config, trials, matrix, bench, table, pick, leaders, windows, walk, over,
-                 deflate(matrix, pick), spa_test(matrix, bench, t["reps"], t["seed"]), [], returns, bench_returns)
+                 deflate(matrix, pick), spa_test(matrix, bench, t.reps, t.seed), [], returns, bench_returns)
 
 
 def tune(config, checkpoint, workers, progress=None):
     """Screen (or finish screening) every trial and compute the statistics; returns Tuned."""
     bench = trial_returns.benchmark(config)
     days = Returns.of_bars(bench).daily.index
-    check_blocks(config["tune"]["blocks"], len(days))  # before any screening
+    check_blocks(config.tune.blocks, len(days))  # before any screening
     screening = Screening(config, checkpoint, workers, progress)
     try:
         trials, matrix = screening.run(days)
         tuned = evaluate(config, trials, matrix, bench)
-        if config["tune"]["engine"] != "backtrader" and config["tune"]["rerun"]:
+        t = config.tune
+        if t.engine != "backtrader" and t.rerun:
             picked = [p for p in (tuned.walk.picks if tuned.walk else []) if p >= 0]
-            ids = list(dict.fromkeys(tuned.leaders[:config["tune"]["rerun"]] + picked))
-            recheck(config, trials, matrix if config["tune"]["dtype"] == "float64" else screening.in_float64(ids),
+            ids = list(dict.fromkeys(tuned.leaders[:t.rerun] + picked))
+            recheck(config, trials, matrix if t.dtype == "float64" else screening.in_float64(ids),
                     ids, workers)
             tuned.rechecked = ids
     except KeyboardInterrupt:  # while screening, or computing the statistics: every saved trial is kept
