@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from canary.errors import DataError
+from canary.params import field_rules, setting
 
 from .alignment import known_at, to_interval
 from .layouts import CLOSE_ONLY
@@ -102,7 +103,21 @@ def files_of(coin):
     return FILES.get(coin, ((coin, None, None),))
 
 
-POINT_IN_TIME_KEYS = ("alts_top", "rankings", "exclude", "missing")
+@dataclass(frozen=True)
+class BasketKeys:
+    """The ``[universe]`` keys of a point-in-time basket as a configuration gives them, each
+    field with its default and its rule (`PointInTime` is what they mean)."""
+
+    alts_top: int = setting(int, lambda v: v >= 0, "a whole number >= 0 (0: the fixed alts list)", default=0)
+    rankings: str | tuple = setting((str, list), lambda v: isinstance(v, str) or all(isinstance(f, str) and f for f in v),
+                                    "a file or folder of ranking snapshots, or a list of them (empty: the shipped ones)",
+                                    default="")
+    exclude: tuple = setting(list, lambda v: all(isinstance(s, str) and s for s in v), "a list of ranked symbols",
+                             default=EXCLUDE)
+    missing: str = setting(str, choices=MISSING_RULES, default="cash")
+
+
+POINT_IN_TIME_KEYS = tuple(field_rules(BasketKeys))
 
 
 def roles_table(table):
@@ -116,17 +131,18 @@ class PointInTime:
     ``rankings`` (files or folders of snapshots; empty: the shipped ones), ``exclude`` (ranked
     symbols never held) and ``missing`` (`MISSING_RULES`)."""
 
-    top: int = 0
+    top: int = BasketKeys.alts_top
     rankings: tuple = ()
-    exclude: tuple = EXCLUDE
-    missing: str = "cash"
+    exclude: tuple = BasketKeys.exclude
+    missing: str = BasketKeys.missing
 
     @classmethod
     def of_table(cls, table):
-        rankings = table.get("rankings", "")
-        rankings = tuple(r for r in ([rankings] if isinstance(rankings, str) else rankings) if r)
-        return cls(int(table.get("alts_top", 0)), rankings, tuple(s.upper() for s in table.get("exclude", EXCLUDE)),
-                   table.get("missing", "cash"))
+        """The basket of a ``[universe]`` table (a key it lacks: `BasketKeys`' default)."""
+        keys = BasketKeys(**{k: table[k] for k in POINT_IN_TIME_KEYS if k in table})
+        rankings = (keys.rankings,) if isinstance(keys.rankings, str) else keys.rankings
+        return cls(int(keys.alts_top), tuple(r for r in rankings if r), tuple(s.upper() for s in keys.exclude),
+                   keys.missing)
 
     @property
     def sources(self):

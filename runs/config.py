@@ -19,11 +19,11 @@ import tomllib
 from pathlib import Path
 
 from canary.errors import ConfigError, suggest
-from canary.feeds.pointintime import EXCLUDE, MISSING_RULES
+from canary.feeds.pointintime import BasketKeys
 from canary.feeds.roles import declared, role_names
 from canary.feeds.sources import parse_source
 from canary.indicators import signals
-from canary.params import Rule, check_value, param_defaults, param_schema
+from canary.params import Rule, check_value, field_rules, param_defaults, param_schema
 from canary.strategies.classpath import DEFAULT_STRATEGY, load_strategy
 from canary.strategies.costs import Costs
 from canary.strategies.engine import ENGINE_PARAMS
@@ -37,28 +37,15 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent / "default.toml"
 
 def universe_schema():
     """[universe]: one key per declared role (`canary.feeds.roles.ROLES`), a symbol, or a list
-    of symbols for a role of many series; then the point-in-time keys (`POINT_IN_TIME`)."""
+    of symbols for a role of many series; then the point-in-time keys (`BasketKeys`)."""
     return dict({r.name: (LIST, lambda v: all(isinstance(s, str) and s for s in v), "a list of symbols") if r.many
-                 else (STR, bool, "a symbol") for r in declared()}, **POINT_IN_TIME)
+                 else (STR, bool, "a symbol") for r in declared()}, **field_rules(BasketKeys))
 
 
 def universe_defaults():
     """[universe] as the declared roles' default symbols, and the point-in-time defaults."""
-    return dict({r.name: list(r.default) if r.many else r.default[0] for r in declared()}, **pit_defaults())
-
-
-# [universe]'s keys of a point-in-time altcoin basket (canary.feeds.pointintime)
-POINT_IN_TIME = {
-    "alts_top": (int, lambda v: v >= 0, "a whole number >= 0 (0: the fixed alts list)"),
-    "rankings": ((str, list), lambda v: isinstance(v, str) or all(isinstance(f, str) and f for f in v),
-                 "a file or folder of ranking snapshots, or a list of them (empty: the shipped ones)"),
-    "exclude": (list, lambda v: all(isinstance(s, str) and s for s in v), "a list of ranked symbols"),
-    "missing": (str, lambda v: v in MISSING_RULES, f"one of {', '.join(MISSING_RULES)}"),
-}
-
-
-def pit_defaults():
-    return {"alts_top": 0, "rankings": "", "exclude": list(EXCLUDE), "missing": "cash"}
+    return dict({r.name: list(r.default) if r.many else r.default[0] for r in declared()},
+                **{k: plain(v) for k, v in dataclasses.asdict(BasketKeys()).items()})
 
 
 TUNABLE = ("filter", "strategy")  # the thresholds; data, universe and costs stay as configured, but for:

@@ -6,8 +6,9 @@ import pickle
 import pytest
 
 from canary.errors import ConfigError
+from canary.feeds.pointintime import BasketKeys, PointInTime
 from canary.params import Rule
-from canary.runs.config import SCHEMA, load_config, validate, with_values
+from canary.runs.config import SCHEMA, load_config, universe_schema, validate, with_values
 from canary.runs.settings import DataSettings, RunConfig, Table, TuneSettings, frozen, plain
 from canary.runs.tune.trial_values import TrialValues
 from canary.strategies import SmallCapRotation
@@ -69,6 +70,15 @@ def test_a_trials_values_set_into_a_copy_are_the_checked_configuration(config):
     assert trial.data is config.data and trial.costs is config.costs
     assert trial.filter["eth_btc"] is config.filter["eth_btc"]
     assert trial.strategy.path == config.strategy.path
+
+
+def test_a_point_in_time_basket_takes_its_declared_defaults():
+    assert PointInTime.of_table({}) == PointInTime() == PointInTime.of_table(load_config().universe)
+    assert PointInTime().missing == "cash" and PointInTime().top == 0 and "USDT" in PointInTime().exclude
+    assert set(universe_schema()) >= {f.name for f in dataclasses.fields(BasketKeys)}
+    with pytest.raises(ConfigError, match="universe.missing: 'renormalize' is not allowed: must be one of cash, "
+                                          "renormalise \\(did you mean 'renormalise'\\?\\)"):
+        load_config(overrides=['universe.missing="renormalize"'])
 
 
 def test_the_fixed_sections_keys_are_their_fields():
