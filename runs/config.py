@@ -38,8 +38,8 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent / "default.toml"
 def universe_schema():
     """[universe]: one key per declared role (`canary.feeds.roles.ROLES`), a symbol, or a list
     of symbols for a role of many series; then the point-in-time keys (`BasketKeys`)."""
-    return dict({r.name: (LIST, lambda v: all(isinstance(s, str) and s for s in v), "a list of symbols") if r.many
-                 else (STR, bool, "a symbol") for r in declared()}, **field_rules(BasketKeys))
+    return dict({r.name: Rule(lambda v: all(isinstance(s, str) and s for s in v), "a list of symbols", list) if r.many
+                 else Rule(bool, "a symbol", str) for r in declared()}, **field_rules(BasketKeys))
 
 
 def universe_defaults():
@@ -51,8 +51,7 @@ def universe_defaults():
 TUNABLE = ("filter", "strategy")  # the thresholds; data, universe and costs stay as configured, but for:
 TUNABLE_KEYS = ("universe.alts_top",)   # the size of a point-in-time basket (one market per value)
 
-# section -> key -> its Rule, or (type, rule, what the rule says)
-STR, LIST = str, list
+# section -> key -> its Rule
 SCHEMA = {
     "data": SECTION_RULES["data"],
     # symbol -> where its bars come from: "shipped" (the data folder), "yfinance", "ccxt",
@@ -62,7 +61,7 @@ SCHEMA = {
     "universe": {},
     # The class's own parameters are checked against its params (`strategy_section`).
     "strategy": {
-        "class": (STR, bool, "a class path, package.module:ClassName"),
+        "class": Rule(bool, "a class path, package.module:ClassName", str),
     },
     "costs": SECTION_RULES["costs"],
     # `canary tune`; [tune.space] (the keys tried and their values) is checked by runs.tune.search_space
@@ -72,7 +71,7 @@ SECTIONS = (*SCHEMA, "filter")   # [filter] is checked against the declared sign
 
 
 def section_schema(section):
-    """{key: (type, rule, what the rule says)} of a section of SCHEMA; [universe]'s keys are the
+    """{key: Rule} of a section of SCHEMA; [universe]'s keys are the
     declared roles (`universe_schema`)."""
     return universe_schema() if section == "universe" else SCHEMA[section]
 
@@ -92,21 +91,15 @@ MOVED = {
 
 
 def filter_schema():
-    """[filter.<section>] -> key -> (type, rule, says): from the declared signals and their
+    """[filter.<section>] -> key -> Rule: from the declared signals and their
     indicators' params (canary.indicators.signals.schema)."""
     return signals.schema()
 
 
-def _rule(entry):
-    """A schema entry as a `Rule`: a class's parameter is one, a key of SCHEMA (type, test, says)."""
-    return entry if isinstance(entry, Rule) else Rule(entry[1], entry[2], entry[0])
-
-
-def check_key(key, entry, value):
+def check_key(key, rule, value):
     """`value` of configuration key `key` as the configuration holds it, checked against its
-    schema entry (a `Rule`), or the ConfigError naming the key."""
-    rule = _rule(entry)
-    if rule.kind is STR and isinstance(value, (datetime.date, datetime.time)):
+    `Rule`, or the ConfigError naming the key."""
+    if rule.kind is str and isinstance(value, (datetime.date, datetime.time)):
         value = value.isoformat()  # TOML reads a bare 2020-01-01 as a date
     if key == "tune.space":
         parse_space(value, auto=True)   # "auto" ranges: from the declarations, once the class is known (`validate`)

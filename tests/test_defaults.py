@@ -10,6 +10,7 @@ key is checked against the declaration, so the documentation cannot drift from t
 import pytest
 
 from canary.indicators import signals
+from canary.params import Rule
 from canary.runs import config as config_module
 from canary.runs.config import DEFAULT_CONFIG, declared_defaults, filter_schema, load_config, read_toml, validate
 
@@ -61,7 +62,7 @@ def test_a_configuration_may_omit_any_key():
 
 def test_the_shipped_defaults_must_be_complete(monkeypatch):
     """A key neither declared nor in default.toml is a bug, said as such (not filled in a loop)."""
-    monkeypatch.setitem(config_module.SCHEMA["costs"], "margin", (float, None, ""))
+    monkeypatch.setitem(config_module.SCHEMA["costs"], "margin", Rule(None, kind=float))
     with pytest.raises(config_module.ConfigError, match="default.toml: missing key costs.margin"):
         load_config()
 
