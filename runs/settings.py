@@ -59,6 +59,8 @@ class Table(Mapping):
 
 def frozen(value):
     """A checked configuration value made read-only: tables as `Table`s, lists as tuples."""
+    if isinstance(value, (str, int, float)):   # most values, before the slower Mapping check
+        return value
     if isinstance(value, Mapping):
         return Table((k, frozen(v)) for k, v in value.items())
     if isinstance(value, (list, tuple)):
@@ -222,16 +224,20 @@ class RunConfig:
         as `runs.tune.trial_values.TrialValues` checks them) set; the rest is shared."""
         changes = {}
         for key, value in values.items():
-            section, *path = key.split(".")
-            changes[section] = _set(changes.get(section, getattr(self, section)), path, frozen(value))
-        return dataclasses.replace(self, **changes)
+            *path, name = key.split(".")
+            table = changes
+            for part in path:
+                table = table.setdefault(part, {})
+            table[name] = frozen(value)
+        return _changed(self, changes)
 
 
-def _set(table, path, value):
-    """`table` (a Table, a section's dataclass or the strategy) with the key at `path` set to `value`."""
-    name, *rest = path
-    if isinstance(table, StrategySettings):
-        return dataclasses.replace(table, params=_set(table.params, path, value))
-    if isinstance(table, Mapping):
-        return Table(dict(table, **{name: _set(table[name], rest, value) if rest else value}))
-    return dataclasses.replace(table, **{name: value})
+def _changed(section, changes):
+    """`section` (the RunConfig, a section's dataclass, the strategy or a Table) with `changes`
+    set: {name: value, or a dict of changes within that name's table}."""
+    if isinstance(section, StrategySettings):
+        return dataclasses.replace(section, params=_changed(section.params, changes))
+    table = isinstance(section, Table)
+    new = {name: _changed(section[name] if table else getattr(section, name), value) if isinstance(value, dict)
+           else value for name, value in changes.items()}
+    return Table({**section._items, **new}) if table else dataclasses.replace(section, **new)
