@@ -243,10 +243,9 @@ def write(tuned, folder):
     table = tuned.table.copy()
     table.to_parquet(folder / "trials.parquet", index=False)
     table.to_csv(folder / "trials.csv", index=False, float_format="%.10g")
-    matrix = tuned.matrix.copy()
-    matrix.columns = [str(c) for c in matrix.columns]
-    matrix["btc_buy_hold"] = tuned.benchmark
-    matrix.rename_axis("date").to_parquet(folder / "returns.parquet")
+    returns = dict(zip(map(str, tuned.matrix.columns), tuned.matrix.to_numpy().T, strict=True))
+    returns["btc_buy_hold"] = tuned.benchmark.to_numpy()
+    report.write_parquet(folder / "returns.parquet", returns, tuned.matrix.index.rename("date"))
     best = with_values(tuned.config, tuned.trials[tuned.pick])
     best.pop("tune")
     (folder / "best.toml").write_text(toml_text(best, f"# canary tune pick: trial {tuned.pick} "

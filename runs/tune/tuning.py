@@ -29,6 +29,7 @@ from canary.errors import CanaryError, ConfigError
 
 from ..config import parse_override
 from ..report.figures import Returns, Segment, figures, kept_dtype
+from ..report.files import write_parquet
 from ..screening import Screen
 from . import trial_returns
 from .cscv import check_blocks, cscv
@@ -125,12 +126,10 @@ class Checkpoint:
         return done
 
     def save(self, ids, frame):
-        frame = frame.copy()
-        frame.columns = [str(i) for i in ids]
         path = self.parts / f"trials-{ids[0]:06d}-{ids[-1]:06d}.parquet"
         tmp = path.with_suffix(".tmp")
-        # returns are read back whole: no dictionary (distinct floats) or column statistics, half the time
-        frame.to_parquet(tmp, use_dictionary=False, write_statistics=False)
+        values = frame.to_numpy()
+        write_parquet(tmp, {str(i): values[:, k] for k, i in enumerate(ids)}, frame.index)
         tmp.replace(path)  # a batch is saved whole or not at all
 
 
