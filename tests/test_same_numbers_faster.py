@@ -1,11 +1,14 @@
-"""The Parquet writer of a tuning's returns writes the same file, to the last byte, as pandas
-(the straightforward code it replaces)."""
+"""SPA's autocovariances and its chunks of trials in threads, and the Parquet writer of a
+tuning's returns, give the same numbers (and the same file), to the last bit, as the
+straightforward code they replace (kept here as references, not in the package)."""
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
 from canary.runs.report.files import write_parquet
+from canary.runs.tune import spa
+from canary.runs.tune.spa import BLOCK_DAYS, spa_test
 
 
 def _awkward(days, columns, seed):
@@ -20,6 +23,66 @@ def _awkward(days, columns, seed):
         r[2, -1], r[5, -1] = np.inf, -0.0
         r[::7, -2] = np.round(r[::7, -2], 2)   # repeated values
     return r
+
+
+def reference_long_run_variance(demeaned, block):
+    """The autocovariances transformed down the columns of the days x trials matrix (what the
+    transform of contiguous columns replaced)."""
+    t = len(demeaned)
+    size = 1 << (2 * t - 1).bit_length()
+    spectrum = np.fft.rfft(demeaned, n=size, axis=0)
+    autocov = np.fft.irfft(spectrum * np.conj(spectrum), n=size, axis=0)[:t]
+    lags = np.arange(1, t)
+    p = 1.0 / block
+    kappa = (1.0 - lags / t) * (1 - p) ** lags + lags / t * (1 - p) ** (t - lags)
+    return np.sum(demeaned ** 2, 0) / t + 2 * (kappa @ autocov[1:]) / t
+
+
+def reference_spa(matrix, benchmark, reps, seed):
+    """The chunks of trials one after the other in this thread (what the threads replaced)."""
+    from arch.bootstrap import StationaryBootstrap
+
+    models = np.asarray(matrix, dtype=float)
+    bench = -np.asarray(benchmark, dtype=float).reshape(-1, 1)
+    t = len(bench)
+    draws = StationaryBootstrap(BLOCK_DAYS, np.empty(t), seed=seed)
+    counts = np.array([np.bincount(draws.update_indices(), minlength=t) for _ in range(reps)], dtype=float)
+    best_mean = -np.inf
+    largest = np.full((reps, 3), -np.inf)
+    for start in range(0, models.shape[1], spa.CHUNK):
+        diff = bench - -models[:, start:start + spa.CHUNK]
+        mean = diff.mean(0)
+        variance = reference_long_run_variance(diff - mean, BLOCK_DAYS)
+        valid = mean >= -1.0 * np.sqrt((variance / t) * 2 * np.log(np.log(t)))
+        centres = (np.where(mean < 0, 0.0, mean), np.where(valid, mean, 0.0), mean)
+        drawn = counts @ diff / t
+        for j, centre in enumerate(centres):
+            largest[:, j] = np.maximum(largest[:, j], (drawn - centre).max(axis=1))
+        best_mean = max(best_mean, float(mean.max()))
+    return tuple((largest > best_mean).mean(axis=0))
+
+
+@pytest.mark.parametrize("days, trials", [(61, 1), (500, 7), (611, 64), (997, 129)])
+def test_spas_autocovariances_equal_those_transformed_down_the_columns(days, trials):
+    r = _awkward(days, trials, seed=trials)[:, ::-1]
+    r = np.where(np.isfinite(r), r, 0.01)
+    demeaned = r - r.mean(0)
+    assert np.array_equal(spa._long_run_variance(demeaned, BLOCK_DAYS),
+                          reference_long_run_variance(demeaned, BLOCK_DAYS))
+
+
+@pytest.mark.parametrize("chunk", [7, 512])
+def test_spa_in_threads_equals_the_chunks_one_after_the_other(chunk, monkeypatch):
+    monkeypatch.setattr(spa, "CHUNK", chunk)
+    rng = np.random.default_rng(11)
+    m = rng.normal(0.0004, 0.03, (503, 45))
+    m[:, 5:9] = m[:, [4]]          # tied trials
+    m[:, 10] = 0.0                 # one in cash
+    m[:, 11] += 0.002              # one with an edge
+    bench = rng.normal(0.0004, 0.035, 503)
+    for seed, reps in ((0, 301), (42, 500)):
+        mine = spa_test(m, bench, reps, seed)
+        assert (mine.lower, mine.consistent, mine.upper) == reference_spa(m, bench, reps, seed)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
