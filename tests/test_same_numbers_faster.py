@@ -1,11 +1,14 @@
-"""SPA's autocovariances and its chunks of trials in threads, and the Parquet writer of a
-tuning's returns, give the same numbers (and the same file), to the last bit, as the
-straightforward code they replace (kept here as references, not in the package)."""
+"""The running sums of a segment worked row by row, SPA's autocovariances and its chunks of
+trials in threads, and the Parquet writer of a tuning's returns, give the same numbers (and the
+same file), to the last bit, as the straightforward code they replace (kept here as references,
+not in the package)."""
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from canary.runs.report import figures as figures_module
+from canary.runs.report.figures import SEGMENT_FIELDS, Returns, Segment, _running
 from canary.runs.report.files import write_parquet
 from canary.runs.tune import spa
 from canary.runs.tune.spa import BLOCK_DAYS, spa_test
@@ -23,6 +26,41 @@ def _awkward(days, columns, seed):
         r[2, -1], r[5, -1] = np.inf, -0.0
         r[::7, -2] = np.round(r[::7, -2], 2)   # repeated values
     return r
+
+
+def reference_running(ufunc, a):
+    """numpy's accumulate down each column (what `_running` replaced)."""
+    return ufunc.accumulate(a, axis=0)
+
+
+@pytest.mark.parametrize("ufunc", [np.add, np.maximum], ids=["sum", "high"])
+@pytest.mark.parametrize("days, columns", [(0, 70), (1, 70), (2, 64), (611, 63), (611, 64), (611, 65), (300, 513),
+                                           (5, 1)])
+def test_running_sums_equal_numpys_accumulate(ufunc, days, columns):
+    a = _awkward(days, columns, seed=days + columns)
+    with np.errstate(invalid="ignore"):
+        expected = reference_running(ufunc, a.copy())
+        mine = _running(ufunc, a.copy())
+    assert np.array_equal(mine, expected, equal_nan=True)
+    assert np.array_equal(np.signbit(mine), np.signbit(expected))
+
+
+@pytest.mark.parametrize("columns", [3, 64, 65, 700, 1025])
+@pytest.mark.parametrize("intraday", [False, True], ids=["daily", "4-hour"])
+def test_segments_equal_those_of_numpys_accumulate(columns, intraday, monkeypatch):
+    with np.errstate(invalid="ignore"):   # inf - inf on the day of the infinite return
+        if intraday:
+            index = pd.date_range("2020-01-01 04:00", periods=6 * 97, freq="4h", tz="UTC")
+            returns = Returns.of_bars(pd.DataFrame(_awkward(len(index), columns, 3) / 10, index=index))
+        else:
+            returns = Returns.of(_awkward(611, columns, 4))
+        mine = [Segment.of(returns), *Segment.blocks(returns, 6)]
+        monkeypatch.setattr(figures_module, "_running", reference_running)
+        expected = [Segment.of(returns), *Segment.blocks(returns, 6)]
+    for a, b in zip(mine, expected, strict=True):
+        for name in SEGMENT_FIELDS:
+            assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
+            assert np.array_equal(np.signbit(getattr(a, name)), np.signbit(getattr(b, name))), name
 
 
 def reference_long_run_variance(demeaned, block):
