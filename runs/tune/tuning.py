@@ -356,6 +356,7 @@ def tune(config, checkpoint, workers, progress=None):
     screening = Screening(config, checkpoint, workers, progress)
     try:
         trials, matrix = screening.run(days)
+        workers.rest()   # their memory free for the statistics
         tuned = evaluate(config, trials, matrix, bench)
         if config["tune"]["engine"] != "backtrader" and config["tune"]["rerun"]:
             picked = [p for p in (tuned.walk.picks if tuned.walk else []) if p >= 0]

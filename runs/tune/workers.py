@@ -66,6 +66,14 @@ class Workers:
             self.pool = pool_context().Pool(self.jobs, initializer=_start_worker, initargs=(threads,))
         return self.pool
 
+    def rest(self):
+        """End the local pool's workers, and the memory they hold (their markets and signals),
+        while this process works alone; a later `run` forks new ones."""
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
+            self.pool = None
+
     def _a_worker(self):
         """Wait until the scheduler has a worker (saying so), or refuse after `wait_for_workers` s."""
         if self.client.nthreads():
