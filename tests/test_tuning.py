@@ -193,6 +193,16 @@ def test_the_tune_command(tuned, tmp_path):
     np.testing.assert_array_equal(returns[["0", "1"]].to_numpy(), t.matrix.to_numpy())
 
 
+def test_workers_ended_for_the_statistics_are_forked_again_for_the_reruns():
+    with Workers(2) as workers:
+        assert sorted(r for _, r in workers.run(abs, [(-1,), (-2,), (-3,)])) == [1, 2, 3]
+        first = workers.pool
+        workers.rest()
+        assert workers.pool is None
+        assert sorted(r for _, r in workers.run(abs, [(-4,), (-5,)])) == [4, 5]
+        assert workers.pool is not first
+
+
 @pytest.mark.parametrize("args, says", [
     (["--split", "1999-01-01", "--set", SMALL[0]], "tune.split"),
     (["--resume", ".", "--seed", "3"], "--resume continues the recorded tuning: drop --seed"),

@@ -46,6 +46,7 @@ DAYS_PER_YEAR = 365
 # numpy sums a C-ordered days x columns array down each column in the same order at any width
 # of two or more)
 COLUMNS_AT_ONCE = 512
+ROW_BY_ROW = 64   # columns from which a running sum is worked row by row (`_running`)
 
 FIGURES = ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar")
 
@@ -216,6 +217,18 @@ def _days(r, starts, ends, counts):
     return np.where((counts == 1)[:, None], r[ends], growth - 1.0), low, high, fall
 
 
+def _running(ufunc, a):
+    """`ufunc.accumulate(a, axis=0)` of a days x columns array (the running sum or high down each
+    column), in place. A wide C-ordered array is worked row by row: the same operations on the
+    same numbers in the same order, a third of the time of numpy's accumulate, which strides down
+    one column after another."""
+    if a.shape[1] < ROW_BY_ROW or not a.flags.c_contiguous:
+        return ufunc.accumulate(a, axis=0, out=a)
+    for i in range(1, len(a)):
+        ufunc(a[i - 1], a[i], out=a[i])
+    return a
+
+
 @dataclass(frozen=True)
 class Segment:
     """Sums over consecutive daily returns, one value per column (arrays of shape (columns,)).
@@ -264,7 +277,7 @@ class Segment:
     @classmethod
     def _of(cls, r, paths, periods):
         with np.errstate(divide="ignore"):
-            path = np.cumsum(np.log1p(r), axis=0)
+            path = _running(np.add, np.log1p(r))
         start = np.zeros((1, r.shape[1]))
         if len(r) == 0:
             zero = start[0]
@@ -275,7 +288,7 @@ class Segment:
         else:
             before = np.vstack([start, path[:-1]])   # the path at the previous daily close
             lows, highs, inside = before + paths[0], before + paths[1], paths[2].min(axis=0)
-        peaks = np.maximum.accumulate(np.vstack([start, highs[:-1]]), axis=0)   # the high before each day
+        peaks = _running(np.maximum, np.vstack([start, highs[:-1]]))   # the high before each day
         # log_end a copy: a view would keep the whole days x columns path alive with the summary
         return cls(days=r.shape[0], total=r.sum(axis=0), squares=(r * r).sum(axis=0),
                    down_squares=(np.minimum(r, 0.0) ** 2).sum(axis=0), log_end=path[-1].copy(),

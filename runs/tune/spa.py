@@ -8,6 +8,8 @@ within what luck among them explains. The test works on losses: a day's loss is 
 return. The stationary bootstrap resamples blocks of about a month, keeping volatility
 clusters together; it is seeded, so the same matrix gives the same p-value.
 """
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +19,8 @@ from canary.extras import require
 from ..report.figures import floats
 
 BLOCK_DAYS = 30
-CHUNK = 512  # trials per matrix product (bounds memory: days x CHUNK)
+CHUNK = 512  # trials per matrix product (bounds memory: days x CHUNK a thread)
+THREADS = 2
 
 
 @dataclass
@@ -32,11 +35,14 @@ class SuperiorAbility:
 
 def _long_run_variance(demeaned, block):
     """Each column's variance of its mean under the stationary bootstrap (Politis and Romano's
-    kernel, as `arch.bootstrap.SPA` weighs the autocovariances), the autocovariances by FFT."""
+    kernel, as `arch.bootstrap.SPA` weighs the autocovariances), the autocovariances by FFT. numpy
+    transforms one column at a time, copied out of the matrix whatever its layout: columns laid
+    out one after the other give the same numbers without striding across the whole matrix for
+    each (a third of the time)."""
     t = len(demeaned)
     size = 1 << (2 * t - 1).bit_length()
-    spectrum = np.fft.rfft(demeaned, n=size, axis=0)
-    autocov = np.fft.irfft(spectrum * np.conj(spectrum), n=size, axis=0)[:t]
+    spectrum = np.fft.rfft(np.ascontiguousarray(demeaned.T), n=size, axis=1)
+    autocov = np.ascontiguousarray(np.fft.irfft(spectrum * np.conj(spectrum), n=size, axis=1)[:, :t].T)
     lags = np.arange(1, t)
     p = 1.0 / block
     kappa = (1.0 - lags / t) * (1 - p) ** lags + lags / t * (1 - p) ** (t - lags)
@@ -57,17 +63,23 @@ def spa_test(matrix, benchmark, reps=1000, seed=0):
     t = len(bench)
     draws = StationaryBootstrap(BLOCK_DAYS, np.empty(t), seed=seed)
     counts = np.array([np.bincount(draws.update_indices(), minlength=t) for _ in range(reps)], dtype=float)
-    best_mean = -np.inf
-    largest = np.full((reps, 3), -np.inf)   # per draw: the largest recentred mean (lower, consistent, upper)
-    for start in range(0, models.shape[1], CHUNK):
+
+    def largest_of(start):
+        """Per draw, the largest recentred mean (lower, consistent, upper) of the chunk of trials
+        from `start`, and the chunk's best mean."""
         diff = bench - -models[:, start:start + CHUNK]
         mean = diff.mean(0)
         variance = _long_run_variance(diff - mean, BLOCK_DAYS)
         valid = mean >= -1.0 * np.sqrt((variance / t) * 2 * np.log(np.log(t)))
         centres = (np.where(mean < 0, 0.0, mean), np.where(valid, mean, 0.0), mean)
         drawn = counts @ diff / t
-        for j, centre in enumerate(centres):
-            largest[:, j] = np.maximum(largest[:, j], (drawn - centre).max(axis=1))
-        best_mean = max(best_mean, float(mean.max()))
+        return np.stack([(drawn - centre).max(axis=1) for centre in centres], axis=1), float(mean.max())
+
+    best_mean = -np.inf
+    largest = np.full((reps, 3), -np.inf)   # per draw: the largest recentred mean (lower, consistent, upper)
+    with ThreadPoolExecutor(min(THREADS, os.cpu_count() or 1)) as pool:   # numpy releases the GIL
+        for chunk, chunk_best in pool.map(largest_of, range(0, models.shape[1], CHUNK)):
+            largest = np.maximum(largest, chunk)
+            best_mean = max(best_mean, chunk_best)
     lower, consistent, upper = (largest > best_mean).mean(axis=0)
     return SuperiorAbility(float(consistent), float(lower), float(upper), reps)

@@ -20,6 +20,7 @@ the later test windows), the whole history for CSCV (which judges the whole sele
 """
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ from canary.errors import CanaryError, ConfigError
 
 from ..config import parse_override
 from ..report.figures import Returns, Segment, figures, kept_dtype
+from ..report.files import write_parquet
 from ..screening import Screen
 from ..settings import RunConfig
 from . import trial_returns
@@ -125,12 +127,10 @@ class Checkpoint:
         return done
 
     def save(self, ids, frame):
-        frame = frame.copy()
-        frame.columns = [str(i) for i in ids]
         path = self.parts / f"trials-{ids[0]:06d}-{ids[-1]:06d}.parquet"
         tmp = path.with_suffix(".tmp")
-        # returns are read back whole: no dictionary (distinct floats) or column statistics, half the time
-        frame.to_parquet(tmp, use_dictionary=False, write_statistics=False)
+        values = frame.to_numpy()
+        write_parquet(tmp, {str(i): values[:, k] for k, i in enumerate(ids)}, frame.index)
         tmp.replace(path)  # a batch is saved whole or not at all
 
 
@@ -340,10 +340,15 @@ def evaluate(config, trials, bars, bench_bars):
         table[name] = figs[name]
     table.insert(0, "trial", range(len(trials)))
     windows = windows_of(config, matrix.index)
-    walk = walk_forward(returns, windows, objective) if windows else None
-    over = cscv(returns, objective, t.blocks) if len(trials) > 1 else None
-    return Tuned(config, trials, matrix, bench, table, pick, leaders, windows, walk, over,
-                 deflate(matrix, pick), spa_test(matrix, bench, t.reps, t.seed), [], returns, bench_returns)
+    # the DSR's eigenvalues and SPA's products (LAPACK and BLAS, without the GIL) beside the
+    # walk-forward and CSCV (partly Python): the same numbers, the two cores kept busy
+    with ThreadPoolExecutor(2) as pool:
+        deflated = pool.submit(deflate, matrix, pick)
+        spa = pool.submit(spa_test, matrix, bench, t.reps, t.seed)
+        walk = walk_forward(returns, windows, objective) if windows else None
+        over = cscv(returns, objective, t.blocks) if len(trials) > 1 else None
+        return Tuned(config, trials, matrix, bench, table, pick, leaders, windows, walk, over,
+                     deflated.result(), spa.result(), [], returns, bench_returns)
 
 
 def tune(config, checkpoint, workers, progress=None):
@@ -354,6 +359,7 @@ def tune(config, checkpoint, workers, progress=None):
     screening = Screening(config, checkpoint, workers, progress)
     try:
         trials, matrix = screening.run(days)
+        workers.rest()   # their memory free for the statistics
         tuned = evaluate(config, trials, matrix, bench)
         t = config.tune
         if t.engine != "backtrader" and t.rerun:

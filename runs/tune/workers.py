@@ -15,9 +15,17 @@ from canary.extras import require
 from ..forking import pool_context
 
 
-def _ignore_ctrl_c():
-    """Workers leave Ctrl-C to the main process, which keeps what finished and stops the rest."""
+def _start_worker(threads):
+    """A worker leaves Ctrl-C to the main process, which keeps what finished and stops the rest,
+    and runs the screening kernel's parallel loop on `threads` threads: the pool's workers share
+    the cores instead of each starting a thread per core (the runs of a batch are independent,
+    so the returns are the same on any number of threads)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    numba = sys.modules.get("numba")
+    if numba is None:
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)   # read when numba is imported
+    else:
+        numba.set_num_threads(threads)
 
 
 def _numbered(job):
@@ -54,8 +62,17 @@ class Workers:
         process has loaded by that time (a tuning's market, loaded for its benchmark) instead of
         each loading its own."""
         if self.pool is None:
-            self.pool = pool_context().Pool(self.jobs, initializer=_ignore_ctrl_c)
+            threads = max(1, (os.cpu_count() or 1) // self.jobs)
+            self.pool = pool_context().Pool(self.jobs, initializer=_start_worker, initargs=(threads,))
         return self.pool
+
+    def rest(self):
+        """End the local pool's workers, and the memory they hold (their markets and signals),
+        while this process works alone; a later `run` forks new ones."""
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
+            self.pool = None
 
     def _a_worker(self):
         """Wait until the scheduler has a worker (saying so), or refuse after `wait_for_workers` s."""
