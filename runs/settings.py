@@ -82,7 +82,7 @@ def _positive_int(v):
     return isinstance(v, int) and not isinstance(v, bool) and v >= 1
 
 
-def date_or_empty(v):
+def _date_or_empty(v):
     if v == "":
         return True
     try:
@@ -92,7 +92,7 @@ def date_or_empty(v):
         return False
 
 
-def instant_or_empty(v):
+def _instant_or_empty(v):
     if v == "":
         return True
     try:
@@ -118,9 +118,9 @@ class DataSettings:
     default.toml unless a configuration gives its own."""
 
     folder: str | tuple = setting((str, list), _folders, "a folder or a list of folders")
-    start: str = setting(str, date_or_empty, "a date (YYYY-MM-DD) or empty")
-    end: str = setting(str, date_or_empty, "a date (YYYY-MM-DD) or empty")
-    recorded_at: str = setting(str, instant_or_empty, "an ISO date or time (UTC if no offset), or empty")
+    start: str = setting(str, _date_or_empty, "a date (YYYY-MM-DD) or empty")
+    end: str = setting(str, _date_or_empty, "a date (YYYY-MM-DD) or empty")
+    recorded_at: str = setting(str, _instant_or_empty, "an ISO date or time (UTC if no offset), or empty")
     cache_dir: str = setting(str)
     currency: str = setting(str)
 
@@ -143,7 +143,7 @@ class TuneSettings:
     objective: str = setting(str, choices=OBJECTIVES)
     max_drawdown: float = setting(float, lambda v: 0 <= v < 1, "0 (no limit) or a fraction below 1")
     scheme: str = setting(str, choices=SCHEMES)
-    split: str = setting(str, date_or_empty, "a date (YYYY-MM-DD)")
+    split: str = setting(str, _date_or_empty, "a date (YYYY-MM-DD)")
     window: str = setting(str, choices=WINDOWS)
     train: str = setting(str, days_in, "a number of days, weeks or years: 730d, 104w, 2y")
     test: str = setting(str, days_in, "a number of days, weeks or years: 180d, 26w, 1y")
