@@ -53,6 +53,16 @@ def searched(space):
     return Rule(None, space=space)
 
 
+def names(value):
+    """True if `value` (a list) holds only non-empty strings: symbols, files or folders."""
+    return all(isinstance(v, str) and v for v in value)
+
+
+def name_or_names(value):
+    """True if `value` is one string (empty: none), or a list `names` accepts."""
+    return isinstance(value, str) or names(value)
+
+
 def setting(kind, test=None, says="", choices=(), **field):
     """A dataclass field of a configuration section whose value is of `kind` and passes `test`
     (as `says` puts it), or is one of `choices` (a misspelt one gets the closest): its `Rule`,

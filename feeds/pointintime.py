@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from canary.errors import DataError
-from canary.params import field_rules, setting
+from canary.params import field_rules, name_or_names, names, setting
 
 from .alignment import known_at, to_interval
 from .layouts import CLOSE_ONLY
@@ -109,11 +109,9 @@ class BasketKeys:
     field with its default and its rule (`PointInTime` is what they mean)."""
 
     alts_top: int = setting(int, lambda v: v >= 0, "a whole number >= 0 (0: the fixed alts list)", default=0)
-    rankings: str | tuple = setting((str, list), lambda v: isinstance(v, str) or all(isinstance(f, str) and f for f in v),
-                                    "a file or folder of ranking snapshots, or a list of them (empty: the shipped ones)",
-                                    default="")
-    exclude: tuple = setting(list, lambda v: all(isinstance(s, str) and s for s in v), "a list of ranked symbols",
-                             default=EXCLUDE)
+    rankings: str | tuple = setting((str, list), name_or_names, "a file or folder of ranking snapshots, or a list "
+                                    "of them (empty: the shipped ones)", default="")
+    exclude: tuple = setting(list, names, "a list of ranked symbols", default=EXCLUDE)
     missing: str = setting(str, choices=MISSING_RULES, default="cash")
 
 

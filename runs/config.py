@@ -23,7 +23,7 @@ from canary.feeds.pointintime import BasketKeys
 from canary.feeds.roles import declared, role_names
 from canary.feeds.sources import parse_source
 from canary.indicators import signals
-from canary.params import Rule, check_value, field_rules, param_defaults, param_schema
+from canary.params import Rule, check_value, field_rules, names, param_defaults, param_schema
 from canary.strategies.classpath import DEFAULT_STRATEGY, load_strategy
 from canary.strategies.costs import Costs
 from canary.strategies.engine import ENGINE_PARAMS
@@ -38,7 +38,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent / "default.toml"
 def universe_schema():
     """[universe]: one key per declared role (`canary.feeds.roles.ROLES`), a symbol, or a list
     of symbols for a role of many series; then the point-in-time keys (`BasketKeys`)."""
-    return dict({r.name: Rule(lambda v: all(isinstance(s, str) and s for s in v), "a list of symbols", list) if r.many
+    return dict({r.name: Rule(names, "a list of symbols", list) if r.many
                  else Rule(bool, "a symbol", str) for r in declared()}, **field_rules(BasketKeys))
 
 

@@ -20,7 +20,7 @@ import dataclasses
 import datetime
 from collections.abc import Mapping
 
-from canary.params import field_rules, setting
+from canary.params import field_rules, name_or_names, setting
 from canary.strategies.classpath import load_strategy
 from canary.strategies.costs import Costs
 
@@ -102,10 +102,6 @@ def _instant_or_empty(v):
         return False
 
 
-def _folders(v):
-    return isinstance(v, str) or all(isinstance(f, str) and f for f in v)
-
-
 SCHEMES = ("split", "walk-forward", "cscv")
 ENGINES = ("fast", "backtrader")
 DTYPES = ("float64", "float32")   # of the tuning's return matrix: float32 takes half the memory
@@ -117,7 +113,7 @@ class DataSettings:
     """[data]: where the prices come from and which bars a run uses. The values are those of
     default.toml unless a configuration gives its own."""
 
-    folder: str | tuple = setting((str, list), _folders, "a folder or a list of folders")
+    folder: str | tuple = setting((str, list), name_or_names, "a folder or a list of folders")
     start: str = setting(str, _date_or_empty, "a date (YYYY-MM-DD) or empty")
     end: str = setting(str, _date_or_empty, "a date (YYYY-MM-DD) or empty")
     recorded_at: str = setting(str, _instant_or_empty, "an ISO date or time (UTC if no offset), or empty")
