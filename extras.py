@@ -13,7 +13,7 @@ from canary.errors import ConfigError
 # extra -> the packages the code imports for it (their distributions' names in setup.cfg)
 EXTRAS = {
     "live": ("yfinance", "ccxt"),
-    "tune": ("numba", "optuna", "arch", "scipy"),
+    "tune": ("numba", "optuna", "arch", "scipy", "threadpoolctl"),
     "cluster": ("distributed",),
 }
 

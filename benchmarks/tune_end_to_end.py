@@ -20,10 +20,10 @@ basket weighting and a uniform drift band, so nearly every trial is distinct), d
   against 25 s not), so the timed runs are not watched;
 * the load average before and after (the machine is shared: other work slows every figure).
 
-The engine-only figure is the screening engine (`runs.screening.Screen.screen`) over the same
-trials' configurations in this process, compiled code warm, signals not yet computed (as a tune's
-worker starts), without configuration checks, the statistics or any file: the ceiling that the
-end-to-end figure is measured against. Targets (issue 17 item 4, a 2-core machine): 10,000
+The engine-only figure is the screening engine (`runs.screening.Screen.bar_returns`, what a
+tune's workers call) over the same trials' configurations in this process, compiled code warm,
+signals not yet computed (as a tune's worker starts), without configuration checks, the
+statistics or any file: the ceiling that the end-to-end figure is measured against. Targets (issue 17 item 4, a 2-core machine): 10,000
 trials < 60 s, peak < 1.5 GiB, end-to-end trials/s >= a third of the engine-only figure.
 
 Not collected by pytest (timings depend on the machine and its load).
@@ -152,7 +152,7 @@ def engine_only(count, repeat):
     config = load_config()
     p = plan(config)
     market = load_market(p.library, p.universe, config.data.start)
-    Screen(market, p.costs).screen([config])   # compiled code loaded
+    Screen(market, p.costs).bar_returns([config])   # compiled code loaded
     trials = random_trials(parse_space(space), count, SEED)
     configs = [config.with_checked(t) for t in trials]
     best = None
@@ -160,7 +160,7 @@ def engine_only(count, repeat):
         before = load()
         screen = Screen(market, p.costs)   # no signal computed yet, as in a tune's worker
         t, c = time.perf_counter(), time.process_time()
-        screen.screen(configs)
+        screen.bar_returns(configs)   # what a tune's workers compute: the returns, not the figures
         wall, cpu = time.perf_counter() - t, time.process_time() - c
         if best is None or wall < best["wall"]:
             best = {"wall": wall, "cpu": cpu, "rate": count / wall, "load": f"{before} -> {load()}"}

@@ -93,22 +93,35 @@ class Screen:
     # -- many configurations, values and figures -------------------------------------------------
     def screen(self, configs, chunk=1024, progress=None):
         """Every configuration of `configs` (validated configurations of one strategy class): a `Screened`."""
+        index, values, stats = self._simulated(configs, chunk, progress)
+        m = values.shape[1]
+        parts = []
+        for lo in range(0, len(configs), chunk):   # chunks bound the memory of the figures' arithmetic
+            v, st = values[lo:lo + chunk], stats[lo:lo + chunk]
+            parts.append(pd.DataFrame(figures(v, index, st[:, STAT_INVESTED] / m, st[:, STAT_TRADED],
+                                              st[:, STAT_TRADES], st[:, STAT_FEES])))
+        figs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(COLUMNS))
+        return Screened(index, values, figs)
+
+    def bar_returns(self, configs, chunk=1024):
+        """(bars x configurations array, close instants): each configuration's returns at every
+        bar from its first daily close, as `screen(configs).bar_returns()` gives them, without the
+        figures, which a tuning does not read."""
+        index, values, _ = self._simulated(configs, chunk)
+        return bar_returns(values, index)
+
+    def _simulated(self, configs, chunk, progress=None):
+        """(bar close instants, configurations x bars values, configurations x N_STATS counts)."""
         a = self.arrays
         m = len(a.clock) - a.t0
         values = np.empty((len(configs), m))
         stats = np.zeros((len(configs), N_STATS))
-        index = pd.DatetimeIndex(a.clock[a.t0:].as_unit("us"), name="close_time")
-        parts = []
-        for lo in range(0, len(configs), chunk):   # chunks bound the memory of the figures' arithmetic
+        for lo in range(0, len(configs), chunk):   # chunks bound the memory of a batch's plans
             hi = min(lo + chunk, len(configs))
-            v, st = values[lo:hi], stats[lo:hi]
-            self._screen(configs[lo:hi], v, st)
-            parts.append(pd.DataFrame(figures(v, index, st[:, STAT_INVESTED] / m, st[:, STAT_TRADED],
-                                              st[:, STAT_TRADES], st[:, STAT_FEES])))
+            self._screen(configs[lo:hi], values[lo:hi], stats[lo:hi])
             if progress:
                 progress(hi - lo)
-        figs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(COLUMNS))
-        return Screened(index, values, figs)
+        return pd.DatetimeIndex(a.clock[a.t0:].as_unit("us"), name="close_time"), values, stats
 
     def _screen(self, configs, values, stats):
         a = self.arrays

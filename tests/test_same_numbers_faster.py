@@ -1,17 +1,22 @@
 """The running sums of a segment worked row by row, SPA's autocovariances and its chunks of
-trials in threads, and the Parquet writer of a tuning's returns, give the same numbers (and the
-same file), to the last bit, as the straightforward code they replace (kept here as references,
-not in the package)."""
+trials in threads, the Parquet writer of a tuning's returns and the matrix gathered from the
+screened batches give the same numbers (and the same file), to the last bit, as the
+straightforward code they replace (kept here as references, not in the package); and the
+statistics of a tuning do not depend on how many BLAS threads the process may run."""
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from threadpoolctl import threadpool_limits
 
+from canary.runs.config import load_config
 from canary.runs.report import figures as figures_module
 from canary.runs.report.figures import SEGMENT_FIELDS, Returns, Segment, _running
 from canary.runs.report.files import write_parquet
 from canary.runs.tune import spa
 from canary.runs.tune.spa import BLOCK_DAYS, spa_test
+from canary.runs.tune.trial_returns import Screened
+from canary.runs.tune.tuning import evaluate
 
 
 def _awkward(days, columns, seed):
@@ -137,3 +142,50 @@ def test_returns_parquet_is_the_file_pandas_writes(dtype, tmp_path):
                                                            check_metadata=True)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "mine.parquet"), pd.DataFrame(columns, index=index),
                                   check_freq=False)
+
+
+def reference_matrix(kept, trials, dtype):
+    """The matrix as gathered from a Series per trial ({trial id: Series}, the later batch's
+    Series replacing an earlier one's)."""
+    values = np.empty((trials, len(kept[0])), dtype=dtype)
+    for i in range(trials):
+        values[i] = kept[i].to_numpy(dtype=values.dtype)
+    return pd.DataFrame(values.T, index=kept[0].index, columns=range(trials))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_matrix_gathered_from_batches_is_the_one_gathered_from_a_series_each(dtype):
+    index = pd.date_range("2022-01-01", periods=40, tz="UTC", name="close_time")
+    batches = [[4, 0, 7], [2, 5], [1, 6, 3], [5]]   # out of order, as the workers finish; trial 5 twice
+    store, kept = Screened(), {}
+    for n, ids in enumerate(batches):
+        block = _awkward(len(index), len(ids), seed=n).astype(dtype)
+        frame = pd.DataFrame(block if n % 2 else np.asfortranarray(block), index=index, columns=range(len(ids)))
+        store.add(ids, frame)
+        kept.update({i: frame[c] for i, c in zip(ids, frame.columns, strict=True)})
+    assert len(store) == 8 and 5 in store and 8 not in store
+    assert np.array_equal(store.column(5), kept[5].to_numpy(), equal_nan=True)
+    mine, theirs = store.matrix(8, dtype), reference_matrix(kept, 8, dtype)
+    pd.testing.assert_frame_equal(mine, theirs, check_exact=True)
+    assert mine.to_numpy().flags.f_contiguous == theirs.to_numpy().flags.f_contiguous   # laid out alike
+    assert np.shares_memory(store.column(3), mine.to_numpy())   # the kept trials are views of it
+
+
+def test_the_statistics_do_not_depend_on_the_blas_threads_the_process_may_run():
+    """OpenBLAS's threaded eigenvalue solver sums in an order that depends on its threads, so the
+    effective number of trials differed in its last bits from a 1-core to a 2-core machine."""
+    rng = np.random.default_rng(5)
+    days, trials = 300, 400
+    index = pd.date_range("2023-01-01", periods=days, tz="UTC", name="close_time")
+    common = rng.normal(0, 0.01, (days, 8)) @ rng.normal(0, 1, (8, trials))
+    bars = pd.DataFrame(common + rng.normal(0.0005, 0.004, (days, trials)), index=index)
+    bench = pd.DataFrame({"btc_buy_hold": rng.normal(0.0004, 0.03, days)}, index=index)
+    config = load_config(overrides=["tune.blocks=8", "tune.reps=200", 'tune.scheme="cscv"'])
+    settings = [{"strategy.drift_band": 0.01 + i / 10_000} for i in range(trials)]
+    results = []
+    for threads in (1, 2):
+        with threadpool_limits(threads, user_api="blas"):
+            t = evaluate(config, settings, bars, bench)
+        results.append((t.deflated, t.spa, t.pick, t.overfitting.logits.tobytes()))
+    assert results[0] == results[1]
+    assert 1 < results[0][0].effective_estimate < trials

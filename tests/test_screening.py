@@ -53,6 +53,16 @@ def test_a_batch_gives_each_configuration_the_figures_of_its_own_run(setting):
                                    check_names=False, check_freq=False, rtol=1e-12)
 
 
+def test_the_returns_alone_are_those_of_the_whole_screening(setting):
+    config, p, market = setting
+    configs = [changed(config, strategy__weighting=w, filter__small_cap__confirm=c)
+               for w in ("equal", "inverse_vol", "momentum") for c in (2, 5)]
+    returns, closes = Screen(market, p.costs).bar_returns(configs, chunk=4)   # what a tune's workers call
+    whole = Screen(market, p.costs).screen(configs).bar_returns()
+    assert np.array_equal(returns, whole.to_numpy()) and closes.equals(whole.index)
+    assert len({tuple(c) for c in returns.T}) == len(configs)
+
+
 def test_signals_are_computed_once_per_distinct_parameters(setting):
     config, p, market = setting
     screen = Screen(market, p.costs)

@@ -141,8 +141,9 @@ def test_float32_keeps_the_parity_check_at_1e6_on_curves_screened_again_in_float
         wide = config.with_checked({"tune.dtype": "float64"})
         np.testing.assert_array_equal(exact[tuned.pick], screen_batch(wide, [screening.checked[tuned.pick]])[0])
         assert exact[tuned.pick].dtype == np.float64
-        stored = screening.returns[tuned.pick]
+        stored = screening.returns.series(tuned.pick).copy()
         stored.iloc[50] = np.nextafter(stored.iloc[50], np.float32(1))   # one float32 step off
+        screening.returns.add([tuned.pick], stored.to_frame())
         with pytest.raises(ParityError, match=f"trial {tuned.pick}'s float32 returns are not its float64 returns"):
             screening.in_float64([tuned.pick])
 
@@ -168,7 +169,7 @@ def test_a_float32_checkpoint_is_not_resumed_as_float64(tmp_path):
     checkpoint.start(load_config(overrides=['tune.dtype="float32"']))
     index = pd.date_range("2024-01-02", periods=5, tz="UTC")
     checkpoint.save([0, 1], pd.DataFrame(np.full((5, 2), 0.01, dtype=np.float32), index=index))
-    assert checkpoint.load("float32")[1].dtype == np.float32
+    assert checkpoint.load("float32").column(1).dtype == np.float32
     with pytest.raises(ConfigError, match=r"^--resume .*trials-000000-000001.parquet holds float32 returns but "
                                           r"tune.dtype is float64 \(tune.json\).*start a new run$") as caught:
         checkpoint.load("float64")

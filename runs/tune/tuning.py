@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from canary.errors import CanaryError, ConfigError
+from canary.extras import require
 
 from ..config import parse_override
 from ..report.figures import Returns, Segment, figures, kept_dtype
@@ -43,6 +44,8 @@ from .trial_values import TrialValues
 from .walkforward import days_in, split_window, walk_forward, walk_forward_windows
 
 PARITY_TOLERANCE = 1e-6  # relative, on the growth of each trial's value
+
+threadpool_limits = require("threadpoolctl", "canary tune").threadpool_limits
 
 
 class ParityError(CanaryError):
@@ -111,10 +114,10 @@ class Checkpoint:
             raise ConfigError(f"--resume {folder}: tune.json is not a tuning record") from None
 
     def load(self, dtype="float64"):
-        """{trial id: its returns} of every saved batch, in `dtype` (tune.dtype). Saved float64
+        """The returns of every saved batch (`trial_returns.Screened`), in `dtype` (tune.dtype). Saved float64
         returns are rounded to float32 as a float32 screening rounds them, so they resume as if
         screened so; saved float32 ones cannot be made float64 again, so they are refused."""
-        done = {}
+        done = trial_returns.Screened()
         for path in sorted(self.parts.glob("trials-*.parquet")):
             frame = pd.read_parquet(path)
             if kept_dtype(frame) != np.dtype(dtype):
@@ -123,7 +126,7 @@ class Checkpoint:
                                       "float64 (tune.json): they cannot be made float64 again; set tune.dtype = "
                                       "\"float32\" there to resume, or start a new run")
                 frame = frame.astype(dtype)
-            done.update({int(c): frame[c] for c in frame.columns})
+            done.add([int(c) for c in frame.columns], frame)
         return done
 
     def save(self, ids, frame):
@@ -150,7 +153,7 @@ class Screening:
         self.checked = []          # the same, as the configuration holds them (checked once)
         self.values = TrialValues(config)
         self.ids = {}              # repr(setting) -> trial id
-        self.returns = checkpoint.load(config.tune.dtype)
+        self.returns = checkpoint.load(config.tune.dtype)   # trial_returns.Screened
         self.objective = objective_of(config)
         self.rows = None
         self.best = -math.inf
@@ -165,20 +168,20 @@ class Screening:
         return self.ids[key]
 
     def _score(self, trial_id):
-        days = Returns.of_bars(self.returns[trial_id]).rows(self.rows)
+        days = Returns.of_bars(self.returns.series(trial_id)).rows(self.rows)
         return float(self.objective.score(Segment.of(days))[0])
 
     def _screen(self, ids):
         missing = list(dict.fromkeys(i for i in ids if i not in self.returns))
-        missing.sort(key=lambda i: trial_returns.data_setting(self.checked[i]))  # a task's trials share a market
+        # a task's trials share a market, and mostly their [filter] values: a worker computes a regime once
+        missing.sort(key=lambda i: (trial_returns.data_setting(self.checked[i]), _filter_setting(self.checked[i])))
         per_task = 1 if self.config.tune.engine == "backtrader" else max(
             1, min(256, math.ceil(len(missing) / (4 * self.workers.size))))
         tasks = _chunks(missing, per_task)
         self._tick(len(ids) - len(missing))
         for n, frame in self.workers.run(screen_batch, [(self.config, [self.checked[i] for i in t]) for t in tasks]):
             self.checkpoint.save(tasks[n], frame)
-            for i, column in zip(tasks[n], frame.columns, strict=True):
-                self.returns[i] = frame[column]
+            self.returns.add(tasks[n], frame)
             self._tick(len(tasks[n]), frame)
 
     def _tick(self, count, batch=None):
@@ -207,19 +210,8 @@ class Screening:
         else:
             settings = grid_trials(dims) if t.method == "grid" else random_trials(dims, t.count, t.seed)
             self._screen([self._id(s) for s in settings])
-        matrix = self.matrix()
-        self.returns = {i: matrix[i] for i in matrix.columns}   # views of it: the batches' own copies are freed
-        return self.trials, matrix
-
-    def matrix(self):
-        """Bars x trials returns in trial order (in tune.dtype), as one block of memory (a concat
-        of 10,000 Series would keep 10,000 blocks, each later read copying them all)."""
-        first = self.returns[0]
-        # a trial's returns contiguous, as a concat held them
-        values = np.empty((len(self.trials), len(first)), dtype=self.config.tune.dtype)
-        for i in range(len(self.trials)):
-            values[i] = self.returns[i].to_numpy(dtype=values.dtype)
-        return pd.DataFrame(values.T, index=first.index, columns=range(len(self.trials)))
+        # one block of memory (a concat of 10,000 Series would keep 10,000 blocks, each later read copying them all)
+        return self.trials, self.returns.matrix(len(self.trials), self.config.tune.dtype)
 
     def in_float64(self, ids):
         """The returns at every bar of trials `ids` of a float32 matrix (bars x ids), screened again
@@ -229,7 +221,7 @@ class Screening:
         [(_, frame)] = self.workers.run(screen_batch, [(config, [self.checked[i] for i in ids])])
         frame.columns = ids
         for i in ids:
-            if not np.array_equal(frame[i].to_numpy(dtype=np.float32), self.returns[i].to_numpy(), equal_nan=True):
+            if not np.array_equal(frame[i].to_numpy(dtype=np.float32), self.returns.column(i), equal_nan=True):
                 raise ParityError(f"parity: trial {i}'s float32 returns are not its float64 returns rounded: "
                                   "tuning stopped; tune with --dtype float64 and report this trial")
         return frame
@@ -246,32 +238,39 @@ def screen_batch(config, trials):
     """A batch of trials' returns at every bar, on the configured engine (runs in a worker), in
     tune.dtype (computed in float64; float32 halves what is sent back and kept); `trials` hold
     values already checked (`TrialValues`)."""
-    frame = fast_screen(config, trials) if config.tune.engine == "fast" else trial_returns.screen(config, trials)
-    return frame.astype(config.tune.dtype)
+    if config.tune.engine == "fast":
+        return fast_screen(config, trials)
+    return trial_returns.screen(config, trials).astype(config.tune.dtype)
 
 
 _SCREENS = trial_returns.Kept()   # per process: the screening engine of each data setup kept, its signals too
 
 
 def fast_screen(config, trials):
-    """A batch of trials' returns at every bar on the screening engine (`canary.runs.screening`):
-    the trials that share a market (`trial_returns.data_setting`) are screened together."""
+    """A batch of trials' returns at every bar on the screening engine (`canary.runs.screening`),
+    in tune.dtype: the trials that share a market (`trial_returns.data_setting`) are screened together."""
     groups = {}
     for n, values in enumerate(trials):
         groups.setdefault(trial_returns.data_setting(values), []).append(n)
-    columns, index = {}, None
+    out, index = None, None
     for ids in groups.values():
         configs = [config.with_checked(trials[n]) for n in ids]
         p, market = trial_returns.market_of(configs[0])
         screen = _SCREENS.get_or_make(trial_returns.data_key(configs[0]), lambda m=market, c=p.costs: Screen(m, c))
-        frame = screen.screen(configs).bar_returns()
-        if index is not None and not frame.index.equals(index):
+        returns, closes = screen.bar_returns(configs)
+        if index is None:   # each trial's returns contiguous: Arrow takes a checkpoint's columns as they are
+            index, out = closes, np.empty((len(trials), len(closes)), dtype=config.tune.dtype).T
+        elif not closes.equals(index):
             setting = ", ".join(f"{k}={v}" for k, v in trials[ids[0]].items() if k.startswith("universe."))
             raise ConfigError(f"tune.space: the market of {setting} has other bar closes than the other trials' "
                               "(a coin of its universe trades on another clock); tune it in a run of its own")
-        index = frame.index
-        columns.update(zip(ids, (frame[c] for c in frame.columns), strict=True))
-    return pd.concat([columns[n] for n in range(len(trials))], axis=1, keys=range(len(trials)))
+        out[:, ids] = returns
+    return pd.DataFrame(out, index=index, columns=range(len(trials)), copy=False)
+
+
+def _filter_setting(values):
+    """The [filter] part of a trial's values, as a sortable string."""
+    return repr(sorted((k, v) for k, v in values.items() if k.startswith("filter.")))
 
 
 def recheck(config, trials, matrix, ids, workers):
@@ -340,15 +339,18 @@ def evaluate(config, trials, bars, bench_bars):
         table[name] = figs[name]
     table.insert(0, "trial", range(len(trials)))
     windows = windows_of(config, matrix.index)
-    # the DSR's eigenvalues and SPA's products (LAPACK and BLAS, without the GIL) beside the
-    # walk-forward and CSCV (partly Python): the same numbers, the two cores kept busy
-    with ThreadPoolExecutor(2) as pool:
+    # The DSR's eigenvalues (LAPACK, without the GIL) on one core, beside SPA, the walk-forward and
+    # CSCV one after the other, each of which keeps the other core busy with two threads of its
+    # own. BLAS on one thread: threads of its own would only contend with these, and a threaded
+    # eigenvalue solver sums in an order that depends on the number of cores (the last bits of
+    # the effective number of trials), which one thread does not.
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(1) as pool:
         deflated = pool.submit(deflate, matrix, pick)
-        spa = pool.submit(spa_test, matrix, bench, t.reps, t.seed)
+        spa = spa_test(matrix, bench, t.reps, t.seed)
         walk = walk_forward(returns, windows, objective) if windows else None
         over = cscv(returns, objective, t.blocks) if len(trials) > 1 else None
         return Tuned(config, trials, matrix, bench, table, pick, leaders, windows, walk, over,
-                     deflated.result(), spa.result(), [], returns, bench_returns)
+                     deflated.result(), spa, [], returns, bench_returns)
 
 
 def tune(config, checkpoint, workers, progress=None):
