@@ -103,6 +103,8 @@ def test_significant_digits_equal_a_power_per_value():
                                  [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 1.7976931348623157e308]])
         for digits in (3, 12, 15):
             assert np.array_equal(_significant(values, digits), powered(values, digits), equal_nan=True)
+        for laid_out in (values.reshape(4, -1), np.asfortranarray(values.reshape(4, -1)), values[::2]):
+            assert np.array_equal(_significant(laid_out, 12), powered(laid_out, 12), equal_nan=True)
 
 
 def test_pbo_without_ties_is_the_papers_share_of_logits_at_most_zero():

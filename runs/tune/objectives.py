@@ -34,12 +34,21 @@ def _scales(digits):
 
 
 def _significant(values, digits):
-    """`values` rounded to `digits` significant digits (infinities and NaN as they are)."""
+    """`values` rounded to `digits` significant digits (infinities and NaN as they are). The
+    steps work in place in one array (CSCV rounds 10^8 scores: fresh arrays cost a sixth more);
+    each is the ufunc it always was, on an array laid out as before."""
     values = np.asarray(values, dtype=float)
-    finite = np.isfinite(values) & (values != 0)
-    exponent = np.floor(np.log10(np.abs(values, where=finite, out=np.ones_like(values))))
-    scale = _scales(digits)[(exponent - LOWEST_EXPONENT).astype(np.intp)]
-    return np.where(finite, np.round(values * scale) / scale, values)
+    finite = np.isfinite(values)
+    finite &= values != 0
+    work = np.abs(values, where=finite, out=np.ones_like(values))
+    np.log10(work, out=work)
+    np.floor(work, out=work)
+    work -= LOWEST_EXPONENT
+    scale = _scales(digits)[work.astype(np.intp)]   # 10 ** (digits - 1 - the decimal exponent)
+    np.multiply(values, scale, out=work)
+    np.round(work, out=work)
+    work /= scale
+    return np.where(finite, work, values)
 
 
 @dataclass(frozen=True)
