@@ -7,7 +7,8 @@ import pytest
 
 from canary.runs.report.figures import SEGMENT_FIELDS, Segment, fields_for, figures
 from canary.runs.tune.cscv import cscv
-from canary.runs.tune.objectives import Objective, _significant
+from canary.runs.tune.objectives import Objective
+from canary.runs.tune.significant import significant
 from canary.runs.tune.spa import BLOCK_DAYS, spa_test
 
 
@@ -87,7 +88,8 @@ def test_cscv_equals_the_vectorised_algorithm(objective, trials, blocks):
 
 
 def powered(values, digits):
-    """`values` to `digits` significant digits, a power per value (what the look-up replaced)."""
+    """`values` to `digits` significant digits, a logarithm and a power per value (what the
+    exponent from the binary one and the table of powers replaced)."""
     values = np.asarray(values, dtype=float)
     finite = np.isfinite(values) & (values != 0)
     exponent = np.floor(np.log10(np.abs(values, where=finite, out=np.ones_like(values))))
@@ -95,16 +97,25 @@ def powered(values, digits):
     return np.where(finite, np.round(values * scale) / scale, values)
 
 
-def test_significant_digits_equal_a_power_per_value():
+def test_significant_digits_equal_a_logarithm_and_a_power_per_value():
     rng = np.random.default_rng(5)
+    tens = 10.0 ** np.arange(-323, 309)
     with np.errstate(all="ignore"):   # overflows, and the inf * 0 of the smallest values
         values = np.concatenate([rng.normal(0.0, 1.0, 50_000) * 10.0 ** rng.integers(-330, 309, 50_000),
-                                 10.0 ** np.arange(-323, 309), rng.normal(1.0, 0.3, 1000),
-                                 [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 1.7976931348623157e308]])
+                                 tens, rng.normal(1.0, 0.3, 1000), 2.0 ** np.arange(-1074, 1024),
+                                 # next to a power of ten, inside and outside the band numpy's logarithm decides
+                                 np.nextafter(tens, 0), np.nextafter(tens, np.inf), -tens * (1 + 1e-9),
+                                 tens * (1 - 1e-9), tens * (1 + 2e-9), tens * (1 - 2e-9), tens * (1 + 1e-7),
+                                 [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 1.7976931348623157e308,
+                                  2.2250738585072014e-308, 1e-290, np.nextafter(1e-290, 1)]])
         for digits in (3, 12, 15):
-            assert np.array_equal(_significant(values, digits), powered(values, digits), equal_nan=True)
-        for laid_out in (values.reshape(4, -1), np.asfortranarray(values.reshape(4, -1)), values[::2]):
-            assert np.array_equal(_significant(laid_out, 12), powered(laid_out, 12), equal_nan=True)
+            mine, theirs = significant(values, digits), powered(values, digits)
+            assert np.array_equal(mine, theirs, equal_nan=True)
+            assert np.array_equal(np.signbit(mine), np.signbit(theirs))   # -0.0 stays -0.0
+        square = values[:len(values) // 5 * 5].reshape(5, -1)
+        for laid_out in (square, np.asfortranarray(square), values[::2]):
+            assert np.array_equal(significant(laid_out, 12), powered(laid_out, 12), equal_nan=True)
+            assert significant(laid_out, 12).shape == laid_out.shape
 
 
 def test_pbo_without_ties_is_the_papers_share_of_logits_at_most_zero():
