@@ -1,9 +1,9 @@
 """The optional parts of the plugin and the packages each needs (setup.cfg's extras).
 
 The core (`pip install smallcap-canary`) is the feeds, indicators and strategies on Backtrader,
-`canary run` and `canary compare` with the tear sheet. The rest comes with an extra:
+`canary run` and `canary compare` with the tear sheet, and `canary study`. The rest comes with an extra:
 ``[live]`` fetches prices (`canary data fetch`, `[sources]`), ``[tune]`` is the screening engine
-and its statistics (`--engine fast`, `canary tune`, `canary study`, `canary now`, `canary paper`),
+and its statistics (`--engine fast`, `canary tune`, `canary now`, `canary paper`),
 ``[cluster]`` runs a tune on a Dask cluster (`--scheduler`); ``[all]`` is every one.
 """
 import importlib
@@ -13,7 +13,7 @@ from canary.errors import ConfigError
 # extra -> the packages the code imports for it (their distributions' names in setup.cfg)
 EXTRAS = {
     "live": ("yfinance", "ccxt"),
-    "tune": ("numba", "optuna", "arch", "scipy", "threadpoolctl"),
+    "tune": ("numba", "optuna", "scipy", "threadpoolctl"),
     "cluster": ("distributed",),
 }
 

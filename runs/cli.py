@@ -204,13 +204,10 @@ def cmd_tune(args):
 
 
 def cmd_study(args):
-    from canary.extras import installed
-
     from . import backtest
-    from .study import events, eventstats
+    from .study import events
     from .study import report as study_report
 
-    installed("arch", eventstats.BOOTSTRAP)   # before the work, not at its end
     settings = events.settings_from(args.horizons, args.cooloff, args.confidence, args.reps, args.seed)
     config = _config(args)
     started = datetime.datetime.now(datetime.UTC)

@@ -77,16 +77,17 @@ def _without(blocked, *argv, cwd):
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
-def test_the_core_runs_without_any_extra(tmp_path):
-    proc = _without(OPTIONAL, "run", *SMALL, "--out", tmp_path, "--name", "core", "-q", cwd=tmp_path)
+@pytest.mark.parametrize("command, files", [("run", ("metrics.json", "tearsheet.html")),
+                                           ("study", ("summary.csv", "study.md"))])
+def test_the_core_runs_without_any_extra(command, files, tmp_path):
+    proc = _without(OPTIONAL + ["arch"], command, *SMALL, "--out", tmp_path, "--name", "core", "-q", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "core" / "metrics.json").exists() and (tmp_path / "core" / "tearsheet.html").exists()
+    assert all((tmp_path / "core" / f).exists() for f in files)
 
 
 @pytest.mark.parametrize("argv, blocked, extra", [
     (("run", "--engine", "fast", *SMALL), ("numba",), "tune"),
     (("tune", "--grid", "filter.small_cap.confirm=2,3", *SMALL), ("numba",), "tune"),
-    (("study", *SMALL), ("arch",), "tune"),
     (("now",), ("numba",), "tune"),
     (("tune", "--engine", "backtrader", "--method", "optuna", "--space", "filter.small_cap.confirm={low = 2, high = 8, step = 1}",
       "--count", "2", *SMALL), ("optuna",), "tune"),
@@ -94,7 +95,7 @@ def test_the_core_runs_without_any_extra(tmp_path):
      "cluster"),
     (("data", "fetch", "BTC-USDT", "--source", "ccxt"), ("ccxt",), "live"),
     (("data", "fetch", "RUT", "--source", "yahoo"), ("yfinance",), "live"),
-], ids=["fast engine", "tune", "study", "now", "optuna", "scheduler", "ccxt", "yahoo"])
+], ids=["fast engine", "tune", "now", "optuna", "scheduler", "ccxt", "yahoo"])
 def test_a_command_that_needs_an_extra_says_which_in_one_line(argv, blocked, extra, tmp_path):
     out = ("--out", tmp_path) if argv[0] in ("run", "tune", "study") else ()
     proc = _without(blocked, *argv, *out, cwd=tmp_path)

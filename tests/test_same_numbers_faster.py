@@ -1,8 +1,9 @@
 """The running sums of a segment worked row by row, SPA's autocovariances and its chunks of
 trials in threads, the Parquet writer of a tuning's returns and the matrix gathered from the
 screened batches give the same numbers (and the same file), to the last bit, as the
-straightforward code they replace (kept here as references, not in the package); and the
-statistics of a tuning do not depend on how many BLAS threads the process may run."""
+straightforward code they replace (kept here as references, not in the package), the
+stationary bootstrap draws arch's resamples; and the statistics of a tuning do not depend on
+how many BLAS threads the process may run."""
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -13,6 +14,7 @@ from canary.runs.config import load_config
 from canary.runs.report import figures as figures_module
 from canary.runs.report.figures import SEGMENT_FIELDS, Returns, Segment, _running
 from canary.runs.report.files import write_parquet
+from canary.runs.resampling import stationary_resamples
 from canary.runs.tune import spa
 from canary.runs.tune.spa import BLOCK_DAYS, spa_test
 from canary.runs.tune.trial_returns import Screened
@@ -189,3 +191,15 @@ def test_the_statistics_do_not_depend_on_the_blas_threads_the_process_may_run():
         results.append((t.deflated, t.spa, t.pick, t.overfitting.logits.tobytes()))
     assert results[0] == results[1]
     assert 1 < results[0][0].effective_estimate < trials
+
+
+@pytest.mark.parametrize("days, block, seed", [(1, 30, 0), (2, 30, 1), (29, 30, 3), (2927, 30, 42), (500, 2.5, 7),
+                                               (100, 1.0, 9), (300, 17.3, 0)])
+def test_the_stationary_resamples_are_archs_draws(days, block, seed):
+    from arch.bootstrap import StationaryBootstrap
+
+    theirs = StationaryBootstrap(block, np.empty(days), seed=seed)
+    mine = stationary_resamples(days, block, seed)
+    for _ in range(25):
+        drawn = next(mine)
+        assert drawn.dtype == np.int64 and np.array_equal(drawn, theirs.update_indices())

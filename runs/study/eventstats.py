@@ -3,7 +3,7 @@
 Forward returns over h days read every day overlap: neighbouring days share h - 1 days of
 their windows, so the series is autocorrelated and an interval that resamples single days
 would be far too narrow. The intervals here resample whole stretches of days with the
-stationary bootstrap (Politis and Romano, 1994; `arch.bootstrap.StationaryBootstrap`), whose
+stationary bootstrap (Politis and Romano, 1994; `runs.resampling`, as arch draws it), whose
 blocks have a random length of mean `block`: with `block` a few times the horizon, the
 overlap within a window is kept. Days are resampled with their event flag, so the number of
 events in a resample varies as it would in another history of the same length.
@@ -12,9 +12,7 @@ import warnings
 
 import numpy as np
 
-from canary.extras import require
-
-BOOTSTRAP = "the bootstrap of canary study"
+from ..resampling import stationary_resamples
 
 CHUNK = 250   # resamples held in memory at once
 
@@ -39,13 +37,11 @@ def non_overlapping(positions, length):
 def resamples(n, block, reps, seed):
     """Index arrays of the stationary bootstrap of n items, mean block length `block`, in
     chunks of at most CHUNK rows (a (rows, n) array each)."""
-    StationaryBootstrap = require("arch.bootstrap", BOOTSTRAP).StationaryBootstrap
-
-    bs = StationaryBootstrap(max(float(block), 1.0), np.zeros(n), seed=seed)
+    draws = stationary_resamples(n, max(float(block), 1.0), seed)
     done = 0
     while done < reps:
         rows = min(CHUNK, reps - done)
-        yield np.stack([bs.update_indices() for _ in range(rows)])
+        yield np.stack([next(draws) for _ in range(rows)])
         done += rows
 
 

@@ -36,8 +36,8 @@ exactly. M is rounded to a whole trial for SR0.
 
 The eigenvalues come from the trials x trials correlation matrix or, with more trials than days,
 from the days x days Gram matrix of the standardised returns, which has the same nonzero
-eigenvalues (10,000 trials of 2,927 days: 4 s on this 2-core machine at load 2.5, 8 s at load 5,
-and 200 MB beyond the matrix). Flat trials (always in cash) have no correlation: together they
+eigenvalues (10,000 trials of 2,927 days: about 6 s on one core of this machine, and 200 MB
+beyond the matrix). Flat trials (always in cash) have no correlation: together they
 count as one trial. V stays the variance of all trials' Sharpe ratios in both DSRs. As M <= N the
 second DSR is never below the first, which is the one the verdict uses.
 """
@@ -56,11 +56,17 @@ EULER_GAMMA = 0.5772156649015329
 CHUNK = 1000   # trials standardised at once when there are more trials than days, or the matrix is float32
 
 
+def _stats():
+    """scipy.stats, imported when a ratio is first computed: the second it takes to import then
+    passes beside the other statistics instead of before `canary tune` starts to work."""
+    return require("scipy.stats", "the deflated Sharpe ratio of canary tune")
+
+
 def expected_max_sharpe(trials, variance):
     """SR0: the expected largest daily Sharpe ratio of `trials` trials without skill."""
     if trials < 2:
         return 0.0
-    z = stats.norm.ppf
+    z = _stats().norm.ppf
     return math.sqrt(variance) * ((1 - EULER_GAMMA) * z(1 - 1 / trials) + EULER_GAMMA * z(1 - 1 / (trials * math.e)))
 
 
@@ -68,7 +74,7 @@ def deflated_sharpe_ratio(sharpe, days, skewness, kurtosis, trials, variance):
     """The DSR from its ingredients (daily Sharpe ratios; Pearson kurtosis)."""
     sr0 = expected_max_sharpe(trials, variance)
     spread = 1 - skewness * sharpe + (kurtosis - 1) / 4 * sharpe ** 2
-    return float(stats.norm.cdf((sharpe - sr0) * math.sqrt(days - 1) / math.sqrt(spread)))
+    return float(_stats().norm.cdf((sharpe - sr0) * math.sqrt(days - 1) / math.sqrt(spread)))
 
 
 @dataclass
@@ -141,17 +147,18 @@ def effective_trials(matrix):
     return float(((eigen >= 1) + eigen - np.floor(eigen)).sum()) + float(flat.any())
 
 
-def deflate(matrix, pick):
+def deflate(matrix, pick, estimate=None):
     """The DSR of column `pick` of a days x trials return matrix, among all its columns and among
-    their effective number."""
+    their effective number (`estimate`: `effective_trials(matrix)`, if computed already)."""
     values = floats(matrix)
+    estimate = effective_trials(values) if estimate is None else estimate
+    effective = max(1, round(estimate))
+    stats = _stats()
     sharpes = daily_sharpe(values)
     mine = np.asarray(values[:, pick], dtype=float)
     skew = float(stats.skew(mine)) if mine.std() > 0 else 0.0
     kurt = float(stats.kurtosis(mine, fisher=False)) if mine.std() > 0 else 3.0
     variance = float(sharpes.var(ddof=1)) if len(sharpes) > 1 else 0.0
-    estimate = effective_trials(values)
-    effective = max(1, round(estimate))
 
     def dsr(trials):
         return deflated_sharpe_ratio(sharpes[pick], len(mine), skew, kurt, trials, variance)

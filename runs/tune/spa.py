@@ -1,7 +1,7 @@
 """Hansen's test for superior predictive ability of the trials against BTC buy-and-hold.
 
 Hansen (2005), "A test for superior predictive ability", Journal of Business and Economic
-Statistics 23(4), as `arch.bootstrap.SPA` computes it (with its draws). The null hypothesis: no trial has a higher
+Statistics 23(4), as `arch.bootstrap.SPA` computes it, with its draws (`runs.resampling`). The null hypothesis: no trial has a higher
 expected daily return than BTC buy-and-hold. A small p-value says at least one setting beat it
 beyond what the luckiest of so many trials would; a large one says the best trial's lead is
 within what luck among them explains. The test works on losses: a day's loss is minus its
@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from canary.extras import require
-
 from ..report.figures import floats
+from ..resampling import stationary_resamples
 
 BLOCK_DAYS = 30
 CHUNK = 512  # trials per matrix product (bounds memory: days x CHUNK a thread)
@@ -56,13 +55,11 @@ def spa_test(matrix, benchmark, reps=1000, seed=0):
     bootstrap="stationary", seed=seed)`, with its bootstrap's own draws, scaled for thousands of
     trials: each draw's mean loss differential is a count-weighted sum (one matrix product per
     chunk of trials) and only the largest over the trials is kept."""
-    StationaryBootstrap = require("arch.bootstrap", "the SPA test of canary tune").StationaryBootstrap
-
     models = floats(matrix)   # float32 upcast a chunk at a time, by the subtraction
     bench = -np.asarray(benchmark, dtype=float).reshape(-1, 1)
     t = len(bench)
-    draws = StationaryBootstrap(BLOCK_DAYS, np.empty(t), seed=seed)
-    counts = np.array([np.bincount(draws.update_indices(), minlength=t) for _ in range(reps)], dtype=float)
+    draws = stationary_resamples(t, BLOCK_DAYS, seed)
+    counts = np.array([np.bincount(next(draws), minlength=t) for _ in range(reps)], dtype=float)
 
     def largest_of(start):
         """Per draw, the largest recentred mean (lower, consistent, upper) of the chunk of trials

@@ -20,7 +20,7 @@ the later test windows), the whole history for CSCV (which judges the whole sele
 """
 import json
 import math
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +36,7 @@ from ..screening import Screen
 from ..settings import RunConfig
 from . import trial_returns
 from .cscv import check_blocks, cscv
-from .deflated_sharpe import deflate
+from .deflated_sharpe import deflate, effective_trials
 from .objectives import Objective
 from .search_space import OptunaSearch, grid_trials, random_trials
 from .spa import spa_test
@@ -316,6 +316,28 @@ class NoTrialQualifies(CanaryError):
     exit_status = 1
 
 
+class _Beside(threading.Thread):
+    """fn(*args) in a thread of its own, daemonic: an error raised meanwhile is not held up until
+    it ends. `result()` waits for its value (or raises its error)."""
+
+    def __init__(self, fn, *args):
+        super().__init__(daemon=True)
+        self.fn, self.args, self.value, self.error = fn, args, None, None
+        self.start()
+
+    def run(self):
+        try:
+            self.value = self.fn(*self.args)
+        except BaseException as exc:   # handed to the caller of result()
+            self.error = exc
+
+    def result(self):
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
 def evaluate(config, trials, bars, bench_bars):
     """The statistics of a screened bars x trials matrix of returns (no further backtests)."""
     t = config.tune
@@ -323,34 +345,35 @@ def evaluate(config, trials, bars, bench_bars):
     returns = Returns.of_bars(bars)
     bench_returns = Returns.of_bars(bench_bars)   # the same bars, so the same days
     matrix, bench = returns.daily, bench_returns.daily.iloc[:, 0].reindex(returns.daily.index)
-    whole = Segment.of(returns)
-    figs = figures(whole)
-    scores = objective.score(whole)
-    if not np.isfinite(scores).any() and objective.max_drawdown is not None:
-        shallowest = int(np.argmax(figs["max_drawdown"]))
-        raise NoTrialQualifies(
-            f"tune.max_drawdown: no trial qualifies: all {len(trials)} fell deeper than {objective.max_drawdown:.0%} "
-            f"over the whole history (the shallowest, trial {shallowest}, {figs['max_drawdown'][shallowest]:.1%}); "
-            "nothing is picked: raise --max-drawdown or widen the search")
-    leaders = [int(i) for i in np.argsort(-scores, kind="stable")]
-    pick = leaders[0]
-    table = pd.DataFrame(trials)
-    for name in ("sharpe", "sortino", "calmar", "cagr", "total_return", "volatility", "max_drawdown"):
-        table[name] = figs[name]
-    table.insert(0, "trial", range(len(trials)))
-    windows = windows_of(config, matrix.index)
-    # The DSR's eigenvalues (LAPACK, without the GIL) on one core, beside SPA, the walk-forward and
-    # CSCV one after the other, each of which keeps the other core busy with two threads of its
-    # own. BLAS on one thread: threads of its own would only contend with these, and a threaded
-    # eigenvalue solver sums in an order that depends on the number of cores (the last bits of
-    # the effective number of trials), which one thread does not.
-    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(1) as pool:
-        deflated = pool.submit(deflate, matrix, pick)
+    # The DSR's eigenvalues (LAPACK, without the GIL) on one core from the start, beside the
+    # figures, SPA, the walk-forward and CSCV one after the other, each of which keeps the other
+    # core busy with two threads of its own. BLAS on one thread: threads of its own would only
+    # contend with these, and a threaded eigenvalue solver sums in an order that depends on the
+    # number of cores (the last bits of the effective number of trials), which one thread does not.
+    with threadpool_limits(1, user_api="blas"):
+        effective = _Beside(effective_trials, matrix)
+        whole = Segment.of(returns)
+        figs = figures(whole)
+        scores = objective.score(whole)
+        if not np.isfinite(scores).any() and objective.max_drawdown is not None:
+            shallowest = int(np.argmax(figs["max_drawdown"]))
+            raise NoTrialQualifies(
+                f"tune.max_drawdown: no trial qualifies: all {len(trials)} fell deeper than "
+                f"{objective.max_drawdown:.0%} over the whole history (the shallowest, trial {shallowest}, "
+                f"{figs['max_drawdown'][shallowest]:.1%}); nothing is picked: raise --max-drawdown or widen the search")
+        leaders = [int(i) for i in np.argsort(-scores, kind="stable")]
+        pick = leaders[0]
+        table = pd.DataFrame(trials)
+        for name in ("sharpe", "sortino", "calmar", "cagr", "total_return", "volatility", "max_drawdown"):
+            table[name] = figs[name]
+        table.insert(0, "trial", range(len(trials)))
+        windows = windows_of(config, matrix.index)
         spa = spa_test(matrix, bench, t.reps, t.seed)
         walk = walk_forward(returns, windows, objective) if windows else None
         over = cscv(returns, objective, t.blocks) if len(trials) > 1 else None
-        return Tuned(config, trials, matrix, bench, table, pick, leaders, windows, walk, over,
-                     deflated.result(), spa, [], returns, bench_returns)
+        deflated = deflate(matrix, pick, effective.result())
+    return Tuned(config, trials, matrix, bench, table, pick, leaders, windows, walk, over, deflated, spa, [],
+                 returns, bench_returns)
 
 
 def tune(config, checkpoint, workers, progress=None):
