@@ -50,8 +50,6 @@ from canary.extras import require
 
 from ..report.figures import column_runs, floats
 
-stats = require("scipy.stats", "the deflated Sharpe ratio of canary tune")
-
 EULER_GAMMA = 0.5772156649015329
 CHUNK = 1000   # trials standardised at once when there are more trials than days, or the matrix is float32
 
