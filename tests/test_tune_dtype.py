@@ -157,7 +157,7 @@ def test_a_float64_checkpoint_resumes_as_float32_exactly(small32, tmp_path):
 
     with pytest.raises(Interrupted):
         _tune(tmp_path, wide, stop)
-    assert len(list((tmp_path / "screened").glob("*.parquet"))) == 1
+    assert len(list((tmp_path / "screened").glob("*.npz"))) == 1
     recorded = validate(Checkpoint.config_of(tmp_path)).with_checked({"tune.dtype": "float32"})
     with Workers(1) as workers:
         resumed = tune(recorded, Checkpoint(tmp_path), workers)
@@ -170,7 +170,7 @@ def test_a_float32_checkpoint_is_not_resumed_as_float64(tmp_path):
     index = pd.date_range("2024-01-02", periods=5, tz="UTC")
     checkpoint.save([0, 1], pd.DataFrame(np.full((5, 2), 0.01, dtype=np.float32), index=index))
     assert checkpoint.load("float32").column(1).dtype == np.float32
-    with pytest.raises(ConfigError, match=r"^--resume .*trials-000000-000001.parquet holds float32 returns but "
+    with pytest.raises(ConfigError, match=r"^--resume .*trials-000000-000001.npz holds float32 returns but "
                                           r"tune.dtype is float64 \(tune.json\).*start a new run$") as caught:
         checkpoint.load("float64")
     assert "\n" not in str(caught.value)

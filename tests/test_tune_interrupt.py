@@ -27,7 +27,7 @@ def test_ctrl_c_stops_at_once_keeps_the_trials_and_resume_finishes(tmp_path):
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                              env=dict(os.environ, MPLBACKEND="Agg"), preexec_fn=_as_at_a_terminal)
     deadline = time.monotonic() + 300
-    while not list(tmp_path.glob(".t.*.partial/screened/trials-*.parquet")):
+    while not list(tmp_path.glob(".t.*.partial/screened/trials-*.npz")):
         assert child.poll() is None and time.monotonic() < deadline, child.communicate()
         time.sleep(0.2)
     child.send_signal(signal.SIGINT)
@@ -44,7 +44,7 @@ def test_ctrl_c_stops_at_once_keeps_the_trials_and_resume_finishes(tmp_path):
         alive = False
     assert not alive
     [partial] = tmp_path.glob(".t.*.partial")
-    kept = len(list((partial / "screened").glob("trials-*.parquet")))
+    kept = len(list((partial / "screened").glob("trials-*.npz")))
     assert 1 <= kept < len(CONFIRMS)
     resumed = subprocess.run([CANARY, "tune", "--resume", partial, "--quiet"], capture_output=True, text=True,
                              env=dict(os.environ, MPLBACKEND="Agg"), timeout=600)
@@ -59,4 +59,4 @@ def test_blocks_beyond_the_history_or_the_memory_are_refused_in_one_line(tmp_pat
         result = main("tune", *GRID, *SMALL, "--blocks", blocks, "--out", tmp_path, "--quiet")
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1 and says in result.stderr and "give --blocks" in result.stderr
-    assert not list(tmp_path.glob("*/screened/*.parquet")) and not list(tmp_path.glob(".*/screened/*.parquet"))
+    assert not list(tmp_path.glob("*/screened/*.npz")) and not list(tmp_path.glob(".*/screened/*.npz"))

@@ -119,7 +119,7 @@ def test_interrupted_screening_keeps_finished_trials_and_resumes(tuned, config, 
 
     with Workers(1) as workers, pytest.raises(Interrupted, match="1 screened trial.*--resume"):
         tune(config, checkpoint, workers, stop)
-    assert len(list((tmp_path / "screened").glob("*.parquet"))) == 1
+    assert len(list((tmp_path / "screened").glob("*.npz"))) == 1
     ticks = []
     with Workers(1) as workers:
         resumed = tune(validate(Checkpoint.config_of(tmp_path)), Checkpoint(tmp_path), workers,
@@ -127,6 +127,36 @@ def test_interrupted_screening_keeps_finished_trials_and_resumes(tuned, config, 
     assert ticks == [1, 1]  # one kept, one screened
     pd.testing.assert_frame_equal(resumed.matrix, t.matrix)
     assert resumed.pick == t.pick and resumed.walk.picks == t.walk.picks
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_saved_batch_reads_back_as_it_was_screened(dtype, tmp_path):
+    checkpoint = Checkpoint(tmp_path)
+    checkpoint.start(load_config())
+    closes = pd.date_range("2024-01-01", periods=30, freq="4h", tz="UTC", unit="us", name="close_time")
+    values = np.random.default_rng(3).normal(0, 0.01, (30, 3)).astype(dtype)
+    values[4, 1], values[5, 2] = np.nan, -0.0
+    frame = pd.DataFrame(values, index=closes, columns=range(3))
+    checkpoint.save([7, 2, 9], frame)
+    assert [p.name for p in checkpoint.parts.iterdir()] == ["trials-000007-000009.npz"]
+    kept = checkpoint.load(np.dtype(dtype).name)
+    for k, i in enumerate((7, 2, 9)):
+        pd.testing.assert_series_equal(kept.series(i), frame[k], check_names=False, check_exact=True, check_freq=False)
+        assert np.array_equal(np.signbit(kept.column(i)), np.signbit(values[:, k]))
+    assert kept.series(2).index.dtype == closes.dtype and kept.series(2).index.name == "close_time"
+
+
+def test_a_batch_saved_as_parquet_by_an_earlier_version_resumes(tmp_path):
+    checkpoint = Checkpoint(tmp_path)
+    checkpoint.start(load_config())
+    closes = pd.date_range("2024-01-01", periods=20, tz="UTC", unit="us", name="close_time")
+    old = pd.DataFrame({"3": np.linspace(-0.01, 0.01, 20), "4": np.full(20, 0.002)}, index=closes)
+    old.to_parquet(checkpoint.parts / "trials-000003-000004.parquet")   # as the earlier Checkpoint.save wrote it
+    checkpoint.save([0, 1], pd.DataFrame(np.zeros((20, 2)), index=closes, columns=range(2)))
+    kept = checkpoint.load()
+    assert len(kept) == 4
+    assert np.array_equal(kept.column(3), old["3"].to_numpy()) and np.array_equal(kept.column(4), old["4"].to_numpy())
+    assert kept.series(3).index.equals(closes) and kept.series(0).index.equals(closes)
 
 
 @pytest.mark.slow
