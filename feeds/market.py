@@ -2,6 +2,7 @@
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from canary.errors import ConfigError, suggest
@@ -120,6 +121,11 @@ class Market:
     def interval(self):
         """The crypto bar interval (see `clock_interval`)."""
         return clock_interval(self.clock)
+
+    @property
+    def first_trading_bar(self):
+        """The position on the clock of the first bar close at or after `start`."""
+        return int(np.searchsorted(self.clock.as_unit("ns").asi8, self.start.as_unit("ns").value, side="left"))
 
 
 def load_market(library, universe=None, start=None, end=None):

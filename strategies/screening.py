@@ -83,10 +83,9 @@ def market_arrays(market):
 
     clock = market.clock
     equity = {s: pd.DatetimeIndex(f.index).as_unit("ns").asi8 for s, f in market.equity.items()}
-    t0 = int(np.searchsorted(clock.as_unit("ns").asi8, market.start.as_unit("ns").value, side="left"))
     return MarketArrays(market.universe, symbols, clock, stack("open"), stack("high"), stack("low"), stack("close"),
-                        stack("mark"), stack("listed"), stack("delisting"), equity, t0, market.interval,
-                        member_columns(frames, len(clock)))
+                        stack("mark"), stack("listed"), stack("delisting"), equity, market.first_trading_bar,
+                        market.interval, member_columns(frames, len(clock)))
 
 
 # -- any planned strategy on the kernel ---------------------------------------------------

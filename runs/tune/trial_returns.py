@@ -19,7 +19,7 @@ from canary.strategies import run_backtest
 
 from ..backtest import plan, strategies
 from ..config import strategy_params, with_values
-from ..report.figures import bar_returns
+from ..report.figures import Returns, bar_returns
 
 DATA_SECTIONS = ("data", "sources", "universe", "costs")   # what a market is loaded from
 KEPT = 4   # data setups a process keeps loaded (a tuned universe.alts_top has one per value)
@@ -132,6 +132,14 @@ def screen(config, trials, engine="backtrader"):
         cls, params = strategy_params(trial)
         columns.append(returns_at_bars(run_backtest(market, cls, params, p.costs).equity))
     return pd.concat(columns, axis=1, keys=range(len(trials)))
+
+
+def trading_days(config):
+    """The days of every trial's returns on the configuration's market, the benchmark's too (its
+    returns are at the same bars: those from the first trading bar), without a backtest."""
+    _, market = market_of(config)
+    flat = pd.Series(1.0, index=market.clock[market.first_trading_bar:])
+    return Returns.of_bars(returns_at_bars(flat)).daily.index
 
 
 def benchmark(config):

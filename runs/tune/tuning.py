@@ -395,13 +395,17 @@ def evaluate(config, trials, bars, bench_bars):
 
 def tune(config, checkpoint, workers, progress=None):
     """Screen (or finish screening) every trial and compute the statistics; returns Tuned."""
-    bench = trial_returns.benchmark(config)
-    days = Returns.of_bars(bench).daily.index
+    days = trial_returns.trading_days(config)   # the market loaded: the workers forked next share it
     check_blocks(config.tune.blocks, len(days))  # before any screening
     screening = Screening(config, checkpoint, workers, progress)
+    workers.start()
+    bench = _Beside(trial_returns.benchmark, config)   # BTC's Backtrader run beside the screening
     try:
         trials, matrix = screening.run(days)
         workers.rest()   # their memory free for the statistics
+        bench = bench.result()
+        if not Returns.of_bars(bench).daily.index.equals(days):
+            raise RuntimeError("tune: BTC buy-and-hold's days are not the trading days of its market")
         tuned = evaluate(config, trials, matrix, bench)
         t = config.tune
         if t.engine != "backtrader" and t.rerun:

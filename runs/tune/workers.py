@@ -66,6 +66,12 @@ class Workers:
             self.pool = pool_context().Pool(self.jobs, initializer=_start_worker, initargs=(threads,))
         return self.pool
 
+    def start(self):
+        """Fork the local pool now, if there is one and it is not running (`run` would at its first
+        task): before this process starts a thread of its own, which a fork would not copy."""
+        if self.client is None and self.jobs > 1:
+            self._local()
+
     def rest(self):
         """End the local pool's workers, and the memory they hold (their markets and signals),
         while this process works alone; a later `run` forks new ones."""
