@@ -275,7 +275,7 @@ def fast_screen(config, trials):
         p, market = trial_returns.market_of(configs[0])
         screen = _SCREENS.get_or_make(trial_returns.data_key(configs[0]), lambda m=market, c=p.costs: Screen(m, c))
         returns, closes = screen.bar_returns(configs)
-        if index is None:   # each trial's returns contiguous: Arrow takes a checkpoint's columns as they are
+        if index is None:   # each trial's returns contiguous, as the matrix gathered from the batches holds them
             index, out = closes, np.empty((len(trials), len(closes)), dtype=config.tune.dtype).T
         elif not closes.equals(index):
             setting = ", ".join(f"{k}={v}" for k, v in trials[ids[0]].items() if k.startswith("universe."))
