@@ -137,9 +137,10 @@ class Checkpoint:
         tmp = path.with_suffix(".tmp")
         closes = frame.index
         with open(tmp, "wb") as f:   # a file, not a name: np.savez would add ".npz" to the temporary one
-            np.savez(f, trials=np.asarray(ids, dtype=np.int64), returns=frame.to_numpy(),
-                     closes=closes.tz_convert(None).to_numpy(), zone=np.array(str(closes.tz)),
-                     name=np.array(closes.name or ""))
+            # the closes as whole numbers of their unit since the epoch (a datetime64 array may carry
+            # dtype metadata, which numpy 2.0 warns it cannot save)
+            np.savez(f, trials=np.asarray(ids, dtype=np.int64), returns=frame.to_numpy(), closes=closes.asi8,
+                     unit=np.array(closes.unit), zone=np.array(str(closes.tz)), name=np.array(closes.name or ""))
         tmp.replace(path)  # a batch is saved whole or not at all
 
 
@@ -149,7 +150,8 @@ def _read_batch(path):
         frame = pd.read_parquet(path)
         return [int(c) for c in frame.columns], frame
     with np.load(path, allow_pickle=False) as saved:
-        closes = pd.DatetimeIndex(saved["closes"], name=str(saved["name"]) or None).tz_localize(str(saved["zone"]))
+        instants = saved["closes"].astype(f"datetime64[{saved['unit']}]")
+        closes = pd.DatetimeIndex(instants, name=str(saved["name"]) or None).tz_localize("UTC").tz_convert(str(saved["zone"]))
         ids = [int(i) for i in saved["trials"]]
         return ids, pd.DataFrame(saved["returns"], index=closes, columns=range(len(ids)), copy=False)
 
