@@ -17,7 +17,7 @@ from canary.runs.report.files import write_parquet
 from canary.runs.resampling import stationary_resamples
 from canary.runs.tune import spa
 from canary.runs.tune.spa import BLOCK_DAYS, spa_test
-from canary.runs.tune.trial_returns import Screened
+from canary.runs.tune.trial_returns import ScreenedReturns
 from canary.runs.tune.tuning import evaluate
 
 
@@ -159,7 +159,7 @@ def reference_matrix(kept, trials, dtype):
 def test_the_matrix_gathered_from_batches_is_the_one_gathered_from_a_series_each(dtype):
     index = pd.date_range("2022-01-01", periods=40, tz="UTC", name="close_time")
     batches = [[4, 0, 7], [2, 5], [1, 6, 3], [5]]   # out of order, as the workers finish; trial 5 twice
-    store, kept = Screened(), {}
+    store, kept = ScreenedReturns(), {}
     for n, ids in enumerate(batches):
         block = _awkward(len(index), len(ids), seed=n).astype(dtype)
         frame = pd.DataFrame(block if n % 2 else np.asfortranarray(block), index=index, columns=range(len(ids)))

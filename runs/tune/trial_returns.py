@@ -46,7 +46,7 @@ class Kept(OrderedDict):
 _LOADED = Kept()   # per process: (plan, market) by data setup
 
 
-class Screened:
+class ScreenedReturns:
     """The screened trials' returns at every bar, by trial id, kept in the blocks their batches
     came in (bars x trials arrays) rather than as a Series each: 10,000 Series take about a
     second to make, and as long to gather into the matrix."""

@@ -115,11 +115,11 @@ class Checkpoint:
             raise ConfigError(f"--resume {folder}: tune.json is not a tuning record") from None
 
     def load(self, dtype="float64"):
-        """The returns of every saved batch (`trial_returns.Screened`), in `dtype` (tune.dtype).
+        """The returns of every saved batch (`trial_returns.ScreenedReturns`), in `dtype` (tune.dtype).
         Saved float64 returns are rounded to float32 as a float32 screening rounds them, so they
         resume as if screened so; saved float32 ones cannot be made float64 again, so they are
         refused."""
-        done = trial_returns.Screened()
+        done = trial_returns.ScreenedReturns()
         for path in sorted([*self.parts.glob("trials-*.npz"), *self.parts.glob("trials-*.parquet")]):
             ids, frame = _read_batch(path)
             if kept_dtype(frame) != np.dtype(dtype):
@@ -172,7 +172,7 @@ class Screening:
         self.checked = []          # the same, as the configuration holds them (checked once)
         self.values = TrialValues(config)
         self.ids = {}              # repr(setting) -> trial id
-        self.returns = checkpoint.load(config.tune.dtype)   # trial_returns.Screened
+        self.returns = checkpoint.load(config.tune.dtype)   # trial_returns.ScreenedReturns
         self.objective = objective_of(config)
         self.rows = None
         self.best = -math.inf
