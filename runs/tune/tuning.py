@@ -93,8 +93,8 @@ def search_rows(config, index):
 
 class Checkpoint:
     """Screened trials saved in the run folder: `tune.json` (the configuration) and one NumPy
-    archive per finished batch under `screened/` (its trial ids, returns and bar closes: a tenth
-    of a Parquet file's writing time, which the main process spends while the workers screen).
+    archive per finished batch under `screened/` (its trial ids, returns and bar closes: about a
+    quarter of a Parquet file's writing time, which the main process spends while the workers screen).
     A folder of an earlier version holds a Parquet file per batch; it resumes too."""
 
     def __init__(self, folder):
